@@ -1,0 +1,42 @@
+"""Jobs and schedules."""
+
+from datetime import date
+
+from dagster import (
+    AssetSelection,
+    DefaultScheduleStatus,
+    RunRequest,
+    ScheduleEvaluationContext,
+    define_asset_job,
+    schedule,
+)
+
+from fx_assets.assets.etl import ETL_ASSETS, TRADING_DAYS
+from fx_assets.calendar import previous_weekday
+
+etl_job = define_asset_job(
+    "etl_job",
+    selection=AssetSelection.assets(*ETL_ASSETS),
+    partitions_def=TRADING_DAYS,
+    description="Ingest trading days of EUR/USD bars and rebuild features and the modelling table.",
+)
+
+# 06:30 UTC, Monday to Saturday: after the previous trading day's fixing has been published.
+ETL_CRON = "30 6 * * 1-6"
+
+
+def etl_partition_for(run_date: date) -> str:
+    """The newest completed trading day before ``run_date`` (Friday on Saturday and Monday)."""
+    return previous_weekday(run_date).isoformat()
+
+
+@schedule(
+    cron_schedule=ETL_CRON,
+    job=etl_job,
+    execution_timezone="UTC",
+    default_status=DefaultScheduleStatus.RUNNING,
+)
+def etl_schedule(context: ScheduleEvaluationContext) -> RunRequest:
+    """Materialize the newest completed trading day through ``eur_usd_final``."""
+    key = etl_partition_for(context.scheduled_execution_time.date())
+    return RunRequest(run_key=key, partition_key=key)

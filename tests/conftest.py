@@ -1,0 +1,89 @@
+"""Shared fixtures: an isolated FX_HOME per test, and real warehouses (SQLite, PostgreSQL)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+FX_VARS = (
+    "FX_HOME",
+    "FX_WAREHOUSE_URL",
+    "FX_SOURCE",
+    "FX_START_DATE",
+    "FX_MODEL_SERVICE_URL",
+    "FX_API_TOKEN",
+    "MLFLOW_TRACKING_URI",
+    "DAGSTER_HOME",
+    "TWELVEDATA_API_KEY",
+    "TWELVEDATA_BASE_URL",
+)
+
+
+@pytest.fixture
+def fx_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh FX_HOME with every other setting at its default."""
+    for var in FX_VARS:
+        monkeypatch.delenv(var, raising=False)
+    home = tmp_path / "fxhome"
+    home.mkdir()
+    monkeypatch.setenv("FX_HOME", str(home))
+    dagster_home = home / "dagster"
+    dagster_home.mkdir()
+    (dagster_home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    monkeypatch.setenv("DAGSTER_HOME", str(dagster_home))
+    return home
+
+
+def _postgres_server_url() -> str | None:
+    url = os.environ.get("FX_TEST_POSTGRES_URL")
+    if not url:
+        if os.environ.get("CI") == "true":
+            pytest.fail("FX_TEST_POSTGRES_URL is not set; CI must test on PostgreSQL")
+        pytest.skip("FX_TEST_POSTGRES_URL not set")
+    return url
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database on the FX_TEST_POSTGRES_URL server, dropped after."""
+    server = _postgres_server_url()
+    assert server is not None
+    admin_url = make_url(server).set(drivername="postgresql+psycopg")
+    name = f"fx_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except sa.exc.OperationalError as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL at FX_TEST_POSTGRES_URL is unreachable: {exc.orig}")
+        pytest.skip("PostgreSQL unreachable")
+    try:
+        yield admin_url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        from fx_assets.warehouse import _ENGINES
+
+        for key in [k for k in _ENGINES if name in k]:
+            _ENGINES.pop(key).dispose()
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def warehouse_url(
+    request: pytest.FixtureRequest, fx_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> str:
+    """The warehouse URL under test, exported as FX_WAREHOUSE_URL: SQLite and PostgreSQL."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{fx_home / 'warehouse.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    monkeypatch.setenv("FX_WAREHOUSE_URL", url)
+    return url
