@@ -7,9 +7,8 @@ from datetime import date
 from dagster import ConfigurableResource
 
 from fx_assets.sources import Source, make_source
+from fx_assets.twelvedata import DEFAULT_BASE_URL
 from fx_assets.warehouse import Warehouse
-
-TWELVEDATA_DEFAULT_URL = "https://api.twelvedata.com"
 
 
 class WarehouseResource(ConfigurableResource):
@@ -27,7 +26,7 @@ class MarketDataResource(ConfigurableResource):
     source: str = "ecb"
     start_date: str | None = None
     twelvedata_api_key: str | None = None
-    twelvedata_base_url: str = TWELVEDATA_DEFAULT_URL
+    twelvedata_base_url: str = DEFAULT_BASE_URL
 
     def client(self) -> Source:
         return make_source(

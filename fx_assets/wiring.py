@@ -8,7 +8,8 @@ from typing import Any
 from dagster import EnvVar
 
 from fx_assets.config import load_settings
-from fx_assets.resources import TWELVEDATA_DEFAULT_URL, MarketDataResource, WarehouseResource
+from fx_assets.resources import MarketDataResource, WarehouseResource
+from fx_assets.twelvedata import DEFAULT_BASE_URL
 
 
 def build_resources() -> dict[str, Any]:
@@ -20,9 +21,10 @@ def build_resources() -> dict[str, Any]:
     market: dict[str, Any] = {
         "source": settings.source,
         "start_date": settings.start_date.isoformat() if settings.start_date else None,
-        "twelvedata_base_url": os.environ.get("TWELVEDATA_BASE_URL") or TWELVEDATA_DEFAULT_URL,
+        "twelvedata_base_url": os.environ.get("TWELVEDATA_BASE_URL") or DEFAULT_BASE_URL,
     }
-    if settings.source == "twelvedata":
+    if settings.source == "twelvedata" and os.environ.get("TWELVEDATA_API_KEY"):
+        # Unset, the client fails with a one-line message naming the variable.
         market["twelvedata_api_key"] = EnvVar("TWELVEDATA_API_KEY")
     return {
         "warehouse": WarehouseResource(url=warehouse_url),

@@ -1,0 +1,103 @@
+"""Time the ETL: a full-history ECB backfill through eur_usd_final, and a one-day update.
+
+Runs on SQLite and, when FX_BENCH_POSTGRES_URL (or FX_TEST_POSTGRES_URL) names a server,
+on a fresh PostgreSQL database. Each run uses a fresh FX_HOME and a persistent SQLite
+Dagster instance, as `fx run` does.
+
+    python bench/etl.py [--start 1999-01-04] [--backends sqlite,postgres]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+
+def _prepare(home: Path, warehouse_url: str) -> None:
+    os.environ["FX_HOME"] = str(home)
+    os.environ["FX_WAREHOUSE_URL"] = warehouse_url
+    dagster_home = home / "dagster"
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    (dagster_home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    os.environ["DAGSTER_HOME"] = str(dagster_home)
+
+
+def bench_backend(name: str, warehouse_url: str, start: str) -> dict[str, float]:
+    from dagster._core.storage.tags import (
+        ASSET_PARTITION_RANGE_END_TAG,
+        ASSET_PARTITION_RANGE_START_TAG,
+    )
+
+    from fx_assets.pipeline import etl_range, execute
+    from fx_assets.warehouse import Warehouse
+
+    _, end = etl_range()
+    t0 = time.perf_counter()
+    execute(
+        "etl_job",
+        tags={ASSET_PARTITION_RANGE_START_TAG: start, ASSET_PARTITION_RANGE_END_TAG: end},
+    )
+    full = time.perf_counter() - t0
+    wh = Warehouse(warehouse_url)
+    rows = {t: wh.count(t) for t in ("eur_usd_raw", "eur_usd_final")}
+    newest = str(wh.date_range("eur_usd_raw")[1])
+
+    t0 = time.perf_counter()
+    execute("etl_job", tags={"dagster/partition": newest})
+    one_day = time.perf_counter() - t0
+    print(
+        f"{name:<9} full history {start}..{end}: {full:6.1f} s "
+        f"({rows['eur_usd_raw']} raw rows, {rows['eur_usd_final']} final rows); "
+        f"one-day update ({newest}): {one_day:5.2f} s"
+    )
+    return {"full": full, "one_day": one_day}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--start", default="1999-01-04")
+    parser.add_argument("--backends", default="sqlite,postgres")
+    args = parser.parse_args()
+    os.environ["FX_START_DATE"] = args.start
+    for backend in args.backends.split(","):
+        tmp = Path(tempfile.mkdtemp(prefix=f"fx-bench-{backend}-"))
+        if backend == "sqlite":
+            _prepare(tmp, f"sqlite:///{tmp / 'warehouse.db'}")
+            bench_backend("sqlite", os.environ["FX_WAREHOUSE_URL"], args.start)
+            continue
+        server = os.environ.get("FX_BENCH_POSTGRES_URL") or os.environ.get("FX_TEST_POSTGRES_URL")
+        if not server:
+            print("postgres  skipped: set FX_BENCH_POSTGRES_URL")
+            continue
+        import sqlalchemy as sa
+        from sqlalchemy.engine import make_url
+
+        admin_url = make_url(server).set(drivername="postgresql+psycopg")
+        db = f"fx_bench_{uuid.uuid4().hex[:8]}"
+        admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{db}"'))
+        try:
+            url = admin_url.set(database=db).render_as_string(hide_password=False)
+            _prepare(tmp, url)
+            bench_backend("postgres", url, args.start)
+        finally:
+            from fx_assets.warehouse import _ENGINES
+
+            for engine in _ENGINES.values():
+                engine.dispose()
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak RSS {peak:.0f} MiB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
