@@ -87,13 +87,13 @@ def eur_usd_raw(
     bars["ingested_at"] = datetime.now(UTC)
     written = wh.replace_range("eur_usd_raw", bars, start, end)
     context.log.info(f"eur_usd_raw: {written} bar(s) for {start}..{end}")
+    window_meta = {"window_start": str(start), "window_end": str(end), "source": source.name}
+    if len(context.partition_keys) > 1:
+        # A range run copies this metadata onto every partition's event: keep it small and
+        # do not claim the batch's row count for each day.
+        return MaterializeResult(metadata={**window_meta, "batch_row_count": written})
     return MaterializeResult(
-        metadata=table_metadata(
-            bars[["date", "open", "high", "low", "close"]],
-            window_start=str(start),
-            window_end=str(end),
-            source=source.name,
-        )
+        metadata=table_metadata(bars[["date", "open", "high", "low", "close"]], **window_meta)
     )
 
 
