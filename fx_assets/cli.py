@@ -9,7 +9,15 @@ import time
 from collections.abc import Callable, Sequence
 
 from fx_assets.config import ConfigError, load_settings, redact_url
+from fx_assets.model_commands import (
+    cmd_models,
+    cmd_promote,
+    cmd_rollback,
+    promote_args,
+    rollback_args,
+)
 from fx_assets.pipeline import PipelineError
+from fx_assets.registry import RegistryError
 from fx_assets.sources import SourceError
 
 
@@ -37,6 +45,69 @@ def cmd_run(args: argparse.Namespace) -> int:
     return run_pipeline(echo=print)
 
 
+def cmd_api(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from fx_serving.app import reload_interval
+
+    reload_interval()  # a bad FX_CHAMPION_RELOAD_SECONDS fails here, in one line
+    print(f"fx api: model service on http://{args.host}:{args.port} (docs at /docs)")
+    uvicorn.run(
+        "fx_serving.app:app",
+        host=args.host,
+        port=args.port,
+        log_level="info",
+        access_log=args.access_log,
+    )
+    return 0
+
+
+def _api_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="interface (0.0.0.0 for all)")
+    parser.add_argument("--port", type=int, default=8000, help="TCP port (default 8000)")
+    parser.add_argument(
+        "--access-log",
+        action="store_true",
+        help="log every request (off by default: it costs a fifth of a one-row request)",
+    )
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from fx_assets.up import UpError, up
+
+    try:
+        return up(args)
+    except UpError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _up_args(parser: argparse.ArgumentParser) -> None:
+    from fx_assets.up import configure
+
+    configure(parser)
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from fx_assets.up import migrate
+
+    print(f"fx migrate: warehouse tables ready at {migrate()}")
+    return 0
+
+
+def cmd_dash(args: argparse.Namespace) -> int:
+    # Importing builds the app; a bad FX_DASH_REFRESH_SECONDS fails here, in one line.
+    from fx_dash.app import app
+
+    print(f"fx dash: dashboard on http://{args.host}:{args.port} (read-only)")
+    app.run(host=args.host, port=args.port, debug=False)
+    return 0
+
+
+def _dash_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="interface (0.0.0.0 for all)")
+    parser.add_argument("--port", type=int, default=8050, help="TCP port (default 8050)")
+
+
 def cmd_info(args: argparse.Namespace) -> int:
     s = load_settings()
     print(f"FX_HOME       {s.home}")
@@ -55,7 +126,14 @@ Command = tuple[
 def _commands() -> list[Command]:
     return [
         ("run", "Run the whole pipeline in process (offline with the ECB source).", cmd_run, None),
+        ("api", "Serve the champion model and the forecasts over REST.", cmd_api, _api_args),
+        ("dash", "Serve the dashboard: forecast, prices, accuracy, model.", cmd_dash, _dash_args),
         ("info", "Show where the warehouse, MLflow store and Dagster home are.", cmd_info, None),
+        ("models", "List model versions: aliases, lifecycle, test PR-AUC.", cmd_models, None),
+        ("promote", "Make a version the champion (logged).", cmd_promote, promote_args),
+        ("rollback", "Restore the last archived champion (logged).", cmd_rollback, rollback_args),
+        ("up", "Start the whole stack as local processes (Ctrl-C stops it).", cmd_up, _up_args),
+        ("migrate", "Create the warehouse tables that do not exist yet.", cmd_migrate, None),
     ]
 
 
@@ -76,7 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         prepare_environment()
         code = args.func(args)
-    except (CliError, ConfigError, PipelineError, SourceError) as exc:
+    except (CliError, ConfigError, PipelineError, RegistryError, SourceError) as exc:
         print(f"fx {args.command}: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

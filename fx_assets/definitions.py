@@ -3,13 +3,24 @@
 from dagster import Definitions
 
 from fx_assets.assets.etl import ETL_ASSETS, ETL_CHECKS
-from fx_assets.jobs import etl_job, etl_schedule
+from fx_assets.assets.inference import INFERENCE_ASSETS, INFERENCE_CHECKS
+from fx_assets.assets.training import TRAINING_ASSETS
+from fx_assets.assets.training_checks import TRAINING_CHECKS
+from fx_assets.jobs import (
+    etl_job,
+    etl_schedule,
+    predictions_job,
+    training_job,
+    training_schedule,
+)
+from fx_assets.sensors import SENSORS
 from fx_assets.wiring import build_resources
 
 defs = Definitions(
-    assets=[*ETL_ASSETS],
-    asset_checks=[*ETL_CHECKS],
-    jobs=[etl_job],
-    schedules=[etl_schedule],
+    assets=[*ETL_ASSETS, *TRAINING_ASSETS, *INFERENCE_ASSETS],
+    asset_checks=[*ETL_CHECKS, *TRAINING_CHECKS, *INFERENCE_CHECKS],
+    jobs=[etl_job, training_job, predictions_job],
+    schedules=[etl_schedule, training_schedule],
+    sensors=SENSORS,
     resources=build_resources(),
 )

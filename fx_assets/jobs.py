@@ -12,6 +12,7 @@ from dagster import (
 )
 
 from fx_assets.assets.etl import ETL_ASSETS, TRADING_DAYS
+from fx_assets.assets.training import TRAINING_ASSETS
 from fx_assets.calendar import previous_weekday
 
 etl_job = define_asset_job(
@@ -40,3 +41,33 @@ def etl_schedule(context: ScheduleEvaluationContext) -> RunRequest:
     """Materialize the newest completed trading day through ``eur_usd_final``."""
     key = etl_partition_for(context.scheduled_execution_time.date())
     return RunRequest(run_key=key, partition_key=key)
+
+
+predictions_job = define_asset_job(
+    "predictions_job",
+    selection=AssetSelection.assets("eur_usd_predictions"),
+    description="Forecast the next trading day (and any missed day) with the champion model.",
+)
+
+training_job = define_asset_job(
+    "training_job",
+    selection=AssetSelection.assets(*TRAINING_ASSETS),
+    description="Split, cross-validate three families, tune the best, register it, promote or not.",
+    # The deployed run queue (deploy/dagster/dagster.yaml) runs one fx/pool=training run
+    # at a time: two trainings never overlap.
+    tags={"fx/pool": "training"},
+)
+
+# Sunday 07:00 UTC: no fixing is published on a weekend, so the week's data is complete.
+TRAINING_CRON = "0 7 * * 0"
+
+
+@schedule(
+    cron_schedule=TRAINING_CRON,
+    job=training_job,
+    execution_timezone="UTC",
+    default_status=DefaultScheduleStatus.RUNNING,
+)
+def training_schedule(context: ScheduleEvaluationContext) -> RunRequest:
+    """Retrain on the newest modelling table and decide whether the champion changes."""
+    return RunRequest(run_key=context.scheduled_execution_time.date().isoformat())

@@ -30,6 +30,9 @@ def failure_message(result: ExecuteInProcessResult) -> str:
             while cause.cause is not None and "Failure" not in cause.cls_name:
                 cause = cause.cause
             message = (cause.message or err.message).strip().splitlines()[0]
+            if cause.cls_name == "Failure":
+                # A Failure's description is the message; drop "dagster...Failure: ".
+                message = message.split("Failure: ", 1)[-1]
             return f"step {event.step_key} failed: {message}"
         if event.event_type_value == "ASSET_CHECK_EVALUATION":
             data = event.event_specific_data
@@ -92,7 +95,64 @@ def summarize(echo: Echo) -> dict[str, Any]:
     return summary
 
 
+def _metadata(result: ExecuteInProcessResult, node: str) -> dict[str, Any]:
+    found = result.asset_materializations_for_node(node)
+    return {k: v.value for k, v in found[-1].metadata.items()} if found else {}
+
+
+def run_training(echo: Echo) -> dict[str, Any]:
+    """Split, cross-validate, tune, register and promote; print the decision."""
+    from fx_assets.registry import MODEL_NAME
+
+    echo("training: split, cross-validate 3 candidates, tune the best, register, promote")
+    result = execute("training_job")
+    candidates = _metadata(result, "model_candidates")
+    challenger = _metadata(result, "challenger_model")
+    decision = _metadata(result, "champion_model")
+    scores = ", ".join(
+        f"{k.removeprefix('cv_pr_auc_')} {v:.4f}"
+        for k, v in candidates.items()
+        if k.startswith("cv_pr_auc_")
+    )
+    echo(
+        f"  CV PR-AUC on {candidates['train_rows']} train rows: {scores}"
+        f" (always up {candidates['cv_baseline_pr_auc']:.4f})"
+    )
+    echo(
+        f"  challenger v{challenger['model_version']} ({challenger['family']}):"
+        f" test PR-AUC {challenger['test_pr_auc']:.4f},"
+        f" always-up baseline {challenger['test_baseline_pr_auc']:.4f}"
+    )
+    echo(f"  decision: {decision['decision']}: {decision['reason']}")
+    echo(f"  champion: {MODEL_NAME} v{decision['champion_version']}")
+    return decision
+
+
+def run_predictions(echo: Echo) -> dict[str, Any] | None:
+    """Materialize ``eur_usd_predictions`` and print the newest forecast."""
+    from fx_assets.config import load_settings
+    from fx_assets.warehouse import Warehouse
+
+    echo("predictions: scoring new feature dates with the champion")
+    execute("predictions_job")
+    newest = Warehouse.cached(load_settings().warehouse_url).read("eur_usd_predictions", newest=1)
+    if newest.empty:
+        echo("  no forecast: eur_usd_final has no row after the champion's training cutoff")
+        return None
+    row = newest.iloc[0].to_dict()
+    arrow = "UP" if int(row["direction"]) == 1 else "DOWN"
+    echo(
+        f"  forecast for {row['target_date']:%Y-%m-%d}"
+        f" (features of {row['feature_date']:%Y-%m-%d}):"
+        f" EUR/USD {arrow}, P(up) = {row['probability_up']:.3f}"
+        f" [{row['model_name']} v{row['model_version']}]"
+    )
+    return row
+
+
 def run_pipeline(echo: Echo) -> int:
     """ETL (full history), then the later stages as they are added to the graph."""
     run_etl(echo)
+    run_training(echo)
+    run_predictions(echo)
     return 0

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
+from fx_assets.champion import THRESHOLD
 from fx_assets.features import FEATURES, TARGET
 
 # The largest EUR/USD daily move since 1999 is about 4.7% (2008); 15% means a bad tick.
@@ -134,3 +135,37 @@ def describe_failures(
         suffix = f" (+{more} more)" if more > 0 else ""
         parts.append(f"{where} failed {check} at {rows}{suffix}")
     return f"{name}: {len(cases)} failing value(s): " + "; ".join(parts)
+
+
+def _direction_matches_threshold(df: pd.DataFrame) -> pd.Series:
+    return df["direction"] == (df["probability_up"] >= THRESHOLD).astype(int)
+
+
+def _target_after_feature(df: pd.DataFrame) -> pd.Series:
+    return df["target_date"] > df["feature_date"]
+
+
+def _feature_dates_unique(df: pd.DataFrame) -> bool:
+    return bool(df["feature_date"].is_unique)
+
+
+_non_empty = pa.Check(lambda s: s.astype(str).str.strip().str.len() > 0, name="non_empty")
+
+PREDICTIONS_SCHEMA = pa.DataFrameSchema(
+    {
+        "feature_date": pa.Column("datetime64[ns]", checks=pa.Check(_no_weekend)),
+        "target_date": pa.Column("datetime64[ns]", checks=pa.Check(_no_weekend)),
+        "probability_up": pa.Column(float, pa.Check.in_range(0.0, 1.0)),
+        "direction": pa.Column(int, pa.Check.isin([0, 1])),
+        "model_name": pa.Column(str, _non_empty),
+        "model_version": pa.Column(str, _non_empty),
+        "predicted_at": pa.Column("datetime64[ns, UTC]"),
+    },
+    checks=[
+        pa.Check(_feature_dates_unique, name="feature_dates_unique"),
+        pa.Check(_target_after_feature, name="target_after_feature_date"),
+        pa.Check(_direction_matches_threshold, name="direction_matches_threshold"),
+    ],
+    coerce=True,
+    name="eur_usd_predictions",
+)

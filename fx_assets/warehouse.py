@@ -97,7 +97,9 @@ class Warehouse:
             q = q.order_by(key_col)
         with self.engine.connect() as conn:
             rows = conn.execute(q).all()
-        df = pd.DataFrame(rows, columns=[c.name for c in cols])
+        # Plain str, not SQLAlchemy's quoted_name: scikit-learn records feature names only
+        # when every column name is exactly a str.
+        df = pd.DataFrame(rows, columns=[str(c.name) for c in cols])
         if newest is not None:
             df = df.iloc[::-1].reset_index(drop=True)
         return _coerce_types(df, t)
@@ -134,6 +136,16 @@ class Warehouse:
             if records:
                 conn.execute(sa.insert(t), records)
         return len(records)
+
+    def replace_tables(self, frames: dict[str, pd.DataFrame]) -> dict[str, int]:
+        """Replace several whole tables in one transaction: readers see all or none."""
+        prepared = {name: (TABLES[name], _records(df, TABLES[name])) for name, df in frames.items()}
+        with self.engine.begin() as conn:
+            for t, records in prepared.values():
+                conn.execute(sa.delete(t))
+                if records:
+                    conn.execute(sa.insert(t), records)
+        return {name: len(records) for name, (_, records) in prepared.items()}
 
     def insert_new(self, table: str, df: pd.DataFrame) -> int:
         """Insert only rows whose key is not stored yet; stored rows are never rewritten."""

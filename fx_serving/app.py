@@ -1,0 +1,130 @@
+"""The model service: the champion over REST, and the stored forecasts.
+
+Run with ``fx api`` or ``uvicorn fx_serving.app:app``. Settings are read when the
+app starts (not at import): ``FX_API_TOKEN`` (bearer token for every route but
+``/health`` and the docs), ``FX_CHAMPION_RELOAD_SECONDS`` (how often the ``champion``
+alias is checked, default 30) and the warehouse and MLflow settings of
+``fx_assets.config``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import os
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+
+from fx_assets.config import ConfigError, load_settings
+from fx_assets.warehouse import Warehouse
+from fx_serving.holder import ChampionHolder
+from fx_serving.routes import open_routes, predict_routes, routes
+from fx_serving.schemas import PredictRequest
+
+DEFAULT_RELOAD_SECONDS = 30.0
+STARTUP_LOAD_SECONDS = 60.0
+
+
+def reload_interval() -> float:
+    """FX_CHAMPION_RELOAD_SECONDS, checked: how often the champion alias is looked up."""
+    raw = os.environ.get("FX_CHAMPION_RELOAD_SECONDS")
+    try:
+        value = float(raw) if raw else DEFAULT_RELOAD_SECONDS
+    except ValueError:
+        raise ConfigError(
+            f"FX_CHAMPION_RELOAD_SECONDS={raw!r} is not a number of seconds"
+        ) from None
+    if not value > 0:
+        raise ConfigError(f"FX_CHAMPION_RELOAD_SECONDS={raw!r} must be positive")
+    return value
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    # Only where and what: echoing the input back could hold NaN, which is not JSON.
+    assert isinstance(exc, RequestValidationError)
+    detail = [
+        {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": e.get("type", "")}
+        for e in exc.errors()
+    ]
+    return JSONResponse({"detail": detail}, status_code=422)
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings = load_settings()
+    app.state.token = settings.api_token
+    # Read only: the tables are the pipeline's to create (the deployment reads with a
+    # read-only role).
+    app.state.warehouse = Warehouse(settings.warehouse_url, create=False)
+    interval = app.state.reload_seconds or reload_interval()
+    holder: ChampionHolder = app.state.holder
+    first = asyncio.create_task(asyncio.to_thread(holder.refresh))
+    # Ready at start-up in the usual case; a registry that does not answer (MLflow's HTTP
+    # client retries for minutes) leaves the load running and /ready saying so.
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(asyncio.shield(first), STARTUP_LOAD_SECONDS)
+    # Everything imported and loaded so far lives as long as the process: keep it out of
+    # the cyclic collector, whose full passes over it would stall requests for tens of ms.
+    gc.collect()
+    gc.freeze()
+    watcher = asyncio.create_task(holder.watch(interval))
+    try:
+        yield
+    finally:
+        for task in (first, watcher):
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
+        app.state.warehouse.dispose()
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's schema plus the /predict body, which that route validates itself."""
+    if app.openapi_schema is None:
+        spec = get_openapi(
+            title=app.title,
+            version=app.version,
+            summary=app.summary,
+            description=app.description,
+            routes=app.routes,
+        )
+        body = PredictRequest.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+        schemas.update(body.pop("$defs", {}))
+        schemas["PredictRequest"] = body
+        app.openapi_schema = spec
+    return app.openapi_schema
+
+
+def create_app(reload_seconds: float | None = None) -> FastAPI:
+    """The service; ``reload_seconds`` overrides FX_CHAMPION_RELOAD_SECONDS (tests)."""
+    app = FastAPI(
+        title="fx model service",
+        version="1",
+        summary="Next-day EUR/USD direction from the champion model, and the stored forecasts.",
+        description=(
+            "Scores feature rows with the registered champion of `eur_usd_direction` and "
+            "serves the forecasts stored by the pipeline. When the service runs with "
+            "`FX_API_TOKEN`, every route but `/health` needs `Authorization: Bearer <token>`."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.holder = ChampionHolder()
+    app.state.reload_seconds = reload_seconds
+    app.state.token = None
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    # /predict first: routes are matched in order and it is the one called per row.
+    app.include_router(predict_routes)
+    app.include_router(open_routes)
+    app.include_router(routes)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+app = create_app()

@@ -1,0 +1,83 @@
+"""The champion the service answers with, and its hot reload.
+
+Requests read ``holder.champion`` once and use that object throughout, so a reload
+that swaps in a new version (one reference assignment) never mixes two versions in a
+response and never makes a request fail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+import threading
+from typing import Any
+
+from fx_assets.champion import (
+    Champion,
+    ChampionError,
+    NoChampionError,
+    champion_version,
+    load_champion,
+    no_champion_message,
+)
+
+log = logging.getLogger("fx_serving")
+
+
+class ChampionHolder:
+    def __init__(self) -> None:
+        self.champion: Champion | None = None
+        self.problem: str = "champion not loaded yet: the model registry has not answered"
+        self._lock = threading.Lock()
+        self._client: Any = None
+
+    def _registry(self) -> Any:
+        if self._client is None:
+            from fx_assets import registry
+
+            self._client = registry.client()
+        return self._client
+
+    def refresh(self) -> bool:
+        """Load the champion if the alias moved since the last load; True when swapped."""
+        with self._lock:
+            current = self.champion
+            try:
+                version = champion_version(self._registry())
+                if version is None:
+                    if current is None:
+                        self.problem = no_champion_message()
+                    return False
+                if current is not None and current.version == version:
+                    return False
+                loaded = load_champion(self._registry())
+            except NoChampionError as exc:
+                self.problem = str(exc)
+                return False
+            except ChampionError as exc:
+                # Keep serving what is loaded; /ready and /model report the problem if none is.
+                self.problem = str(exc)
+                log.warning("champion reload failed: %s", exc)
+                return False
+            except Exception as exc:
+                # A store error can quote its URL (and a password): name only the kind.
+                self.problem = f"model registry error ({type(exc).__name__}); see the service log"
+                log.exception("champion reload failed")
+                return False
+            self.champion = loaded
+            # As long-lived as the one it replaces (which refcounting still frees).
+            gc.freeze()
+            log.info(
+                "serving %s version %s (was %s)",
+                loaded.name,
+                loaded.version,
+                current.version if current else "none",
+            )
+            return True
+
+    async def watch(self, interval: float) -> None:
+        """Check the alias every ``interval`` seconds, loading off the event loop."""
+        while True:
+            await asyncio.sleep(interval)
+            await asyncio.to_thread(self.refresh)

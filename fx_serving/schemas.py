@@ -1,0 +1,143 @@
+"""Request and response bodies of the model service (the OpenAPI schema comes from here)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
+
+from fx_assets.features import FEATURES
+from fx_assets.inference import MAX_BATCH
+
+# Features of EUR/USD on Friday 2024-06-28 (ECB fixing): a realistic row for the docs.
+EXAMPLE_ROW: dict[str, float] = {
+    "ret_1d": 0.000841082,
+    "ret_lag_1": 0.000654665,
+    "ret_lag_2": -0.00233612,
+    "ret_lag_3": -0.00149226,
+    "ret_lag_4": 0.00392194,
+    "ret_5d": 0.00158931,
+    "ret_20d": -0.0136385,
+    "ma_ratio_5": -0.000168117,
+    "ma_ratio_20": -0.00501905,
+    "ma_ratio_60": -0.00564751,
+    "vol_5": 0.00243397,
+    "vol_20": 0.00421413,
+    "vol_60": 0.0036041,
+    "rsi_14": 43.2139,
+    "macd": -0.00275368,
+    "macd_signal": -0.00220985,
+    "macd_hist": -0.000543834,
+    "day_of_week": 4.0,
+}
+
+# No feature comes near this: returns, ratios and volatilities are fractions, RSI is 0 to
+# 100, day_of_week 0 to 6. Beyond it a value is a unit or typing error, and could overflow
+# a model's arithmetic into a NaN probability.
+FEATURE_LIMIT = 1e6
+
+# Strict: a string, boolean or null is refused rather than coerced; NaN and infinity too.
+FeatureValue = Annotated[
+    float, Field(strict=True, allow_inf_nan=False, ge=-FEATURE_LIMIT, le=FEATURE_LIMIT)
+]
+
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_date(value: Any) -> Any:
+    # Lax date parsing would read "0" or "1700000000" as a Unix timestamp.
+    if isinstance(value, str) and not ISO_DATE.fullmatch(value):
+        raise ValueError("expected a date as YYYY-MM-DD")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+
+FeatureRow: type[BaseModel] = create_model(
+    "FeatureRow",
+    __config__=ConfigDict(extra="forbid", json_schema_extra={"examples": [EXAMPLE_ROW]}),
+    __doc__="One day's features, named as in eur_usd_final; every feature required, no other.",
+    **{name: (FeatureValue, Field(examples=[EXAMPLE_ROW.get(name, 0.0)])) for name in FEATURES},
+)
+
+
+class PredictRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"rows": [EXAMPLE_ROW]}]}
+    )
+
+    rows: list[FeatureRow] = Field(  # type: ignore[valid-type]
+        min_length=1,
+        max_length=MAX_BATCH,
+        description=f"Feature rows to score, 1 to {MAX_BATCH} per request.",
+    )
+
+
+class Prediction(BaseModel):
+    probability_up: float = Field(description="P(next close higher), from the champion.")
+    direction: int = Field(description="1 (up) when probability_up >= 0.5, else 0.")
+
+
+class PredictResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "model_name": "eur_usd_direction",
+                    "model_version": "3",
+                    "predictions": [{"probability_up": 0.5213, "direction": 1}],
+                }
+            ]
+        }
+    )
+
+    model_name: str
+    model_version: str
+    predictions: list[Prediction]
+
+
+class ModelCard(BaseModel):
+    name: str = Field(examples=["eur_usd_direction"])
+    version: str = Field(examples=["3"])
+    run_id: str
+    features: list[str] = Field(description="Input features, in model order.")
+    training_cutoff: date = Field(description="Last training date; predictions start after it.")
+    test_pr_auc: float | None = Field(description="PR-AUC on the held-out test set.")
+    baseline_pr_auc: float | None = Field(description="PR-AUC of always predicting up.")
+    loaded_at: datetime = Field(description="When this service loaded the version (UTC).")
+
+
+class StoredPrediction(BaseModel):
+    feature_date: date
+    target_date: date = Field(description="The trading day the forecast is for.")
+    probability_up: float
+    direction: int
+    model_name: str
+    model_version: str
+    predicted_at: datetime
+
+
+class ScoredPrediction(StoredPrediction):
+    actual: int | None = Field(description="1 if the target day closed higher; null if unknown.")
+    correct: bool | None = Field(description="direction == actual; null while unknown.")
+
+
+class Status(BaseModel):
+    status: str
+    model_version: str | None = None
+
+
+class ErrorBody(BaseModel):
+    detail: Any = Field(description="What was wrong: a message, or the invalid fields.")
+
+
+class FieldError(BaseModel):
+    loc: list[str | int] = Field(description="Where: body or query, then the field path.")
+    msg: str
+    type: str
+
+
+class FieldErrors(BaseModel):
+    detail: list[FieldError]

@@ -1,0 +1,216 @@
+"""Test helpers: real ECB feature rows in the warehouse, and champions in a real registry.
+
+``register_champion`` follows the training contract exactly (``mlflow.sklearn`` model
+with a FEATURES signature, registered as ``eur_usd_direction``, version tags, alias
+``champion``), so inference and the service are tested against what training writes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import httpx
+import mlflow
+import mlflow.sklearn
+import pandas as pd
+import pytest
+import sklearn
+from mlflow.models import infer_signature
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from fx_assets import registry
+from fx_assets.features import FEATURES, TARGET, build_features, build_final
+from fx_assets.sources import EcbSource
+from fx_assets.warehouse import Warehouse
+
+# Feature rows from the ECB fixings of this range; the champion trains up to CUTOFF
+# (a Friday), so predictions start on Monday 2024-07-01.
+START, END, CUTOFF = date(2023, 6, 1), date(2024, 9, 30), date(2024, 6, 28)
+
+FX_VARS = (
+    "FX_HOME",
+    "FX_WAREHOUSE_URL",
+    "FX_SOURCE",
+    "FX_START_DATE",
+    "FX_MODEL_SERVICE_URL",
+    "FX_API_TOKEN",
+    "FX_CHAMPION_RELOAD_SECONDS",
+    "MLFLOW_TRACKING_URI",
+    "DAGSTER_HOME",
+)
+
+
+@pytest.fixture(scope="session")
+def mlflow_db_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty MLflow store with its schema migrated once per session (~10 s each time)."""
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+    path = tmp_path_factory.mktemp("mlflow-template") / "mlflow.db"
+    store = SqlAlchemyStore(f"sqlite:///{path}", (path.parent / "artifacts").as_uri())
+    store.engine.dispose()
+    return path
+
+
+def seed_home(home: Path, template: Path) -> None:
+    """A fresh FX_HOME whose MLflow store starts from the migrated template."""
+    home.mkdir(parents=True, exist_ok=True)
+    shutil.copy(template, home / "mlflow.db")
+    (home / "dagster").mkdir(exist_ok=True)
+    (home / "dagster" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+
+
+def home_env(home: Path) -> dict[str, str]:
+    return {"FX_HOME": str(home), "DAGSTER_HOME": str(home / "dagster")}
+
+
+@contextlib.contextmanager
+def use_home(home: Path) -> Iterator[pytest.MonkeyPatch]:
+    """FX_HOME (and nothing else of ours) in the environment, for module-scoped fixtures."""
+    with pytest.MonkeyPatch.context() as mp:
+        for var in FX_VARS:
+            mp.delenv(var, raising=False)
+        for key, value in home_env(home).items():
+            mp.setenv(key, value)
+        yield mp
+
+
+@dataclass(frozen=True)
+class World:
+    """A home with ECB feature rows, a registered champion and its stored predictions."""
+
+    home: Path
+    final: pd.DataFrame
+    version: str
+
+    @property
+    def warehouse_url(self) -> str:
+        return f"sqlite:///{self.home / 'warehouse.db'}"
+
+
+def build_world(home: Path, template: Path, *, predictions: bool = True) -> World:
+    """Call inside ``use_home(home)``."""
+    from fx_assets.champion import load_champion
+    from fx_assets.inference import InProcessScorer, predict
+
+    seed_home(home, template)
+    url = f"sqlite:///{home / 'warehouse.db'}"
+    final = fill_warehouse(url, START, END)
+    version = register_champion(final, CUTOFF)
+    if predictions:
+        rows = predict(final, [], InProcessScorer(load_champion()))
+        Warehouse(url).insert_new("eur_usd_predictions", rows)
+    return World(home=home, final=final, version=version)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def uvicorn_process(home: Path, env: dict[str, str] | None = None) -> Iterator[str]:
+    """``uvicorn fx_serving.app:app`` as a real process on a free loopback port; its URL.
+
+    The service runs on ``home`` (and ``env``); its output goes to ``home/uvicorn.log``.
+    """
+    port = free_port()
+    full_env = {k: v for k, v in os.environ.items() if k not in FX_VARS}
+    full_env |= home_env(home) | (env or {})
+    command = [sys.executable, "-m", "uvicorn", "fx_serving.app:app"]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
+    log = home / "uvicorn.log"
+    url = f"http://127.0.0.1:{port}"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(command, env=full_env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 90
+        while not _answers(url):
+            if proc.poll() is not None:
+                raise RuntimeError(
+                    f"uvicorn exited with {proc.returncode}: {log.read_text()[-2000:]}"
+                )
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"uvicorn did not answer /health: {log.read_text()[-2000:]}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/health", timeout=1).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def ecb_tables(start: date, end: date) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``eur_usd_staging`` and ``eur_usd_final`` rows built from the shipped ECB rates."""
+    staging = build_features(EcbSource().fetch(start, end))
+    return staging, build_final(staging)
+
+
+def fill_warehouse(url: str, start: date, end: date) -> pd.DataFrame:
+    """Write staging and final for [start, end]; return final."""
+    staging, final = ecb_tables(start, end)
+    wh = Warehouse(url)
+    wh.replace_all("eur_usd_staging", staging)
+    wh.replace_all("eur_usd_final", final)
+    return final
+
+
+def register_champion(
+    final: pd.DataFrame, cutoff: date, *, c: float = 1.0, alias: bool = True
+) -> str:
+    """Train on rows up to ``cutoff``, register a version, make it champion; its version."""
+    train = final[(final["date"] <= pd.Timestamp(cutoff)) & final[TARGET].notna()]
+    x, y = train[FEATURES], train[TARGET].astype(int)
+    model = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=500)).fit(x, y)
+    registry.configure_mlflow()
+    with mlflow.start_run():
+        info = mlflow.sklearn.log_model(
+            model,
+            name="model",
+            signature=infer_signature(x, model.predict_proba(x)),
+            registered_model_name=registry.MODEL_NAME,
+            # Inferring requirements imports the model in a subprocess: seconds per model.
+            pip_requirements=[f"scikit-learn=={sklearn.__version__}"],
+        )
+    version = str(info.registered_model_version)
+    client = registry.client()
+    tags = {
+        registry.TAG_LIFECYCLE: "challenger",
+        registry.TAG_FEATURES: ",".join(FEATURES),
+        registry.TAG_TRAINING_CUTOFF: cutoff.isoformat(),
+        registry.TAG_TEST_PR_AUC: "0.52",
+        registry.TAG_BASELINE_PR_AUC: "0.5",
+    }
+    for key, value in tags.items():
+        client.set_model_version_tag(registry.MODEL_NAME, version, key, value)
+    if alias:
+        promote(version)
+    return version
+
+
+def promote(version: str) -> None:
+    client = registry.client()
+    client.set_registered_model_alias(registry.MODEL_NAME, registry.CHAMPION, version)
+    client.set_model_version_tag(registry.MODEL_NAME, version, registry.TAG_LIFECYCLE, "champion")

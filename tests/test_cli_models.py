@@ -1,0 +1,202 @@
+"""``fx models``, ``fx promote``, ``fx rollback`` on a real MLflow store; ``fx run`` too short.
+
+Versions are registered through the same ``tracking.log_challenger`` the training asset
+uses, with small logistic regressions on ECB rows, so no Dagster run is needed here.
+"""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+import pytest
+
+from fx_assets import registry, tracking
+from fx_assets.assets.training_checks import champion_usable
+from fx_assets.cli import main
+from fx_assets.features import FEATURES, TARGET, build_features, build_final
+from fx_assets.modeling import make_estimator, pr_auc, probability_up
+from fx_assets.resources import MlflowResource, WarehouseResource
+from fx_assets.sources import EcbSource
+from fx_assets.splits import split_train_test
+from fx_assets.warehouse import Warehouse
+from tests.conftest import FX_VARS
+
+
+def _register(train: pd.DataFrame, test: pd.DataFrame, family: str, features: list[str]) -> str:
+    """Fit ``family`` (small sizes) on ``features`` and register it as training does."""
+    params = {
+        "logistic_regression": {"C": 0.1},
+        "random_forest": {"n_estimators": 20, "max_depth": 3},
+        "xgboost": {"n_estimators": 20, "max_depth": 2},
+    }[family]
+    y = train[TARGET].astype(int)
+    model = make_estimator(family, params).fit(train[features].astype(float), y)
+    p = probability_up(model, test[features].astype(float))
+    tags = {
+        registry.TAG_FEATURES: ",".join(features),
+        registry.TAG_TRAINING_CUTOFF: str(train["date"].max().date()),
+        registry.TAG_TEST_PR_AUC: f"{pr_auc(test[TARGET].astype(int), p):.6f}",
+        registry.TAG_BASELINE_PR_AUC: f"{test[TARGET].astype(int).mean():.6f}",
+        registry.TAG_FAMILY: family,
+    }
+    registry.configure_mlflow()
+    with mlflow.start_run():
+        version = tracking.log_challenger(
+            model, features=features, train=train, test=test, target=TARGET, tags=tags
+        )
+    return version.version
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store with one version per family and one on an older feature list (built once)."""
+    home = tmp_path_factory.mktemp("registry")
+    final = build_final(build_features(EcbSource().fetch(date(2022, 1, 3), date(2023, 12, 29))))
+    split = split_train_test(final, test_days=100, gap_days=1, min_train=150)
+    with pytest.MonkeyPatch.context() as mp:
+        for var in FX_VARS:
+            mp.delenv(var, raising=False)
+        mp.setenv("FX_HOME", str(home))
+        # One version per family: the skops format must round-trip each of them.
+        for family in ("logistic_regression", "random_forest", "xgboost"):
+            _register(split.train, split.test, family, FEATURES)
+        _register(split.train, split.test, "logistic_regression", FEATURES[:-1])
+    wh = Warehouse(f"sqlite:///{home / 'warehouse.db'}")
+    wh.replace_tables({"eur_usd_train": split.train, "eur_usd_test": split.test})
+    wh.dispose()  # the last connection checkpoints the WAL into the file copied below
+    return home
+
+
+@pytest.fixture
+def store(template: Path, fx_home: Path) -> dict[str, str]:
+    """A fresh copy of the template's registry and warehouse in this test's FX_HOME.
+
+    The copied store still finds the model artifacts in the template's folder.
+    """
+    for name in ("mlflow.db", "warehouse.db"):
+        shutil.copy(template / name, fx_home / name)
+    return {
+        "a": "1",
+        "b": "2",
+        "c": "3",
+        "old": "4",
+        "url": f"sqlite:///{fx_home / 'warehouse.db'}",
+    }
+
+
+def fx(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _champion() -> str | None:
+    found = registry.alias_version(registry.client(), registry.CHAMPION)
+    return found.version if found else None
+
+
+def _lifecycle() -> dict[str, str | None]:
+    return {v.version: v.lifecycle for v in registry.list_versions(registry.client())}
+
+
+def _decisions() -> list[dict[str, str]]:
+    client = registry.client()
+    exp = client.get_experiment_by_name(registry.EXPERIMENT_NAME)
+    runs = client.search_runs(
+        [exp.experiment_id],
+        filter_string="tags.`fx.kind` = 'decision'",
+        order_by=["attributes.start_time ASC"],
+    )
+    return [{**r.data.params, **{k: str(v) for k, v in r.data.metrics.items()}} for r in runs]
+
+
+def test_promote_and_rollback_move_the_alias_and_log_it(
+    store: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    a, b, c = store["a"], store["b"], store["c"]
+
+    code, _, err = fx(capsys, "rollback")
+    assert code == 1 and err.count("\n") == 1 and "no champion to roll back" in err
+
+    code, out, _ = fx(capsys, "promote", a, "--reason", "first release")
+    assert code == 0 and f"v{a} is the champion" in out and "test PR-AUC now" in out
+    assert _champion() == a and _lifecycle()[a] == "champion"
+
+    code, _, err = fx(capsys, "rollback")
+    assert code == 1 and err.count("\n") == 1
+    assert f"nothing to roll back to: no archived champion before version {a}" in err
+
+    assert fx(capsys, "promote", b)[0] == 0
+    assert fx(capsys, "promote", c)[0] == 0
+    assert _champion() == c
+    assert _lifecycle()[a] == _lifecycle()[b] == "archived"
+
+    code, out, _ = fx(capsys, "rollback", "--reason", "bad week")
+    assert code == 0 and f"v{b} is the champion again" in out
+    assert _champion() == b and _lifecycle()[c] == "rejected" and _lifecycle()[b] == "champion"
+
+    assert fx(capsys, "rollback")[0] == 0  # one further back, not back to c
+    assert _champion() == a and _lifecycle()[b] == "rejected"
+    code, _, err = fx(capsys, "rollback")
+    assert code == 1 and "nothing to roll back to" in err
+
+    decisions = _decisions()
+    assert [d["kind"] for d in decisions] == ["manual", "manual", "manual", "rollback", "rollback"]
+    assert [d["challenger_version"] for d in decisions] == [a, b, c, b, a]
+    first, rollback = decisions[0], decisions[3]
+    assert first["reason"] == "manual promotion (fx promote): first release"
+    assert "champion_version" not in first  # there was none
+    assert float(first["challenger_pr_auc"]) > 0 and float(first["baseline_pr_auc"]) > 0
+    assert rollback["reason"] == "rollback (fx rollback): bad week"
+    assert rollback["champion_version"] == c and "champion_pr_auc" in rollback
+
+
+def test_promote_refuses_unknown_current_and_incompatible_versions(
+    store: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = fx(capsys, "promote", "99")
+    assert code == 1 and "has no version '99'" in err and "fx models" in err
+    assert fx(capsys, "promote", store["a"])[0] == 0
+    code, _, err = fx(capsys, "promote", store["a"])
+    assert code == 1 and "already the champion" in err
+    code, _, err = fx(capsys, "promote", store["old"])
+    assert code == 1 and "signature does not match" in err
+    assert _champion() == store["a"]
+
+
+def test_models_lists_versions_with_aliases_lifecycle_and_scores(
+    store: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    fx(capsys, "promote", store["b"])
+    code, out, _ = fx(capsys, "models")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].split()[:4] == ["version", "aliases", "lifecycle", "family"]
+    rows = {line.split()[0]: line for line in lines[1:]}
+    assert set(rows) == {store[k] for k in ("a", "b", "c", "old")}
+    assert "champion" in rows[store["b"]] and "challenger" in rows[store["old"]]
+    test_pr_auc = registry.get_version(registry.client(), store["b"]).tags["test_pr_auc"]
+    assert f"{float(test_pr_auc):.4f}" in rows[store["b"]]
+
+
+def test_champion_check_fails_on_a_champion_with_an_old_feature_list(
+    store: dict[str, str],
+) -> None:
+    resources = {
+        "warehouse": WarehouseResource(url=store["url"]),
+        "tracking_store": MlflowResource(tracking_uri=registry.tracking_uri()),
+    }
+    missing = champion_usable(**resources)
+    assert not missing.passed and "no 'champion' alias" in missing.description
+
+    client = registry.client()
+    client.set_registered_model_alias(registry.MODEL_NAME, registry.CHAMPION, store["old"])
+    old = champion_usable(**resources)
+    assert not old.passed and "signature does not match" in old.description
+
+    registry.promote(client, store["c"], reason="test")
+    assert champion_usable(**resources).passed

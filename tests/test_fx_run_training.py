@@ -1,0 +1,35 @@
+"""``fx run`` on a source with too little history: ETL lands, training stops in one line."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from fx_assets.sources import EcbSource
+from fx_assets.splits import min_train_rows
+from fx_assets.warehouse import Warehouse
+
+
+def test_fx_run_with_too_little_history_stops_at_training(fx_home: Path) -> None:
+    last = EcbSource.history()["date"].max().date()
+    start = (pd.Timestamp(last) - pd.offsets.BDay(90)).date()
+    env = {**os.environ, "FX_START_DATE": start.isoformat()}
+    fx_bin = Path(sys.executable).parent / "fx"
+    done = subprocess.run(
+        [str(fx_bin), "run"], env=env, capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 1
+    errors = [line for line in done.stderr.splitlines() if line.startswith("fx run: error:")]
+    assert len(errors) == 1
+    assert (
+        "step eur_usd_split failed: eur_usd_final has" in errors[0]
+        and f"training needs at least {min_train_rows(5) + 1 + 500}" in errors[0]
+    )
+    assert "Traceback" not in done.stderr
+    wh = Warehouse(f"sqlite:///{fx_home / 'warehouse.db'}")
+    assert wh.count("eur_usd_raw") > 60 and wh.count("eur_usd_final") > 0  # ETL tables stay
+    assert wh.count("eur_usd_train") == 0
