@@ -1,0 +1,295 @@
+"""The dashboard: ``fx dash`` serves it; gunicorn serves ``fx_dash.app:server``.
+
+The layout is a function, so each page load reads the warehouse afresh, with the
+settings of that moment (importing the module only starts a background warm-up of the
+MLflow client). An interval re-reads while the page stays open. The model panel fills in
+through its own callback, so a slow or unreachable registry never holds up the rest.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from dash import Dash, Input, Output, State, ctx, dcc, html
+
+from fx_assets.config import ConfigError, load_settings
+from fx_dash.compression import compressing_server
+from fx_dash.figures import empty_figure, price_figure, rolling_accuracy_figure
+from fx_dash.metrics import ROLLING_WINDOW, resolved, rolling_accuracy
+from fx_dash.model import HTTP_DEFAULTS, ModelPanel, load_model_panel
+from fx_dash.panels import (
+    NOTHING_TO_SHOW,
+    accuracy_panel,
+    forecast_panel,
+    message_box,
+    model_panel,
+    pager,
+    table_note,
+    table_page,
+    table_records,
+    updated_text,
+)
+from fx_dash.reader import DEFAULT_RANGE, RANGES, Snapshot, load_snapshot
+from fx_dash.style import INDEX_STRING
+
+log = logging.getLogger(__name__)
+
+DEFAULT_REFRESH_SECONDS = 60
+LAST_PAGE = 10**9  # table_page clamps it to the oldest page
+# The registry changes when training runs (weekly); a page load may show a read this old.
+REGISTRY_MAX_AGE_S = 30.0
+GRAPH_CONFIG = {"displaylogo": False, "responsive": True}
+
+
+def refresh_seconds() -> int:
+    """``FX_DASH_REFRESH_SECONDS``: how often the open page re-reads; 0 turns it off."""
+    raw = os.environ.get("FX_DASH_REFRESH_SECONDS", "").strip()
+    if not raw:
+        return DEFAULT_REFRESH_SECONDS
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise ConfigError(
+            f"FX_DASH_REFRESH_SECONDS={raw!r} is not a whole number of seconds; use e.g. 60 "
+            "(0 turns refreshing off)"
+        )
+    return value
+
+
+def _status(snapshot: Snapshot) -> list[Any]:
+    return [message_box(snapshot.message, problem=snapshot.problem)] if snapshot.message else []
+
+
+def _failure(exc: Exception) -> Snapshot:
+    """An unexpected error: logged with its traceback, shown as one line."""
+    log.exception("the dashboard could not build its panels")
+    first = (str(exc).strip().splitlines() or [""])[0][:200]
+    return Snapshot(
+        message=f"The page could not be built ({type(exc).__name__}: {first}); "
+        "the server log has the details.",
+        problem=True,
+    )
+
+
+def _warehouse_views(snapshot: Snapshot, overlay: bool, every: int) -> tuple[Any, ...]:
+    """Everything drawn from one warehouse snapshot, in the callback's output order."""
+    try:
+        return _build_views(snapshot, overlay, every)
+    except Exception as exc:
+        return _build_views(_failure(exc), overlay, every)
+
+
+def _build_views(snapshot: Snapshot, overlay: bool, every: int) -> tuple[Any, ...]:
+    if snapshot.message:
+        prices = rolling = empty_figure(NOTHING_TO_SHOW)
+    else:
+        prices = price_figure(snapshot.prices, snapshot.predictions if overlay else None)
+        rolling = rolling_accuracy_figure(
+            rolling_accuracy(snapshot.predictions), len(resolved(snapshot.predictions))
+        )
+    return (
+        _status(snapshot),
+        forecast_panel(snapshot),
+        accuracy_panel(snapshot),
+        prices,
+        rolling,
+        table_note(snapshot),
+        updated_text(every, datetime.now(UTC)),
+    )
+
+
+def _card(title: str, *children: Any, cls: str = "") -> html.Section:
+    return html.Section([html.H2(title), *children], className=f"card {cls}".strip())
+
+
+def page(snapshot: Snapshot, every: int) -> html.Div:
+    """The whole page, its warehouse panels filled from ``snapshot``."""
+    (status, forecast, accuracy, prices, rolling, note, updated) = _warehouse_views(
+        snapshot, overlay=True, every=every
+    )
+    rows, first_page, label = table_page(table_records(snapshot.predictions), 0)
+    return html.Div(
+        [
+            html.Header(
+                [
+                    html.H1("EUR/USD next-day direction"),
+                    html.Div(updated, id="updated", className="detail"),
+                ]
+            ),
+            html.Div(status, id="status"),
+            html.Div(
+                [
+                    _card("Next-day forecast", html.Div(forecast, id="forecast"), cls="narrow"),
+                    _card(
+                        "Directional accuracy (resolved predictions)",
+                        html.Div(accuracy, id="accuracy"),
+                        cls="wide",
+                    ),
+                ],
+                className="row",
+            ),
+            _card(
+                "EUR/USD",
+                html.Div(
+                    [
+                        dcc.RadioItems(
+                            id="range",
+                            options=list(RANGES),
+                            value=DEFAULT_RANGE,
+                            inline=True,
+                            className="ranges",
+                        ),
+                        dcc.Checklist(
+                            id="overlay",
+                            options=[{"label": "predicted direction", "value": "show"}],
+                            value=["show"],
+                            inline=True,
+                        ),
+                    ],
+                    className="controls",
+                ),
+                dcc.Graph(
+                    id="price-chart", figure=prices, config=GRAPH_CONFIG, style={"height": "440px"}
+                ),
+            ),
+            html.Div(
+                [
+                    _card(
+                        "Past predictions against outcomes",
+                        html.Div(note, id="table-note", className="detail"),
+                        html.Table(rows, id="predictions-table", className="predictions"),
+                        pager(label),
+                        dcc.Store(id="table-page", data=first_page),
+                        cls="half",
+                    ),
+                    _card(
+                        f"Rolling accuracy: the last {ROLLING_WINDOW} resolved predictions",
+                        dcc.Graph(
+                            id="rolling-chart",
+                            figure=rolling,
+                            config=GRAPH_CONFIG,
+                            style={"height": "380px"},
+                        ),
+                        cls="half",
+                    ),
+                ],
+                className="row",
+            ),
+            _card("Model", html.Div(id="model-panel", children=[message_box("Loading…")])),
+            dcc.Interval(id="refresh", interval=max(every, 1) * 1000, disabled=every == 0),
+        ],
+        className="page",
+    )
+
+
+def _snapshot(range_key: str, *, prices: bool = True) -> Snapshot:
+    try:
+        return load_snapshot(load_settings().warehouse_url, range_key, prices=prices)
+    except Exception as exc:
+        return _failure(exc)
+
+
+def serve_layout() -> html.Div:
+    """Each page load reads the warehouse afresh."""
+    return page(_snapshot(DEFAULT_RANGE), refresh_seconds())
+
+
+def create_app() -> Dash:
+    refresh_seconds()  # a bad setting fails at start, not on the first page view
+    for key, value in HTTP_DEFAULTS.items():
+        os.environ.setdefault(key, value)
+    app = Dash(
+        __name__,
+        server=compressing_server(__name__),
+        title="EUR/USD forecast",
+        update_title=None,
+        compress=True,
+        serve_locally=True,
+    )
+    app.index_string = INDEX_STRING
+    # Set first, or assigning a layout function calls it (reading the warehouse) at import
+    # and ships that snapshot inside every page as the validation layout.
+    app.validation_layout = page(Snapshot(message="validation"), DEFAULT_REFRESH_SECONDS)
+    app.layout = serve_layout
+
+    @app.callback(
+        Output("status", "children"),
+        Output("forecast", "children"),
+        Output("accuracy", "children"),
+        Output("price-chart", "figure"),
+        Output("rolling-chart", "figure"),
+        Output("table-note", "children"),
+        Output("updated", "children"),
+        Input("refresh", "n_intervals"),
+        Input("range", "value"),
+        Input("overlay", "value"),
+        prevent_initial_call=True,
+    )
+    def refresh_warehouse(_n: int | None, range_key: str, overlay: list[str]) -> tuple[Any, ...]:
+        snapshot = _snapshot(range_key or DEFAULT_RANGE)
+        return _warehouse_views(snapshot, "show" in (overlay or []), refresh_seconds())
+
+    @app.callback(
+        Output("predictions-table", "children"),
+        Output("table-page", "data"),
+        Output("page-label", "children"),
+        Input("page-newest", "n_clicks"),
+        Input("page-newer", "n_clicks"),
+        Input("page-older", "n_clicks"),
+        Input("page-oldest", "n_clicks"),
+        Input("refresh", "n_intervals"),
+        State("table-page", "data"),
+        prevent_initial_call=True,
+    )
+    def page_table(*args: Any) -> tuple[list[Any], int, str]:
+        page = int(args[-1] or 0)
+        page = {
+            "page-newest": 0,
+            "page-newer": page - 1,
+            "page-older": page + 1,
+            "page-oldest": LAST_PAGE,
+        }.get(str(ctx.triggered_id), page)
+        snapshot = _snapshot(DEFAULT_RANGE, prices=False)
+        records = [] if snapshot.message else table_records(snapshot.predictions)
+        return table_page(records, page)
+
+    @app.callback(Output("model-panel", "children"), Input("refresh", "n_intervals"))
+    def refresh_model(n: int | None) -> list[Any]:
+        try:
+            # A page load may use the last read if it is fresh; a refresh tick reads again.
+            panel = _registry_panel(max_age=REGISTRY_MAX_AGE_S if n is None else 0)
+            return model_panel(panel)
+        except Exception as exc:
+            return [message_box(_failure(exc).message or "", problem=True)]
+
+    # Importing MLflow and opening its store take seconds: do it now, not on the first view.
+    threading.Thread(target=_warm_registry, daemon=True).start()
+    return app
+
+
+_last_panel: dict[str, tuple[float, ModelPanel]] = {}
+
+
+def _registry_panel(max_age: float) -> ModelPanel:
+    """The model panel's data, read again unless the last read is under ``max_age`` s old."""
+    uri = load_settings().mlflow_tracking_uri
+    read_at, panel = _last_panel.get(uri, (0.0, None))
+    if panel is None or time.monotonic() - read_at > max_age:
+        panel = load_model_panel(uri)
+        _last_panel[uri] = (time.monotonic(), panel)
+    return panel
+
+
+def _warm_registry() -> None:
+    _registry_panel(max_age=0)
+
+
+app = create_app()
+server = app.server
