@@ -42,9 +42,6 @@ pytestmark = [pytest.mark.fullstack, pytest.mark.timeout(900)]
 # (60 test + 1 gap + 150 train for two CV folds).
 START = date(2025, 10, 1)
 TRAINING_ENV = {"FX_TEST_DAYS": "60", "FX_CV_FOLDS": "2", "FX_TUNING_BUDGET": "2"}
-# Runs the test launches execute their steps in the run worker: on two shared cores, a
-# process per step (the default executor) costs 15-30 s of imports each.
-IN_PROCESS = {"execution": {"config": {"in_process": {}}}}
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
 
@@ -176,7 +173,7 @@ def test_full_stack(stack: Stack, tmp_path: Path) -> None:
     expected = ecb_dates(tags[RANGE_START], tags[RANGE_END])
 
     # 1. ETL through GraphQL; the daemon dequeues it (QueuedRunCoordinator) and runs it.
-    etl = run_ok(stack, dagster.launch("etl_job", tags, IN_PROCESS), timeout=240)
+    etl = run_ok(stack, dagster.launch("etl_job", tags), timeout=240)
     kinds = [e["__typename"] for e in dagster.events(etl["runId"])]
     # Queued by the webserver, then started by the daemon's queued-run coordinator.
     assert "RunEnqueuedEvent" in kinds and "RunStartingEvent" in kinds, kinds
@@ -190,7 +187,7 @@ def test_full_stack(stack: Stack, tmp_path: Path) -> None:
 
     # 2. Training through GraphQL; a second training waits in the queue (tag limit) while
     #    the first runs; the first's champion reaches the model service.
-    first = dagster.launch("training_job", None, IN_PROCESS)
+    first = dagster.launch("training_job")
     check_trainings_never_overlap(stack, first)
     training = run_ok(stack, first, timeout=420)
     assert training["tags"].get("fx/pool") == "training"
@@ -248,7 +245,7 @@ def check_trainings_never_overlap(stack: Stack, first: str, window: float = 12) 
         assert time.monotonic() < deadline, dagster.run(first)
         assert dagster.run(first)["status"] in ("QUEUED", "STARTING", "NOT_STARTED")
         time.sleep(0.5)
-    second = dagster.launch("training_job", None, IN_PROCESS)
+    second = dagster.launch("training_job")
     watched = time.monotonic()
     seen = 0
     while time.monotonic() - watched < window:
@@ -322,7 +319,7 @@ def check_outage(
         admin.execute("LOCK TABLE eur_usd_staging IN ACCESS EXCLUSIVE MODE")
         # The daily run: the newest completed trading day, then the tables downstream.
         daily = {"dagster/partition": etl_partition_for(datetime.now(UTC).date())}
-        run_id = dagster.launch("etl_job", daily, IN_PROCESS)
+        run_id = dagster.launch("etl_job", daily)
         blocked = wait_blocked_delete(stack, "eur_usd_staging", admin.info.backend_pid)
         outage_s = pg_outage(stack.dbs, seconds=0)
     finally:
