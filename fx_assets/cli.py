@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 import time
+import warnings
 from collections.abc import Callable, Sequence
 
 from fx_assets.config import ConfigError, load_settings, redact_url
@@ -150,6 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # Dagster 1.13 flags backfill_policy as beta on every import: noise for a CLI user.
+    warnings.filterwarnings("ignore", message=".*backfill_policy.*")
     started = time.perf_counter()
     try:
         prepare_environment()
