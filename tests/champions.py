@@ -34,22 +34,11 @@ from fx_assets import registry
 from fx_assets.features import FEATURES, TARGET, build_features, build_final
 from fx_assets.sources import EcbSource
 from fx_assets.warehouse import Warehouse
+from tests.conftest import FX_VARS
 
 # Feature rows from the ECB fixings of this range; the champion trains up to CUTOFF
 # (a Friday), so predictions start on Monday 2024-07-01.
 START, END, CUTOFF = date(2023, 6, 1), date(2024, 9, 30), date(2024, 6, 28)
-
-FX_VARS = (
-    "FX_HOME",
-    "FX_WAREHOUSE_URL",
-    "FX_SOURCE",
-    "FX_START_DATE",
-    "FX_MODEL_SERVICE_URL",
-    "FX_API_TOKEN",
-    "FX_CHAMPION_RELOAD_SECONDS",
-    "MLFLOW_TRACKING_URI",
-    "DAGSTER_HOME",
-)
 
 
 @pytest.fixture(scope="session")
@@ -147,12 +136,17 @@ def uvicorn_process(home: Path, env: dict[str, str] | None = None) -> Iterator[s
             time.sleep(0.2)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
+
+
+def stop_process(proc: subprocess.Popen) -> None:  # type: ignore[type-arg]
+    """Terminate a server process we started; kill it if it ignores that for 10 s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def _answers(url: str) -> bool:

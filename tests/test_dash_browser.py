@@ -28,7 +28,13 @@ import pandas as pd
 import pytest
 
 from fx_assets.sources import EcbSource
-from tests.champions import FX_VARS, free_port, mlflow_db_template, seed_home  # noqa: F401
+from tests.champions import (  # noqa: F401  (mlflow_db_template is a fixture)
+    free_port,
+    mlflow_db_template,
+    seed_home,
+    stop_process,
+)
+from tests.conftest import FX_VARS
 from tests.test_dash_data import digest
 
 pytestmark = pytest.mark.browser
@@ -139,12 +145,7 @@ def dash_server(home: Path) -> Iterator[str]:
             time.sleep(0.3)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
     assert "Traceback" not in log.read_text(), log.read_text()[-3000:]
 
 
