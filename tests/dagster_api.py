@@ -100,11 +100,19 @@ class Dagster:
         assert result["__typename"] == "LaunchRunSuccess", result
         return str(result["run"]["runId"])
 
-    def terminate(self, run_id: str) -> None:
+    def terminate(self, run_id: str, timeout: float = 60) -> None:
+        """Ask Dagster to cancel a run. A run the daemon is just handing to the launcher
+        (STARTING) cannot be terminated yet, so that state is waited out, not failed on."""
         q = """mutation($id: String!) { terminateRun(runId: $id) { __typename
             ... on TerminateRunFailure { message } ... on Error { message } } }"""
-        result = self.query(q, id=run_id)["terminateRun"]
-        assert result["__typename"] == "TerminateRunSuccess", result
+        deadline = time.monotonic() + timeout
+        while True:
+            result = self.query(q, id=run_id)["terminateRun"]
+            if result["__typename"] == "TerminateRunSuccess":
+                return
+            starting = "status STARTING" in str(result.get("message"))
+            assert starting and time.monotonic() < deadline, result
+            time.sleep(0.5)
 
     def run(self, run_id: str) -> dict[str, Any]:
         q = f"""query($id: ID!) {{ runOrError(runId: $id) {{ __typename
