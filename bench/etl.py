@@ -34,29 +34,38 @@ def bench_backend(name: str, warehouse_url: str, start: str) -> dict[str, float]
         ASSET_PARTITION_RANGE_START_TAG,
     )
 
+    from fx_assets.partitions import partition_key_for
     from fx_assets.pipeline import etl_range, execute
     from fx_assets.warehouse import Warehouse
 
-    _, end = etl_range()
+    # Importing dagster, mlflow, xgboost and the definitions is paid once per process (the
+    # second backend finds them loaded): timed apart, and added for the cold figure.
+    t0 = time.perf_counter()
+    import fx_assets.definitions  # noqa: F401
+
+    imports = time.perf_counter() - t0
+    first, last = etl_range()
     t0 = time.perf_counter()
     execute(
         "etl_job",
-        tags={ASSET_PARTITION_RANGE_START_TAG: start, ASSET_PARTITION_RANGE_END_TAG: end},
+        tags={ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last},
     )
     full = time.perf_counter() - t0
     wh = Warehouse(warehouse_url)
     rows = {t: wh.count(t) for t in ("eur_usd_raw", "eur_usd_final")}
-    newest = str(wh.date_range("eur_usd_raw")[1])
+    newest = wh.date_range("eur_usd_raw")[1]
 
+    # The daily scheduled run: the newest trading day's partition (its year), then downstream.
     t0 = time.perf_counter()
-    execute("etl_job", tags={"dagster/partition": newest})
+    execute("etl_job", tags={"dagster/partition": partition_key_for(newest)})
     one_day = time.perf_counter() - t0
     print(
-        f"{name:<9} full history {start}..{end}: {full:6.1f} s "
+        f"{name:<9} full history {start}..{newest} (partitions {first}..{last}): {full:6.1f} s "
+        f"(+ {imports:.1f} s imports) "
         f"({rows['eur_usd_raw']} raw rows, {rows['eur_usd_final']} final rows); "
-        f"one-day update ({newest}): {one_day:5.2f} s"
+        f"daily update ({partition_key_for(newest)}): {one_day:5.2f} s"
     )
-    return {"full": full, "one_day": one_day}
+    return {"full": full, "imports": imports, "one_day": one_day}
 
 
 def main() -> int:

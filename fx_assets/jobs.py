@@ -12,9 +12,10 @@ from dagster import (
     schedule,
 )
 
-from fx_assets.assets.etl import ETL_ASSETS, TRADING_DAYS
+from fx_assets.assets.etl import ETL_ASSETS, TRADING_YEARS
 from fx_assets.assets.training import TRAINING_ASSETS
 from fx_assets.calendar import previous_weekday
+from fx_assets.partitions import partition_key_for
 
 # Every job is a chain of steps that cannot run side by side, so a process per step would
 # buy no parallelism and pay ~5 s of imports (dagster, mlflow, xgboost) at each step.
@@ -22,7 +23,7 @@ etl_job = define_asset_job(
     "etl_job",
     executor_def=in_process_executor,
     selection=AssetSelection.assets(*ETL_ASSETS),
-    partitions_def=TRADING_DAYS,
+    partitions_def=TRADING_YEARS,
     description="Ingest trading days of EUR/USD bars and rebuild features and the modelling table.",
 )
 
@@ -31,8 +32,11 @@ ETL_CRON = "30 6 * * 1-6"
 
 
 def etl_partition_for(run_date: date) -> str:
-    """The newest completed trading day before ``run_date`` (Friday on Saturday and Monday)."""
-    return previous_weekday(run_date).isoformat()
+    """The partition (year) of the newest completed trading day before ``run_date``.
+
+    That day is Friday on Saturday and on Monday; on 1 or 2 January it may be in last year.
+    """
+    return partition_key_for(previous_weekday(run_date))
 
 
 @schedule(
@@ -42,9 +46,13 @@ def etl_partition_for(run_date: date) -> str:
     default_status=DefaultScheduleStatus.RUNNING,
 )
 def etl_schedule(context: ScheduleEvaluationContext) -> RunRequest:
-    """Materialize the newest completed trading day through ``eur_usd_final``."""
-    key = etl_partition_for(context.scheduled_execution_time.date())
-    return RunRequest(run_key=key, partition_key=key)
+    """Materialize the newest completed trading day's year through ``eur_usd_final``."""
+    run_date = context.scheduled_execution_time.date()
+    # One run per trading day: the partition (a year) repeats, so it cannot be the run key.
+    day = previous_weekday(run_date).isoformat()
+    return RunRequest(
+        run_key=day, partition_key=etl_partition_for(run_date), tags={"fx/trading_day": day}
+    )
 
 
 predictions_job = define_asset_job(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from dagster import DagsterInstance, ExecuteInProcessResult
@@ -56,16 +56,22 @@ def execute(job_name: str, *, tags: dict[str, str] | None = None) -> ExecuteInPr
     return result
 
 
-def etl_range() -> tuple[str, str]:
-    """Partition keys from the source's first bar (or FX_START_DATE) to the newest weekday."""
-    from fx_assets.assets.etl import TRADING_DAYS
+def _first_date() -> date:
     from fx_assets.config import load_settings
     from fx_assets.sources import make_source
 
     settings = load_settings()
-    first = settings.start_date or make_source(settings.source).first_date()
-    keys = TRADING_DAYS.get_partition_keys(current_time=datetime.now(UTC))
-    keys = [k for k in keys if k >= first.isoformat()]
+    return settings.start_date or make_source(settings.source).first_date()
+
+
+def etl_range() -> tuple[str, str]:
+    """Partition keys (years) from the source's first bar (or FX_START_DATE) to this year."""
+    from fx_assets.assets.etl import TRADING_YEARS
+    from fx_assets.partitions import partition_key_for
+
+    first = _first_date()
+    keys = TRADING_YEARS.get_partition_keys(current_time=datetime.now(UTC))
+    keys = [k for k in keys if k >= partition_key_for(first)]
     if not keys:
         raise PipelineError(f"no trading day between {first} and today to ingest")
     return keys[0], keys[-1]
@@ -73,7 +79,7 @@ def etl_range() -> tuple[str, str]:
 
 def run_etl(echo: Echo) -> dict[str, Any]:
     start, end = etl_range()
-    echo(f"etl: ingesting trading days {start} .. {end} (one run, one fetch)")
+    echo(f"etl: ingesting trading days from {_first_date()} (years {start} .. {end}, one run)")
     execute(
         "etl_job",
         tags={ASSET_PARTITION_RANGE_START_TAG: start, ASSET_PARTITION_RANGE_END_TAG: end},

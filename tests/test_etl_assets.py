@@ -16,26 +16,30 @@ from dagster._core.storage.tags import (
 from fx_assets.assets.etl import (
     ETL_ASSETS,
     ETL_CHECKS,
-    TRADING_DAYS,
+    TRADING_YEARS,
     eur_usd_raw,
 )
 from fx_assets.features import FEATURES, TARGET
 from fx_assets.jobs import ETL_CRON, etl_partition_for, etl_schedule
+from fx_assets.partitions import trading_year_partitions
 from fx_assets.resources import MarketDataResource, WarehouseResource
 from fx_assets.warehouse import Warehouse
 
 
-def resources(url: str, source: str = "ecb") -> dict[str, object]:
+def resources(url: str, source: str = "ecb", first: str | None = None) -> dict[str, object]:
     return {
         "warehouse": WarehouseResource(url=url),
-        "market_data": MarketDataResource(source=source),
+        "market_data": MarketDataResource(source=source, start_date=first),
     }
 
 
-def run_range(url: str, start: str, end: str, *, source: str = "ecb", assets=None):  # type: ignore[no-untyped-def]
+def run_range(  # type: ignore[no-untyped-def]
+    url: str, start: str, end: str, *, source: str = "ecb", first: str | None = None, assets=None
+):
+    """Materialize the partitions (years) ``start``..``end`` in one run."""
     return materialize(
         [*(assets or ETL_ASSETS), *ETL_CHECKS] if assets is None else assets,
-        resources=resources(url, source),
+        resources=resources(url, source, first),
         instance=DagsterInstance.ephemeral(),
         tags={ASSET_PARTITION_RANGE_START_TAG: start, ASSET_PARTITION_RANGE_END_TAG: end},
         raise_on_error=False,
@@ -50,7 +54,7 @@ def snapshot(url: str) -> dict[str, pd.DataFrame]:
 
 
 def test_etl_fills_three_tables_from_the_ecb_range(warehouse_url: str) -> None:
-    result = run_range(warehouse_url, "2023-01-02", "2023-12-29")
+    result = run_range(warehouse_url, "2023", "2023")
     assert result.success
     checks = result.get_asset_check_evaluations()
     assert {c.check_name for c in checks} == {c.check_key.name for c in ETL_CHECKS}
@@ -72,38 +76,53 @@ def test_etl_fills_three_tables_from_the_ecb_range(warehouse_url: str) -> None:
     assert final["date"].iloc[-1] == raw["date"].iloc[-1]
     assert len(final) == len(raw) - 60  # the 60-day windows need their warm-up
 
-    materializations = result.asset_materializations_for_node("eur_usd_raw")
-    # One materialization per trading-day partition, holidays included (as zero rows).
-    assert len(materializations) == len(pd.bdate_range("2023-01-02", "2023-12-29")) == 260
+    (materialization,) = result.asset_materializations_for_node("eur_usd_raw")
+    assert materialization.partition == "2023"
+    assert materialization.metadata["dagster/row_count"].value == 255
     final_meta = result.asset_materializations_for_node("eur_usd_final")[0].metadata
     assert final_meta["dagster/row_count"].value == len(final)
     assert final_meta["last_date"].value == "2023-12-29"
     assert "| date |" in final_meta["preview"].value
 
 
+def test_a_range_of_years_is_one_run_from_the_start_date(warehouse_url: str) -> None:
+    result = run_range(warehouse_url, "2021", "2023", first="2021-06-01")
+    assert result.success
+    raw = Warehouse(warehouse_url).read("eur_usd_raw")
+    # FX_START_DATE cuts the first year; the years after it are whole.
+    assert raw["date"].min() == pd.Timestamp("2021-06-01")
+    assert raw["date"].max() == pd.Timestamp("2023-12-29")
+    parts = result.asset_materializations_for_node("eur_usd_raw")
+    assert sorted(m.partition for m in parts) == ["2021", "2022", "2023"]
+    assert {m.metadata["batch_row_count"].value for m in parts} == {len(raw)}
+
+
 def test_rematerializing_leaves_the_same_rows(warehouse_url: str) -> None:
-    assert run_range(warehouse_url, "2023-01-02", "2023-06-30").success
+    assert run_range(warehouse_url, "2022", "2023", first="2022-06-01").success
     before = snapshot(warehouse_url)
     # The same range again, then one partition inside it again: nothing moves.
-    assert run_range(warehouse_url, "2023-01-02", "2023-06-30").success
+    assert run_range(warehouse_url, "2022", "2023", first="2022-06-01").success
     assert materialize(
         [*ETL_ASSETS, *ETL_CHECKS],
-        resources=resources(warehouse_url),
+        resources=resources(warehouse_url, first="2022-06-01"),
         instance=DagsterInstance.ephemeral(),
-        partition_key="2023-03-15",
+        partition_key="2023",
     ).success
     after = snapshot(warehouse_url)
     for table, frame in before.items():
         pd.testing.assert_frame_equal(frame, after[table], check_exact=True, obj=table)
 
 
-def test_a_holiday_partition_materializes_as_zero_rows(fx_home: Path) -> None:
+def test_a_partition_with_no_bar_materializes_as_zero_rows(fx_home: Path) -> None:
+    # As on 2 January, when the new year's partition has no fixing yet.
+    csv = fx_home / "bars.csv"
+    csv.write_text("date,open,high,low,close\n2023-01-02,1.07,1.08,1.06,1.075\n")
     url = f"sqlite:///{fx_home / 'wh.db'}"
     result = materialize(
         [eur_usd_raw],
-        resources=resources(url),
+        resources=resources(url, source=f"csv:{csv}"),
         instance=DagsterInstance.ephemeral(),
-        partition_key="2023-12-25",
+        partition_key="2022",
     )
     assert result.success
     meta = result.asset_materializations_for_node("eur_usd_raw")[0].metadata
@@ -113,7 +132,7 @@ def test_a_holiday_partition_materializes_as_zero_rows(fx_home: Path) -> None:
 
 def test_a_bad_batch_fails_names_the_rows_and_writes_nothing(fx_home: Path) -> None:
     url = f"sqlite:///{fx_home / 'wh.db'}"
-    good = run_range(url, "2023-01-02", "2023-03-31")
+    good = run_range(url, "2023", "2023")
     assert good.success
     before = snapshot(url)
     csv = fx_home / "bad.csv"
@@ -123,7 +142,7 @@ def test_a_bad_batch_fails_names_the_rows_and_writes_nothing(fx_home: Path) -> N
         "2023-04-04,1.085,1.09,1.08,1.60\n"  # a 39% jump: a bad tick
         "2023-04-05,1.09,1.10,1.08,1.095\n"
     )
-    bad = run_range(url, "2023-04-03", "2023-04-05", source=f"csv:{csv}")
+    bad = run_range(url, "2023", "2023", source=f"csv:{csv}")
     assert not bad.success
     failure = next(e for e in bad.all_events if e.is_step_failure)
     message = failure.step_failure_data.error.message
@@ -134,28 +153,34 @@ def test_a_bad_batch_fails_names_the_rows_and_writes_nothing(fx_home: Path) -> N
         pd.testing.assert_frame_equal(frame, after[table], obj=table)
 
 
-def test_partitions_are_weekdays_only() -> None:
-    keys = TRADING_DAYS.get_partition_keys(current_time=datetime(1999, 1, 20, tzinfo=UTC))
-    assert keys[0] == "1999-01-04"
-    assert all(date.fromisoformat(k).weekday() < 5 for k in keys)
-    assert "1999-01-09" not in keys and "1999-01-08" in keys and "1999-01-11" in keys
+def test_partitions_are_years_up_to_the_current_one() -> None:
+    keys = TRADING_YEARS.get_partition_keys(current_time=datetime(2026, 11, 26, tzinfo=UTC))
+    assert keys[0] == "1999" and keys[-1] == "2026" and len(keys) == 28
+    window = TRADING_YEARS.time_window_for_partition_key("2024")
+    assert (window.start.date(), window.end.date()) == (date(2024, 1, 1), date(2025, 1, 1))
+    # FX_START_DATE moves the first partition to its year.
+    assert trading_year_partitions(date(2025, 10, 1)).get_first_partition_key() == "2025"
 
 
 @pytest.mark.parametrize(
-    ("run_day", "expected"),
+    ("run_day", "trading_day"),
     [
         ("2024-03-26", "2024-03-25"),  # Tuesday: Monday
-        ("2024-03-30", "2024-03-29"),  # Saturday: Friday (Good Friday: an empty partition)
+        ("2024-03-30", "2024-03-29"),  # Saturday: Friday (Good Friday: no fixing)
         ("2024-04-01", "2024-03-29"),  # Easter Monday: still Friday, the weekend skipped
-        ("2024-12-26", "2024-12-25"),  # Boxing Day: Christmas Day, no fixing, zero rows
+        ("2025-01-01", "2024-12-31"),  # New Year's Day: last year's partition
+        ("2027-01-04", "2027-01-01"),  # Monday: Friday, a new year with no fixing yet
     ],
 )
-def test_schedule_picks_the_newest_completed_trading_day(run_day: str, expected: str) -> None:
+def test_schedule_picks_the_newest_completed_trading_day(run_day: str, trading_day: str) -> None:
     when = datetime.fromisoformat(run_day).replace(hour=6, minute=30, tzinfo=UTC)
     request = etl_schedule(build_schedule_context(scheduled_execution_time=when))
+    expected = trading_day[:4]
     assert request.partition_key == expected == etl_partition_for(when.date())
-    # The key exists in the partitions on that morning (Saturday included).
-    assert expected in TRADING_DAYS.get_partition_keys(current_time=when)
+    # One run per trading day although the partition (its year) repeats all year.
+    assert request.run_key == trading_day
+    # The key exists in the partitions on that morning (1 January and Saturday included).
+    assert expected in TRADING_YEARS.get_partition_keys(current_time=when)
 
 
 def test_schedule_runs_monday_to_saturday_utc() -> None:

@@ -508,10 +508,12 @@ def test_csv_source_names_a_missing_file(tmp_path: Path) -> None:
 
 
 # --- the eur_usd_raw asset fed by a source ------------------------------------------------
+# Two yearly partitions, the first entered mid-year as FX_START_DATE does.
 RANGE_TAGS = {
-    "dagster/asset_partition_range_start": "2024-01-02",
-    "dagster/asset_partition_range_end": "2024-01-12",
+    "dagster/asset_partition_range_start": "2023",
+    "dagster/asset_partition_range_end": "2024",
 }
+FIRST = date(2023, 6, 1)
 
 
 def run_raw(warehouse_url: str, market: MarketDataResource, **kwargs: object):  # type: ignore[no-untyped-def]
@@ -534,6 +536,7 @@ def test_materialize_raw_from_twelvedata(
     httpserver.expect_request("/time_series").respond_with_handler(twelve_data_handler)
     market = MarketDataResource(
         source="twelvedata",
+        start_date=FIRST.isoformat(),
         twelvedata_api_key=EnvVar("TWELVEDATA_API_KEY"),
         twelvedata_base_url=httpserver.url_for(""),
     )
@@ -542,13 +545,13 @@ def test_materialize_raw_from_twelvedata(
 
     assert result.success
     raw = Warehouse.cached(warehouse_url).read("eur_usd_raw")
-    assert list(raw["date"]) == weekdays(date(2024, 1, 2), date(2024, 1, 12))
+    assert list(raw["date"]) == weekdays(FIRST, date(2024, 12, 31))
     assert (raw["source"] == "twelvedata").all()
     assert raw[["open", "high", "low", "close"]].notna().all().all()
     assert raw["close"].tolist() == [fake_close(d.date()) for d in raw["date"]]
-    # A whole partition range is one run and one request.
+    # A whole partition range is one run and one request, from FX_START_DATE on.
     (query,) = requests_made(httpserver)
-    assert (query["start_date"], query["end_date"]) == ("2024-01-02", "2024-01-15")
+    assert (query["start_date"], query["end_date"]) == ("2023-06-01", "2025-01-01")
     checks = result.get_asset_check_evaluations()
     assert len(checks) == 1 and checks[0].passed
     assert_key_hidden(caplog, *(str(event) for event in result.all_events))

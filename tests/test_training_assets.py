@@ -38,8 +38,9 @@ from fx_assets.resources import (
 from fx_assets.warehouse import Warehouse
 from tests.conftest import FX_VARS
 
-# About 290 fixings: 60 warm-up rows, then 60 test days, a gap and 150+ training days.
-START, END = "2024-08-01", "2025-09-30"
+# The years 2024-2025 from 1 August 2024: about 355 fixings, 60 of them warm-up rows,
+# then 60 test days, a gap and 230+ training days.
+START, FIRST_YEAR, LAST_YEAR = "2024-08-01", "2024", "2025"
 SETTINGS = {"test_days": 60, "gap_days": 1, "cv_folds": 2, "tuning_budget": 2}
 ENV = {"FX_TEST_DAYS": "60", "FX_GAP_DAYS": "1", "FX_CV_FOLDS": "2", "FX_TUNING_BUDGET": "2"}
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -60,7 +61,7 @@ class Trained:
     def resources(self, **training: int) -> dict[str, object]:
         return {
             "warehouse": WarehouseResource(url=self.url),
-            "market_data": MarketDataResource(source="ecb"),
+            "market_data": MarketDataResource(source="ecb", start_date=START),
             "training": TrainingResource(**{**SETTINGS, **training}),
             "tracking_store": MlflowResource(tracking_uri=self.uri),
         }
@@ -91,7 +92,10 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trained]:
             [*ETL_ASSETS, *ETL_CHECKS],
             resources=state.resources(),
             instance=DagsterInstance.ephemeral(),
-            tags={ASSET_PARTITION_RANGE_START_TAG: START, ASSET_PARTITION_RANGE_END_TAG: END},
+            tags={
+                ASSET_PARTITION_RANGE_START_TAG: FIRST_YEAR,
+                ASSET_PARTITION_RANGE_END_TAG: LAST_YEAR,
+            },
             run_config=QUIET,
         )
         assert etl.success

@@ -1,6 +1,6 @@
 """ETL assets: raw bars, causal features, and the modelling table, with blocking checks."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
 from dagster import (
@@ -20,7 +20,7 @@ from dagster import (
 
 from fx_assets.features import FEATURES, TARGET, build_features, build_final
 from fx_assets.markdown import markdown_table
-from fx_assets.partitions import trading_day_partitions
+from fx_assets.partitions import trading_year_partitions
 from fx_assets.resources import MarketDataResource, WarehouseResource
 from fx_assets.schemas import (
     FINAL_SCHEMA,
@@ -31,7 +31,7 @@ from fx_assets.schemas import (
 )
 from fx_assets.sources import SourceError
 
-TRADING_DAYS = trading_day_partitions()
+TRADING_YEARS = trading_year_partitions()
 
 
 def table_metadata(df: pd.DataFrame, key: str = "date", **extra: object) -> dict[str, object]:
@@ -54,7 +54,7 @@ def _validated(schema, df: pd.DataFrame) -> pd.DataFrame:  # type: ignore[no-unt
 
 
 @asset(
-    partitions_def=TRADING_DAYS,
+    partitions_def=TRADING_YEARS,
     backfill_policy=BackfillPolicy.single_run(),
     retry_policy=RetryPolicy(
         max_retries=3, delay=2, backoff=Backoff.EXPONENTIAL, jitter=Jitter.PLUS_MINUS
@@ -67,10 +67,14 @@ def eur_usd_raw(
     warehouse: WarehouseResource,
     market_data: MarketDataResource,
 ) -> MaterializeResult:
-    """Daily EUR/USD bars from the market-data source, one partition per trading day."""
+    """Daily EUR/USD bars from the market-data source, one partition per year of trading days."""
     window = context.partition_time_window
     start = window.start.date()
-    end = (window.end - timedelta(days=1)).date()
+    if market_data.start_date:
+        # The first partition's year may begin before FX_START_DATE: nothing earlier lands.
+        start = max(start, date.fromisoformat(market_data.start_date))
+    # The current year's window runs to 31 December: never ask the source about the future.
+    end = min((window.end - timedelta(days=1)).date(), datetime.now(UTC).date())
     source = market_data.client()
     try:
         bars = source.fetch(start, end)
@@ -90,7 +94,7 @@ def eur_usd_raw(
     window_meta = {"window_start": str(start), "window_end": str(end), "source": source.name}
     if len(context.partition_keys) > 1:
         # A range run copies this metadata onto every partition's event: keep it small and
-        # do not claim the batch's row count for each day.
+        # do not claim the batch's row count for each year.
         return MaterializeResult(metadata={**window_meta, "batch_row_count": written})
     return MaterializeResult(
         metadata=table_metadata(bars[["date", "open", "high", "low", "close"]], **window_meta)
