@@ -1,7 +1,7 @@
 """Time the dashboard to a fully rendered page in headless Chromium, and weigh the page.
 
 Runs `fx dash` as a real process on an FX_HOME filled by `fx run` with the full ECB
-history (1999 to the package's last day). Building that home takes several minutes, so it
+history (1999 to the package's last day). Building that home takes about half a minute; it
 is kept (default `.fx/bench-dashboard`, gitignored) and reused by later runs.
 
 "Fully rendered" is measured inside the page, from navigation start: both Plotly charts
