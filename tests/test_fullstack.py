@@ -241,9 +241,13 @@ def check_trainings_never_overlap(stack: Stack, first: str, window: float = 12) 
     it is then cancelled, so that the test trains once."""
     dagster = stack.dagster
     deadline = time.monotonic() + 180
-    while dagster.run(first)["status"] != "STARTED":
-        assert time.monotonic() < deadline, dagster.run(first)
-        assert dagster.run(first)["status"] in ("QUEUED", "STARTING", "NOT_STARTED")
+    while True:
+        # One read per look: two could see STARTING, then STARTED.
+        status = dagster.run(first)["status"]
+        if status == "STARTED":
+            break
+        assert status in ("QUEUED", "STARTING", "NOT_STARTED"), status
+        assert time.monotonic() < deadline, f"first training still {status}"
         time.sleep(0.5)
     second = dagster.launch("training_job")
     watched = time.monotonic()
