@@ -64,12 +64,13 @@ def _first_date() -> date:
     return settings.start_date or make_source(settings.source).first_date()
 
 
-def etl_range() -> tuple[str, str]:
-    """Partition keys (years) from the source's first bar (or FX_START_DATE) to this year."""
+def etl_range(first: date | None = None) -> tuple[str, str]:
+    """Partition keys (years) from ``first`` (default: the source's first bar, or
+    FX_START_DATE) to this year."""
     from fx_assets.assets.etl import TRADING_YEARS
     from fx_assets.partitions import partition_key_for
 
-    first = _first_date()
+    first = first or _first_date()
     keys = TRADING_YEARS.get_partition_keys(current_time=datetime.now(UTC))
     keys = [k for k in keys if k >= partition_key_for(first)]
     if not keys:
@@ -78,8 +79,10 @@ def etl_range() -> tuple[str, str]:
 
 
 def run_etl(echo: Echo) -> dict[str, Any]:
-    start, end = etl_range()
-    echo(f"etl: ingesting trading days from {_first_date()} (years {start} .. {end}, one run)")
+    # Asked once: a CSV source reads its whole file to know its first date.
+    first = _first_date()
+    start, end = etl_range(first)
+    echo(f"etl: ingesting trading days from {first} (years {start} .. {end}, one run)")
     execute(
         "etl_job",
         tags={ASSET_PARTITION_RANGE_START_TAG: start, ASSET_PARTITION_RANGE_END_TAG: end},
