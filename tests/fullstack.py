@@ -8,6 +8,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -122,6 +123,27 @@ class Tracked:
         if self.popen.poll() is None:
             self.popen.wait(10)
         return leftovers
+
+
+# --- fx up ---------------------------------------------------------------------------
+def start_fx_up(env: dict[str, str], log: Path) -> tuple[Tracked, dict[str, int]]:
+    """``fx up`` on free ports; the caller's FX_/DAGSTER_/MLFLOW_/TWELVEDATA_ variables are
+    dropped so that ``env`` alone configures it. Returns the process and its ports."""
+    ports = {k: free_port() for k in ("dagster", "mlflow", "api", "dash", "code")}
+    full_env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("FX_", "DAGSTER_", "MLFLOW_", "TWELVEDATA_"))
+    } | env
+    cmd = [sys.executable, "-m", "fx_assets.cli", "up"]
+    cmd += [f"--{k}-port={v}" for k, v in ports.items()]
+    return Tracked.start(cmd, full_env, log), ports
+
+
+def wait_fx_up_ready(up: Tracked) -> None:
+    """Until ``fx up`` says every service answers; fails on a service that never does."""
+    up.wait_for_line("services ready", timeout=300)
+    assert "fx up: all 4 services ready" in up.text(), up.tail()
 
 
 def kill_pids(pids: dict[int, int]) -> list[int]:

@@ -11,7 +11,6 @@ pid at the end, and the databases dropped.
 from __future__ import annotations
 
 import os
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -29,10 +28,11 @@ from tests.dagster_api import Dagster
 from tests.fullstack import (
     StackDatabases,
     Tracked,
-    free_port,
     page_text,
     pg_cluster,
     pg_outage,
+    start_fx_up,
+    wait_fx_up_ready,
 )
 
 pytestmark = [pytest.mark.fullstack, pytest.mark.timeout(900)]
@@ -79,14 +79,8 @@ def _server() -> str:
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     dbs = StackDatabases.create(_server())
     tmp = tmp_path_factory.mktemp("fullstack")
-    ports = {k: free_port() for k in ("dagster", "mlflow", "api", "dash", "code")}
     token = uuid.uuid4().hex
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("FX_", "DAGSTER_", "MLFLOW_", "TWELVEDATA_"))
-    }
-    env.update(
+    up, ports = start_fx_up(
         {
             "FX_HOME": str(tmp / "fxhome"),
             "FX_SOURCE": "ecb",
@@ -103,18 +97,15 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             "FX_API_TOKEN": token,
             "FX_CHAMPION_RELOAD_SECONDS": "2",
             **TRAINING_ENV,
-        }
+        },
+        tmp / "fx-up.log",
     )
-    cmd = [sys.executable, "-m", "fx_assets.cli", "up"]
-    cmd += [f"--{k}-port={v}" for k, v in ports.items()]
-    up = Tracked.start(cmd, env, tmp / "fx-up.log")
     engine = sa.create_engine(
         dbs.url("warehouse", "warehouse_role").replace("postgresql:", "postgresql+psycopg:", 1),
         pool_pre_ping=True,
     )
     try:
-        up.wait_for_line("services ready", timeout=300)
-        assert "fx up: all 4 services ready" in up.text(), up.tail()
+        wait_fx_up_ready(up)
         dagster = Dagster(f"http://127.0.0.1:{ports['dagster']}")
         dagster.wait_loaded()
         yield Stack(
