@@ -28,6 +28,7 @@ from fx_dash.panels import (
     forecast_panel,
     message_box,
     model_panel,
+    page_count,
     pager,
     table_note,
     table_page,
@@ -40,7 +41,6 @@ from fx_dash.style import INDEX_STRING
 log = logging.getLogger(__name__)
 
 DEFAULT_REFRESH_SECONDS = 60
-LAST_PAGE = 10**9  # table_page clamps it to the oldest page
 # The registry changes when training runs (weekly); a page load may show a read this old.
 REGISTRY_MAX_AGE_S = 30.0
 GRAPH_CONFIG = {"displaylogo": False, "responsive": True}
@@ -114,7 +114,8 @@ def page(snapshot: Snapshot, every: int) -> html.Div:
     (status, forecast, accuracy, prices, rolling, note, updated) = _warehouse_views(
         snapshot, overlay=True, every=every
     )
-    rows, first_page, label = table_page(table_records(snapshot.predictions), 0)
+    records = table_records(snapshot.predictions)
+    rows, first_page, label = table_page(records, 0)
     return html.Div(
         [
             html.Header(
@@ -167,6 +168,7 @@ def page(snapshot: Snapshot, every: int) -> html.Div:
                         html.Table(rows, id="predictions-table", className="predictions"),
                         pager(label),
                         dcc.Store(id="table-page", data=first_page),
+                        dcc.Store(id="table-pages", data=page_count(records)),
                         cls="half",
                     ),
                     _card(
@@ -236,29 +238,42 @@ def create_app() -> Dash:
         snapshot = _snapshot(range_key or DEFAULT_RANGE)
         return _warehouse_views(snapshot, "show" in (overlay or []), refresh_seconds())
 
+    # Paging and refreshing are two callbacks: Dash drops a callback's pending result when
+    # the same callback fires again, so a click sharing one with the refresh tick was lost
+    # whenever the tick came while the click's request was in flight.
     @app.callback(
-        Output("predictions-table", "children"),
         Output("table-page", "data"),
-        Output("page-label", "children"),
         Input("page-newest", "n_clicks"),
         Input("page-newer", "n_clicks"),
         Input("page-older", "n_clicks"),
         Input("page-oldest", "n_clicks"),
-        Input("refresh", "n_intervals"),
         State("table-page", "data"),
+        State("table-pages", "data"),
         prevent_initial_call=True,
     )
-    def page_table(*args: Any) -> tuple[list[Any], int, str]:
-        page = int(args[-1] or 0)
+    def turn_page(*args: Any) -> int:
+        page, pages = int(args[-2] or 0), int(args[-1] or 1)
         page = {
             "page-newest": 0,
             "page-newer": page - 1,
             "page-older": page + 1,
-            "page-oldest": LAST_PAGE,
+            "page-oldest": pages - 1,
         }.get(str(ctx.triggered_id), page)
+        return min(max(page, 0), pages - 1)
+
+    @app.callback(
+        Output("predictions-table", "children"),
+        Output("page-label", "children"),
+        Output("table-pages", "data"),
+        Input("table-page", "data"),
+        Input("refresh", "n_intervals"),
+        prevent_initial_call=True,
+    )
+    def show_table(page: int | None, _n: int | None) -> tuple[list[Any], str, int]:
         snapshot = _snapshot(DEFAULT_RANGE, prices=False)
         records = [] if snapshot.message else table_records(snapshot.predictions)
-        return table_page(records, page)
+        rows, _, label = table_page(records, int(page or 0))
+        return rows, label, page_count(records)
 
     @app.callback(Output("model-panel", "children"), Input("refresh", "n_intervals"))
     def refresh_model(n: int | None) -> list[Any]:

@@ -153,13 +153,18 @@ def table_records(joined: pd.DataFrame) -> list[dict[str, Any]]:
     return records
 
 
+def page_count(records: list[dict[str, Any]]) -> int:
+    """Pages of the predictions table; an empty table still has its one (empty) page."""
+    return max(1, -(-len(records) // TABLE_PAGE_SIZE))
+
+
 def table_page(records: list[dict[str, Any]], page: int) -> tuple[list[Any], int, str]:
     """One page of the predictions table (0 is the newest): rows, the page shown, its label.
 
     A plain HTML table: the page is rendered on the server, so the browser loads no
     data-grid bundle for it.
     """
-    pages = max(1, -(-len(records) // TABLE_PAGE_SIZE))
+    pages = page_count(records)
     page = min(max(page, 0), pages - 1)
     shown = records[page * TABLE_PAGE_SIZE : (page + 1) * TABLE_PAGE_SIZE]
     header = html.Thead(html.Tr([html.Th(name) for _, name in TABLE_COLUMNS]))

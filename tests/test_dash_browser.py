@@ -318,6 +318,15 @@ def check_table(driver: Any, world: World) -> None:
     assert text(driver, "#page-label") == f"page 2 of {pages}"
     driver.find_element("id", "page-newest").click()
     wait_for(driver, lambda d: table_dates(d) == newest[:10], "the first table page again")
+    # Oldest, then one page newer: relative moves start from the page shown, not past it.
+    driver.find_element("id", "page-oldest").click()
+    label = f"page {pages} of {pages}"
+    wait_for(driver, lambda d: text(d, "#page-label") == label, "the oldest page")
+    driver.find_element("id", "page-newer").click()
+    label = f"page {pages - 1} of {pages}"
+    wait_for(driver, lambda d: text(d, "#page-label") == label, "the page before the oldest")
+    driver.find_element("id", "page-newest").click()
+    wait_for(driver, lambda d: table_dates(d) == newest[:10], "the first page once more")
 
 
 def check_model_panel(driver: Any, world: World) -> None:
