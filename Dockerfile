@@ -39,7 +39,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     DAGSTER_HOME=/opt/dagster/dagster_home
 # The instance config is read from $DAGSTER_HOME; its storage/ (compute logs) is a volume
 # shared by the code server, the webserver and the daemon.
-COPY deploy/dagster/dagster.yaml /opt/dagster/dagster_home/dagster.yaml
+COPY dagster.yaml /opt/dagster/dagster_home/dagster.yaml
 COPY deploy/dagster/workspace.yaml /opt/dagster/workspace.yaml
 RUN mkdir -p /opt/dagster/dagster_home/storage \
     && chown -R fx:fx /opt/dagster/dagster_home/storage /var/lib/fx

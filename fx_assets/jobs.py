@@ -67,7 +67,7 @@ training_job = define_asset_job(
     executor_def=in_process_executor,
     selection=AssetSelection.assets(*TRAINING_ASSETS),
     description="Split, cross-validate three families, tune the best, register it, promote or not.",
-    # The deployed run queue (deploy/dagster/dagster.yaml) runs one fx/pool=training run
+    # The deployed run queue (dagster.yaml) runs one fx/pool=training run
     # at a time: two trainings never overlap.
     tags={"fx/pool": "training"},
 )

@@ -3,7 +3,7 @@
 The same services as ``docker-compose.yml`` (Dagster code server, webserver and daemon,
 MLflow server, model service, dashboard), run from ``deploy/Procfile`` by honcho's
 process manager: one coloured log stream, and Ctrl-C (or any service exiting) stops them
-all. Dagster runs on the repo's ``deploy/dagster/dagster.yaml``: on PostgreSQL when
+all. Dagster runs on the repo's root ``dagster.yaml``: on PostgreSQL when
 ``DAGSTER_PG_HOST`` is set, else with its ``storage`` section dropped (SQLite in the
 Dagster home, so the runs of ``fx run`` show up too). The warehouse and the MLflow store
 are the embedded defaults unless ``FX_WAREHOUSE_URL`` and ``MLFLOW_BACKEND_STORE_URI`` say
@@ -25,7 +25,7 @@ from pathlib import Path
 
 from fx_assets.config import Settings, load_settings, redact_url
 
-GENERATED_MARKER = "# Written by `fx up` from deploy/dagster/dagster.yaml; rewritten at each start."
+GENERATED_MARKER = "# Written by `fx up` from the repository's dagster.yaml; rewritten at each start."
 # What `fx` writes into a new Dagster home; `fx up` may replace it.
 TELEMETRY_ONLY = "telemetry:\n  enabled: false\n"
 READY_TIMEOUT_S = 300.0
@@ -58,10 +58,10 @@ def procfile(deploy: Path) -> dict[str, str]:
 
 
 def instance_yaml(deploy: Path, postgres: bool) -> str:
-    """The repo's dagster.yaml, without its PostgreSQL storage when there is no server."""
+    """The repository root's dagster.yaml, without its PostgreSQL storage when there is no server."""
     import yaml
 
-    text = (deploy / "dagster" / "dagster.yaml").read_text()
+    text = (deploy.parent / "dagster.yaml").read_text()
     if postgres:
         return f"{GENERATED_MARKER}\n{text}"
     config = yaml.safe_load(text)

@@ -1,4 +1,4 @@
-"""The Dagster instance and `fx up`: deploy/dagster/dagster.yaml is a valid PostgreSQL
+"""The Dagster instance and `fx up`: the root dagster.yaml is a valid PostgreSQL
 instance with the run queue and no secret, the SQLite variant `fx up` writes keeps the
 same queue, the Procfile runs the compose services' commands, the Dockerfile's shape,
 and `dagster dev` in the repository root still runs without PostgreSQL.
@@ -34,7 +34,7 @@ def test_dagster_yaml_is_postgres_from_env_with_queue_limits_retries_and_no_tele
 ) -> None:
     from dagster._core.instance.config import dagster_instance_config
 
-    source = ROOT / "deploy" / "dagster" / "dagster.yaml"
+    source = ROOT / "dagster.yaml"
     raw = yaml.safe_load(source.read_text())
     pg = raw["storage"]["postgres"]["postgres_db"]
     assert all(isinstance(v, dict) and set(v) == {"env"} for k, v in pg.items() if k != "scheme")
@@ -55,7 +55,7 @@ def test_dagster_yaml_is_postgres_from_env_with_queue_limits_retries_and_no_tele
 def test_training_runs_carry_the_tag_the_queue_limits() -> None:
     from fx_assets.definitions import defs
 
-    raw = yaml.safe_load((ROOT / "deploy" / "dagster" / "dagster.yaml").read_text())
+    raw = yaml.safe_load((ROOT / "dagster.yaml").read_text())
     limit = raw["run_coordinator"]["config"]["tag_concurrency_limits"][0]
     assert defs.resolve_job_def("training_job").tags.get(limit["key"]) == limit["value"]
     assert limit["limit"] == 1
@@ -114,7 +114,7 @@ def test_dockerfile_is_multi_stage_slim_and_non_root() -> None:
     users = re.findall(r"^USER\s+(\S+)", runtime, flags=re.M)
     assert users and users[-1] not in ("root", "0")
     assert "DAGSTER_HOME=/opt/dagster/dagster_home" in runtime.replace("\\\n", " ")
-    assert "deploy/dagster/dagster.yaml /opt/dagster/dagster_home/dagster.yaml" in runtime
+    assert "dagster.yaml /opt/dagster/dagster_home/dagster.yaml" in runtime
     assert "pip install" not in runtime  # dependencies come built from the build stage
 
 
