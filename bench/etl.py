@@ -34,9 +34,9 @@ def bench_backend(name: str, warehouse_url: str, start: str) -> dict[str, float]
         ASSET_PARTITION_RANGE_START_TAG,
     )
 
-    from fx_assets.partitions import partition_key_for
-    from fx_assets.pipeline import etl_range, execute
-    from fx_assets.warehouse import Warehouse
+    from fx_assets.cli.run import etl_range, execute
+    from fx_assets.core.warehouse import Warehouse
+    from fx_assets.defs.ingestion.partitions import partition_key_for
 
     # Importing dagster, mlflow, xgboost and the definitions is paid once per process (the
     # second backend finds them loaded): timed apart, and added for the cold figure.
@@ -97,7 +97,7 @@ def main() -> int:
             _prepare(tmp, url)
             bench_backend("postgres", url, args.start)
         finally:
-            from fx_assets.warehouse import _ENGINES
+            from fx_assets.core.warehouse import _ENGINES
 
             for engine in _ENGINES.values():
                 engine.dispose()

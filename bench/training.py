@@ -41,7 +41,7 @@ def _environment(home: Path) -> None:
 
 def ensure_history(home: Path) -> int:
     """ETL the full ECB history into ``home`` unless it is already there; final rows."""
-    from fx_assets.warehouse import Warehouse
+    from fx_assets.core.warehouse import Warehouse
 
     url = f"sqlite:///{home / 'warehouse.db'}"
     if (home / "warehouse.db").exists() and Warehouse(url).count("eur_usd_final") > 5000:
@@ -49,8 +49,8 @@ def ensure_history(home: Path) -> int:
     print(f"filling {home} with the full ECB history (ETL only, several minutes) ...")
     started = time.perf_counter()
     code = (
-        "from fx_assets.cli import prepare_environment; prepare_environment(); "
-        "from fx_assets.pipeline import run_etl; run_etl(print)"
+        "from fx_assets.cli.main import prepare_environment; prepare_environment(); "
+        "from fx_assets.cli.run import run_etl; run_etl(print)"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, env=os.environ.copy())
     print(f"filled in {time.perf_counter() - started:.0f} s")
@@ -65,7 +65,7 @@ def peak_rss_bytes() -> int:
 
 
 def train_once(n: int) -> dict[str, Any]:
-    from fx_assets.pipeline import execute
+    from fx_assets.cli.run import execute
 
     started = time.perf_counter()
     result = execute("training_job")
@@ -110,7 +110,7 @@ def main() -> int:
     home = args.home.resolve()
     home.mkdir(parents=True, exist_ok=True)
     _environment(home)
-    from fx_assets.cli import prepare_environment
+    from fx_assets.cli.main import prepare_environment
 
     prepare_environment()
     rows = ensure_history(home)
@@ -121,7 +121,7 @@ def main() -> int:
     print(f"eur_usd_final: {rows} rows; cores: {os.cpu_count()}; load: {os.getloadavg()}")
     runs = [train_once(n) for n in range(1, args.runs + 1)]
 
-    from fx_assets import registry
+    from fx_assets.core.models import registry
 
     champion = registry.champion_info()
     peak = peak_rss_bytes()

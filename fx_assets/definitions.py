@@ -2,19 +2,19 @@
 
 from dagster import Definitions
 
-from fx_assets.assets.etl import ETL_ASSETS, ETL_CHECKS
-from fx_assets.assets.inference import INFERENCE_ASSETS, INFERENCE_CHECKS
-from fx_assets.assets.training import TRAINING_ASSETS
-from fx_assets.assets.training_checks import TRAINING_CHECKS
-from fx_assets.jobs import (
+from fx_assets.defs.inference.assets import INFERENCE_ASSETS, INFERENCE_CHECKS
+from fx_assets.defs.inference.sensors import SENSORS
+from fx_assets.defs.ingestion.assets import ETL_ASSETS, ETL_CHECKS
+from fx_assets.defs.jobs import (
     etl_job,
     etl_schedule,
     predictions_job,
     training_job,
     training_schedule,
 )
-from fx_assets.sensors import SENSORS
-from fx_assets.wiring import build_resources
+from fx_assets.defs.training.assets import TRAINING_ASSETS
+from fx_assets.defs.training.checks import TRAINING_CHECKS
+from fx_assets.defs.wiring import build_resources
 
 defs = Definitions(
     assets=[*ETL_ASSETS, *TRAINING_ASSETS, *INFERENCE_ASSETS],

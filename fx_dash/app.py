@@ -17,7 +17,7 @@ from typing import Any
 
 from dash import Dash, Input, Output, State, ctx, dcc, html
 
-from fx_assets.config import ConfigError, load_settings
+from fx_assets.core.settings import ConfigError, load_settings
 from fx_dash.compression import compressing_server
 from fx_dash.figures import empty_figure, price_figure, rolling_accuracy_figure
 from fx_dash.metrics import ROLLING_WINDOW, resolved, rolling_accuracy

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fx_assets.config import redact_url
-from fx_assets.registry import CHALLENGER, CHAMPION, MODEL_NAME, Version, list_versions
+from fx_assets.core.models.registry import CHALLENGER, CHAMPION, MODEL_NAME, Version, list_versions
+from fx_assets.core.settings import redact_url
 
 RECENT_VERSIONS = 8
 # An unreachable tracking server must not hold the panel for MLflow's default minutes of

@@ -18,8 +18,8 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
-from fx_assets.config import redact_url
-from fx_assets.warehouse import Warehouse, normalize_url
+from fx_assets.core.settings import redact_url
+from fx_assets.core.warehouse import Warehouse, normalize_url
 from fx_dash.metrics import join_outcomes
 
 PRICE_COLUMNS = ["date", "open", "high", "low", "close"]

@@ -4,7 +4,7 @@ Run with ``fx api`` or ``uvicorn fx_serving.app:app``. Settings are read when th
 app starts (not at import): ``FX_API_TOKEN`` (bearer token for every route but
 ``/health`` and the docs), ``FX_CHAMPION_RELOAD_SECONDS`` (how often the ``champion``
 alias is checked, default 30) and the warehouse and MLflow settings of
-``fx_assets.config``.
+``fx_assets.core.settings``.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 
-from fx_assets.config import ConfigError, load_settings
-from fx_assets.warehouse import Warehouse
+from fx_assets.core.settings import ConfigError, load_settings
+from fx_assets.core.warehouse import Warehouse
 from fx_serving.holder import ChampionHolder
 from fx_serving.routes import open_routes, predict_routes, routes
 from fx_serving.schemas import PredictRequest

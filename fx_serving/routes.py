@@ -17,8 +17,8 @@ from fastapi.security import HTTPBearer
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
-from fx_assets.champion import Champion
-from fx_assets.warehouse import Warehouse
+from fx_assets.core.models.champion import Champion
+from fx_assets.core.warehouse import Warehouse
 from fx_serving.holder import ChampionHolder
 from fx_serving.schemas import (
     ErrorBody,

@@ -30,10 +30,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from fx_assets import registry
-from fx_assets.features import FEATURES, TARGET, build_features, build_final
-from fx_assets.sources import EcbSource
-from fx_assets.warehouse import Warehouse
+from fx_assets.core.features import FEATURES, TARGET, build_features, build_final
+from fx_assets.core.ingestion.sources import EcbSource
+from fx_assets.core.models import registry
+from fx_assets.core.warehouse import Warehouse
 from tests.conftest import FX_VARS
 
 # Feature rows from the ECB fixings of this range; the champion trains up to CUTOFF
@@ -90,8 +90,8 @@ class World:
 
 def build_world(home: Path, template: Path, *, predictions: bool = True) -> World:
     """Call inside ``use_home(home)``."""
-    from fx_assets.champion import load_champion
-    from fx_assets.inference import InProcessScorer, predict
+    from fx_assets.core.models.champion import load_champion
+    from fx_assets.core.models.inference import InProcessScorer, predict
 
     seed_home(home, template)
     url = f"sqlite:///{home / 'warehouse.db'}"

@@ -68,7 +68,7 @@ def postgres_url() -> Iterator[str]:
     try:
         yield admin_url.set(database=name).render_as_string(hide_password=False)
     finally:
-        from fx_assets.warehouse import _ENGINES
+        from fx_assets.core.warehouse import _ENGINES
 
         for key in [k for k in _ENGINES if name in k]:
             _ENGINES.pop(key).dispose()

@@ -14,15 +14,16 @@ import mlflow
 import pandas as pd
 import pytest
 
-from fx_assets import registry, tracking
-from fx_assets.assets.training_checks import champion_usable
-from fx_assets.cli import main
-from fx_assets.features import FEATURES, TARGET, build_features, build_final
-from fx_assets.modeling import make_estimator, pr_auc, probability_up
-from fx_assets.resources import MlflowResource, WarehouseResource
-from fx_assets.sources import EcbSource
-from fx_assets.splits import split_train_test
-from fx_assets.warehouse import Warehouse
+from fx_assets.cli.main import main
+from fx_assets.core.features import FEATURES, TARGET, build_features, build_final
+from fx_assets.core.ingestion.sources import EcbSource
+from fx_assets.core.models import registry
+from fx_assets.core.training import tracking
+from fx_assets.core.training.modeling import make_estimator, pr_auc, probability_up
+from fx_assets.core.training.splits import split_train_test
+from fx_assets.core.warehouse import Warehouse
+from fx_assets.defs.resources import MlflowResource, WarehouseResource
+from fx_assets.defs.training.checks import champion_usable
 from tests.conftest import FX_VARS
 
 

@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from fx_assets import registry
-from fx_assets.features import FEATURES
-from fx_assets.warehouse import Warehouse
+from fx_assets.core.features import FEATURES
+from fx_assets.core.models import registry
+from fx_assets.core.warehouse import Warehouse
 from fx_dash.model import load_model_panel
 from fx_dash.reader import ReadOnlyWarehouse, load_snapshot, read_only_engine
 from tests.champions import mlflow_db_template  # noqa: F401  (session fixture)

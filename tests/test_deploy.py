@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from fx_assets.up import GENERATED_MARKER, deploy_dir, instance_yaml, procfile, write_instance
+from fx_assets.cli.up import GENERATED_MARKER, deploy_dir, instance_yaml, procfile, write_instance
 from tests.test_deploy_compose import services
 
 ROOT = Path(__file__).resolve().parents[1]

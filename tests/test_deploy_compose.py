@@ -42,7 +42,7 @@ ENTRY_MODULES = {
     "model-service": "fx_serving.app",
     "dashboard": "fx_dash.app",
 }
-# Read by the shared settings loader (fx_assets.config.load_settings) but unused by the
+# Read by the shared settings loader (fx_assets.core.settings.load_settings) but unused by the
 # service, so left at their defaults there on purpose.
 UNUSED_BY = {
     "model-service": {
@@ -344,7 +344,7 @@ def _env_refs(node: Any) -> set[str]:
 
 
 def test_dagster_config_files_get_their_variables() -> None:
-    dagster_yaml = yaml.safe_load((ROOT / "deploy" / "dagster" / "dagster.yaml").read_text())
+    dagster_yaml = yaml.safe_load((ROOT / "dagster.yaml").read_text())
     workspace = yaml.safe_load((ROOT / "deploy" / "dagster" / "workspace.yaml").read_text())
     instance_vars, workspace_vars = _env_refs(dagster_yaml), _env_refs(workspace)
     assert instance_vars >= {"DAGSTER_PG_HOST", "DAGSTER_PG_PASSWORD"}

@@ -13,17 +13,17 @@ from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_START_TAG,
 )
 
-from fx_assets.assets.etl import (
+from fx_assets.core.features import FEATURES, TARGET
+from fx_assets.core.warehouse import Warehouse
+from fx_assets.defs.ingestion.assets import (
     ETL_ASSETS,
     ETL_CHECKS,
     TRADING_YEARS,
     eur_usd_raw,
 )
-from fx_assets.features import FEATURES, TARGET
-from fx_assets.jobs import ETL_CRON, etl_partition_for, etl_schedule
-from fx_assets.partitions import trading_year_partitions
-from fx_assets.resources import MarketDataResource, WarehouseResource
-from fx_assets.warehouse import Warehouse
+from fx_assets.defs.ingestion.partitions import trading_year_partitions
+from fx_assets.defs.jobs import ETL_CRON, etl_partition_for, etl_schedule
+from fx_assets.defs.resources import MarketDataResource, WarehouseResource
 
 
 def resources(url: str, source: str = "ecb", first: str | None = None) -> dict[str, object]:

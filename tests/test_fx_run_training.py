@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from fx_assets.sources import EcbSource
-from fx_assets.splits import min_train_rows
-from fx_assets.warehouse import Warehouse
+from fx_assets.core.ingestion.sources import EcbSource
+from fx_assets.core.training.splits import min_train_rows
+from fx_assets.core.warehouse import Warehouse
 
 
 def test_fx_run_with_too_little_history_stops_at_training(fx_home: Path) -> None:

@@ -11,19 +11,19 @@ from dagster import DagsterInstance, materialize
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fx_assets import registry
-from fx_assets.assets.inference import eur_usd_predictions, eur_usd_predictions_schema
-from fx_assets.calendar import next_weekday
-from fx_assets.inference import (
+from fx_assets.core.calendar import next_weekday
+from fx_assets.core.models import registry
+from fx_assets.core.models.inference import (
     ModelInfo,
     ServiceScorer,
     ServiceUnavailableError,
     build_predictions,
     dates_to_predict,
 )
-from fx_assets.resources import MlflowResource, ModelServiceResource, WarehouseResource
-from fx_assets.schemas import PREDICTIONS_SCHEMA, DataValidationError, validate
-from fx_assets.warehouse import Warehouse
+from fx_assets.core.schemas import PREDICTIONS_SCHEMA, DataValidationError, validate
+from fx_assets.core.warehouse import Warehouse
+from fx_assets.defs.inference.assets import eur_usd_predictions, eur_usd_predictions_schema
+from fx_assets.defs.resources import MlflowResource, ModelServiceResource, WarehouseResource
 from tests.champions import (
     CUTOFF,
     END,

@@ -12,18 +12,18 @@ import pandas as pd
 import pytest
 from dagster import DagsterInstance, materialize
 
-from fx_assets.assets.inference import INFERENCE_ASSETS, INFERENCE_CHECKS
-from fx_assets.assets.training import TRAINING_ASSETS
-from fx_assets.assets.training_checks import TRAINING_CHECKS
-from fx_assets.champion import load_champion
-from fx_assets.features import FEATURES
-from fx_assets.resources import (
+from fx_assets.core.features import FEATURES
+from fx_assets.core.models.champion import load_champion
+from fx_assets.core.warehouse import Warehouse
+from fx_assets.defs.inference.assets import INFERENCE_ASSETS, INFERENCE_CHECKS
+from fx_assets.defs.resources import (
     MlflowResource,
     ModelServiceResource,
     TrainingResource,
     WarehouseResource,
 )
-from fx_assets.warehouse import Warehouse
+from fx_assets.defs.training.assets import TRAINING_ASSETS
+from fx_assets.defs.training.checks import TRAINING_CHECKS
 from tests.champions import fill_warehouse, mlflow_db_template, seed_home, use_home  # noqa: F401
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}

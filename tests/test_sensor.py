@@ -14,11 +14,11 @@ from dagster import (
     materialize,
 )
 
-from fx_assets.assets.etl import eur_usd_final
 from fx_assets.definitions import defs
-from fx_assets.jobs import predictions_job
-from fx_assets.resources import WarehouseResource
-from fx_assets.sensors import predictions_sensor
+from fx_assets.defs.inference.sensors import predictions_sensor
+from fx_assets.defs.ingestion.assets import eur_usd_final
+from fx_assets.defs.jobs import predictions_job
+from fx_assets.defs.resources import WarehouseResource
 from tests.champions import fill_warehouse
 
 

@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from fx_assets.champion import load_champion
-from fx_assets.features import FEATURES
-from fx_assets.inference import MAX_BATCH
-from fx_assets.warehouse import Warehouse
+from fx_assets.core.features import FEATURES
+from fx_assets.core.models.champion import load_champion
+from fx_assets.core.models.inference import MAX_BATCH
+from fx_assets.core.warehouse import Warehouse
 from fx_serving.app import create_app
 from fx_serving.schemas import EXAMPLE_ROW
 from tests.champions import (
@@ -256,7 +256,7 @@ def test_a_token_guards_every_route_but_health(
 def test_fx_api_rejects_a_bad_reload_interval_in_one_line(
     fx_home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from fx_assets.cli import build_parser, main
+    from fx_assets.cli.main import build_parser, main
 
     args = build_parser().parse_args(["api"])
     assert (args.host, args.port, args.access_log) == ("127.0.0.1", 8000, False)

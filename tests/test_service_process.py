@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 from dagster import DagsterInstance, materialize
 
-from fx_assets import registry
-from fx_assets.assets.inference import eur_usd_predictions, eur_usd_predictions_schema
-from fx_assets.resources import MlflowResource, ModelServiceResource, WarehouseResource
-from fx_assets.warehouse import Warehouse
+from fx_assets.core.models import registry
+from fx_assets.core.warehouse import Warehouse
+from fx_assets.defs.inference.assets import eur_usd_predictions, eur_usd_predictions_schema
+from fx_assets.defs.resources import MlflowResource, ModelServiceResource, WarehouseResource
 from fx_serving.schemas import EXAMPLE_ROW
 from tests.champions import (
     CUTOFF,

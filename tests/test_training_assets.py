@@ -23,19 +23,19 @@ from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_START_TAG,
 )
 
-from fx_assets import registry
-from fx_assets.assets.etl import ETL_ASSETS, ETL_CHECKS
-from fx_assets.assets.training import TRAINING_ASSETS
-from fx_assets.assets.training_checks import TRAINING_CHECKS
-from fx_assets.features import FEATURES, TARGET
-from fx_assets.jobs import TRAINING_CRON, training_job, training_schedule
-from fx_assets.resources import (
+from fx_assets.core.features import FEATURES, TARGET
+from fx_assets.core.models import registry
+from fx_assets.core.warehouse import Warehouse
+from fx_assets.defs.ingestion.assets import ETL_ASSETS, ETL_CHECKS
+from fx_assets.defs.jobs import TRAINING_CRON, training_job, training_schedule
+from fx_assets.defs.resources import (
     MarketDataResource,
     MlflowResource,
     TrainingResource,
     WarehouseResource,
 )
-from fx_assets.warehouse import Warehouse
+from fx_assets.defs.training.assets import TRAINING_ASSETS
+from fx_assets.defs.training.checks import TRAINING_CHECKS
 from tests.conftest import FX_VARS
 
 # The years 2024-2025 from 1 August 2024: about 355 fixings, 60 of them warm-up rows,
@@ -107,7 +107,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trained]:
             run_config=QUIET,
         )
         # The second weekly training, on the same data, the way `fx run` does it.
-        from fx_assets.pipeline import run_training
+        from fx_assets.cli.run import run_training
 
         _reload_definitions()
         run_training(state.printed.append)

@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from fx_assets.sources import make_source
-from fx_assets.warehouse import Warehouse
+from fx_assets.core.ingestion.sources import make_source
+from fx_assets.core.warehouse import Warehouse
 from tests.dagster_api import Dagster
 from tests.fullstack import start_fx_up, wait_fx_up_ready
 
