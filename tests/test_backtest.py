@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import date
 
 import numpy as np
@@ -73,7 +74,7 @@ def test_folds_never_train_on_a_row_at_or_after_the_block_they_predict(
     assert (newest == start_of_block - gap - 1).all()
     # The blocks tile the predicted rows, refitting every ``refit`` rows.
     assert [b.start for b in blocks] == list(range(first, n, refit))
-    assert blocks[-1].end == n and all(a.end == b.start for a, b in zip(blocks, blocks[1:]))
+    assert blocks[-1].end == n and all(a.end == b.start for a, b in itertools.pairwise(blocks))
     assert blocks[0].train_end == min_train
 
 
@@ -101,12 +102,15 @@ def test_backtest_rows_dates_and_baselines(final: pd.DataFrame) -> None:
     # target_date is the next trading day: the row after, also the newest unknown row's date.
     dates = final["date"].sort_values().reset_index(drop=True)
     position = {d: i for i, d in enumerate(dates)}
-    assert all(position[t] == position[f] + 1 for f, t in zip(bt.feature_date, bt.target_date))
+    assert all(
+        position[t] == position[f] + 1 for f, t in zip(bt.feature_date, bt.target_date, strict=True)
+    )
     assert bt["target_date"].iloc[-1] == dates.iloc[-1]
     # Trained through a date at least one known row (the gap) before each feature date.
     known_position = {d: i for i, d in enumerate(known["date"])}
     lag = [
-        known_position[f] - known_position[t] for f, t in zip(bt.feature_date, bt.trained_through)
+        known_position[f] - known_position[t]
+        for f, t in zip(bt.feature_date, bt.trained_through, strict=True)
     ]
     assert min(lag) == 2 and max(lag) == 22
     assert bt["trained_through"].nunique() == -(-len(bt) // 21)
