@@ -63,7 +63,7 @@ def main() -> int:
         refits = bt["trained_through"].nunique()
         started = time.perf_counter()
         summary = summarize(bt, closes)
-        yearly = summarize_by_year(bt, closes)
+        yearly = summarize_by_year(bt)
         summary_seconds = time.perf_counter() - started
         print(
             f"  {family:<20} {seconds:6.1f} s for {refits} refits, {len(bt)} days"

@@ -10,7 +10,14 @@ from sklearn.metrics import average_precision_score
 
 from fx_assets.core.evaluation import stats
 from fx_assets.core.evaluation.backtest import backtest
-from fx_assets.core.evaluation.summary import STRATEGIES, SUMMARY_COLUMNS, summarize, verdict
+from fx_assets.core.evaluation.summary import (
+    STRATEGIES,
+    SUMMARY_COLUMNS,
+    YEARLY_COLUMNS,
+    summarize,
+    summarize_by_year,
+    verdict,
+)
 from fx_assets.core.features import build_features, build_final
 from fx_assets.core.training.modeling import DEFAULT_PARAMS
 
@@ -144,6 +151,16 @@ def test_summary_rows_and_the_verdict_in_words() -> None:
         ((bt["probability_up"] - bt["actual"]) ** 2).mean()
     )
     assert pd.isna(rows.at["model", "p_value"]) and pd.isna(rows.at["momentum", "pr_auc"])
+    yearly = summarize_by_year(bt, resamples=200)
+    assert list(yearly.columns) == YEARLY_COLUMNS
+    years = sorted(pd.to_datetime(bt["feature_date"]).dt.year.unique())
+    assert sorted(yearly["year"].unique()) == years
+    for strategy, part in yearly.groupby("strategy"):
+        assert part["n"].sum() == len(bt), strategy
+    # Accuracy per year weights back to the whole.
+    model = yearly[yearly["strategy"] == "model"]
+    overall = (model["accuracy"] * model["n"]).sum() / model["n"].sum()
+    assert overall == pytest.approx(rows.at["model", "accuracy"])
     text = verdict(summary)
     assert text.startswith("better than always-up, p = 0.00"), text
     assert stats.verdict(0.01, 0.41, "always-up") == "not distinguishable from always-up, p = 0.41"

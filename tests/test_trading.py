@@ -22,9 +22,9 @@ def test_long_short_with_costs_by_hand() -> None:
     perf = trading.performance(pos, close, close * (1 + moves), cost_pips=2.0, periods_per_year=4)
     equity = 1.0098 * 1.0198 * 0.995 * 1.0098
     assert perf.cumulative_return == pytest.approx(equity - 1, abs=1e-15)
-    assert perf.annual_return == pytest.approx(equity - 1, abs=1e-15)  # one "year" of 4 days
+    assert perf.annualized_return == pytest.approx(equity - 1, abs=1e-15)  # one "year" of 4 days
     sd = np.std(expected, ddof=1)
-    assert perf.annual_volatility == pytest.approx(sd * 2)
+    assert perf.annualized_volatility == pytest.approx(sd * 2)
     assert perf.sharpe == pytest.approx(np.mean(expected) / sd * 2)
     # Peak after day 2 (1.0098 * 1.0198), then down 0.5 %.
     assert perf.max_drawdown == pytest.approx(-0.005)
@@ -45,7 +45,7 @@ def test_buy_and_hold_pays_the_entry_once_and_tracks_the_price() -> None:
     assert perf.max_drawdown == pytest.approx(1.09 / 1.12 - 1, rel=1e-3)
     free = trading.performance(np.ones(4), close, nxt, cost_pips=0.0, periods_per_year=252)
     assert free.cumulative_return == pytest.approx(held - 1)
-    assert free.annual_return == pytest.approx(held ** (252 / 4) - 1)
+    assert free.annualized_return == pytest.approx(held ** (252 / 4) - 1)
 
 
 def test_periods_per_year_from_dates() -> None:

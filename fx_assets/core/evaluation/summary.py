@@ -29,11 +29,10 @@ LABELS = {
 }
 TRADING_COLUMNS = [
     "cumulative_return",
-    "annual_return",
-    "annual_volatility",
+    "annualized_return",
+    "annualized_volatility",
     "sharpe",
     "max_drawdown",
-    "position_changes",
 ]
 SUMMARY_COLUMNS = [
     "strategy",
@@ -48,7 +47,8 @@ SUMMARY_COLUMNS = [
     "p_value",
     *TRADING_COLUMNS,
 ]
-YEARLY_COLUMNS = ["year", *SUMMARY_COLUMNS]
+# Per year: the skill columns; a year is too short for trading figures worth reading.
+YEARLY_COLUMNS = ["strategy", "year", *SUMMARY_COLUMNS[1:10]]
 
 
 def directions(backtest: pd.DataFrame, strategy: str) -> np.ndarray:
@@ -115,7 +115,7 @@ def _trading(
             nxt,
             cost_pips=cost_pips,
             periods_per_year=per_year,
-        ).as_dict()
+        ).figures()
         for s in STRATEGIES
     }
 
@@ -142,12 +142,10 @@ def summarize(
 
 def summarize_by_year(
     backtest: pd.DataFrame,
-    closes: Mapping[pd.Timestamp, float] | None = None,
     *,
     block: int = stats.DEFAULT_BLOCK,
     resamples: int = stats.DEFAULT_RESAMPLES,
     seed: int = 0,
-    cost_pips: float = trading.DEFAULT_COST_PIPS,
 ) -> pd.DataFrame:
     """The same per calendar year of ``feature_date`` (columns YEARLY_COLUMNS)."""
     bt = backtest.sort_values("feature_date").reset_index(drop=True)
@@ -155,10 +153,8 @@ def summarize_by_year(
     rows = []
     for year, part in bt.groupby(years, sort=True):
         part = part.reset_index(drop=True)
-        for row in _rows(
-            part, closes, block=block, resamples=resamples, seed=seed, cost_pips=cost_pips
-        ):
-            rows.append({"year": int(year), **row})
+        for row in _rows(part, None, block=block, resamples=resamples, seed=seed, cost_pips=0):
+            rows.append({**row, "year": int(year)})
     return pd.DataFrame(rows, columns=YEARLY_COLUMNS)
 
 

@@ -22,14 +22,18 @@ DISCLAIMER = "Illustration only, not investment advice: fixed costs, no carry, n
 @dataclass(frozen=True)
 class Trading:
     cumulative_return: float
-    annual_return: float
-    annual_volatility: float
+    annualized_return: float
+    annualized_volatility: float
     sharpe: float
     max_drawdown: float  # the worst fall from a previous peak, as a negative fraction
     position_changes: int
 
     def as_dict(self) -> dict[str, float | int]:
         return asdict(self)
+
+    def figures(self) -> dict[str, float]:
+        """The figures of a summary row (without the count of position changes)."""
+        return {k: float(v) for k, v in asdict(self).items() if k != "position_changes"}
 
 
 def positions(direction: np.ndarray) -> np.ndarray:
@@ -72,8 +76,8 @@ def performance(
     previous = np.concatenate([[0], position[:-1]])
     return Trading(
         cumulative_return=float(equity[-1] - 1),
-        annual_return=float(equity[-1] ** (periods_per_year / len(r)) - 1),
-        annual_volatility=sd * float(np.sqrt(periods_per_year)),
+        annualized_return=float(equity[-1] ** (periods_per_year / len(r)) - 1),
+        annualized_volatility=sd * float(np.sqrt(periods_per_year)),
         sharpe=sharpe,
         max_drawdown=float(np.min(equity / peak - 1)),
         position_changes=int(np.sum(position != previous)),
