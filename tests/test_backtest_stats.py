@@ -10,10 +10,12 @@ from sklearn.metrics import average_precision_score
 
 from fx_assets.core.evaluation import stats
 from fx_assets.core.evaluation.backtest import backtest
+from fx_assets.core.evaluation.figures import accuracy_figure, equity_figure, to_html
 from fx_assets.core.evaluation.summary import (
     STRATEGIES,
     SUMMARY_COLUMNS,
     YEARLY_COLUMNS,
+    equity_curves,
     summarize,
     summarize_by_year,
     verdict,
@@ -166,3 +168,37 @@ def test_summary_rows_and_the_verdict_in_words() -> None:
     assert stats.verdict(0.01, 0.41, "always-up") == "not distinguishable from always-up, p = 0.41"
     assert stats.verdict(0.02, 0.003, "always-up") == "better than always-up, p = 0.003"
     assert stats.verdict(-0.02, 0.03, "momentum") == "worse than momentum, p = 0.03"
+
+
+def test_trading_columns_and_equity_curves_agree_with_buy_and_hold() -> None:
+    rng = np.random.default_rng(11)
+    close = 1.1 * np.exp(np.cumsum(rng.normal(0, 0.006, 900)))
+    staging = build_features(
+        pd.DataFrame({"date": pd.bdate_range("2015-01-05", periods=900), "close": close})
+    )
+    closes = dict(zip(staging["date"], staging["close"], strict=True))
+    bt = backtest(
+        build_final(staging),
+        family="logistic_regression",
+        params={"C": 1.0},
+        min_train=300,
+        refit_days=50,
+        n_jobs=1,
+    )
+    summary = summarize(bt, closes, resamples=100).set_index("strategy")
+    curves = equity_curves(bt, closes)
+    assert curves["date"].tolist() == bt["target_date"].tolist()
+    assert curves["model"].iloc[-1] - 1 == pytest.approx(summary.at["model", "cumulative_return"])
+    # Buy-and-hold is the always-up row: the price ratio, less one entry cost of 0.8 pips.
+    first, last = closes[bt["feature_date"].iloc[0]], closes[bt["target_date"].iloc[-1]]
+    held = last / first - 0.8e-4 / first  # to first order in the cost
+    assert summary.at["always_up", "cumulative_return"] == pytest.approx(held - 1, abs=1e-4)
+    assert curves["buy_and_hold"].iloc[-1] - 1 == pytest.approx(
+        summary.at["always_up", "cumulative_return"]
+    )
+    assert summary.at["always_up", "max_drawdown"] <= 0
+    assert "<html>" in to_html(equity_figure(curves))
+    dots = accuracy_figure(summary.reset_index())["data"][0]
+    assert dots["y"][-1] == "the model" and len(dots["error_x"]["array"]) == 4
+    with pytest.raises(ValueError, match="no close for"):
+        summarize(bt, {}, resamples=10)

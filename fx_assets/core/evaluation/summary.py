@@ -98,11 +98,25 @@ def _rows(
     return out
 
 
+def _prices(
+    bt: pd.DataFrame, closes: Mapping[pd.Timestamp, float]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The close on each feature date and on its target date."""
+    try:
+        close = np.array([closes[pd.Timestamp(d)] for d in bt["feature_date"]], dtype=float)
+        nxt = np.array([closes[pd.Timestamp(d)] for d in bt["target_date"]], dtype=float)
+    except KeyError as exc:
+        raise ValueError(
+            f"eur_usd_staging has no close for {exc.args[0]:%Y-%m-%d}, a backtest date:"
+            " rematerialize eur_usd_staging and eur_usd_final"
+        ) from None
+    return close, nxt
+
+
 def _trading(
     bt: pd.DataFrame, closes: Mapping[pd.Timestamp, float], cost_pips: float
 ) -> dict[str, dict[str, float | int]]:
-    close = np.array([closes[pd.Timestamp(d)] for d in bt["feature_date"]], dtype=float)
-    nxt = np.array([closes[pd.Timestamp(d)] for d in bt["target_date"]], dtype=float)
+    close, nxt = _prices(bt, closes)
     per_year = trading.periods_per_year(
         bt["feature_date"].iloc[0].to_datetime64(),
         bt["target_date"].iloc[-1].to_datetime64(),
@@ -163,3 +177,28 @@ def verdict(summary: pd.DataFrame, against: str = "always_up") -> str:
     rows = summary.set_index("strategy")
     diff = float(rows.at["model", "accuracy"] - rows.at[against, "accuracy"])
     return stats.verdict(diff, float(rows.at[against, "p_value"]), LABELS[against])
+
+
+def equity_curves(
+    backtest: pd.DataFrame,
+    closes: Mapping[pd.Timestamp, float],
+    *,
+    cost_pips: float = trading.DEFAULT_COST_PIPS,
+) -> pd.DataFrame:
+    """The value of 1 after each target date: the model's long/short and buy-and-hold."""
+    bt = backtest.sort_values("feature_date").reset_index(drop=True)
+    close, nxt = _prices(bt, closes)
+
+    def curve(strategy: str) -> np.ndarray:
+        position = trading.positions(directions(bt, strategy))
+        return trading.equity_curve(
+            trading.daily_returns(position, close, nxt, cost_pips=cost_pips)
+        )
+
+    return pd.DataFrame(
+        {
+            "date": pd.to_datetime(bt["target_date"]),
+            "model": curve("model"),
+            "buy_and_hold": curve("always_up"),
+        }
+    )
