@@ -14,7 +14,7 @@ import pandas as pd
 from dash import dcc, html
 
 from fx_assets.core.evaluation import figures
-from fx_assets.core.evaluation.summary import BASELINES, LABELS, verdict
+from fx_assets.core.evaluation.summary import LABELS, verdict
 from fx_assets.core.evaluation.trading import DISCLAIMER
 
 GRAPH_CONFIG = {"displaylogo": False, "responsive": True}
@@ -35,11 +35,6 @@ class Skill:
 
 def _pct(value: float) -> str:
     return f"{value:.1%}"
-
-
-def verdicts(summary: pd.DataFrame) -> list[str]:
-    """The model against each baseline, in words ('not distinguishable from always-up, p = 0.41')."""
-    return [verdict(summary, b) for b in BASELINES]
 
 
 def _row(summary: pd.DataFrame, strategy: str) -> pd.Series:
