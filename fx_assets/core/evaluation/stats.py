@@ -37,6 +37,14 @@ ALPHA = 0.05
 _CHUNK = 250
 
 
+def block_for(n: int) -> int:
+    """The block length for ``n`` days: DEFAULT_BLOCK, shortened so there are five blocks.
+
+    A bootstrap of one or two blocks cannot vary; the dashboard's 20-day card needs 4.
+    """
+    return max(1, min(DEFAULT_BLOCK, n // 5))
+
+
 @dataclass(frozen=True)
 class Interval:
     """A point estimate with its bootstrap interval (``level``) and, for a difference, p."""
