@@ -1,17 +1,18 @@
 """Is the skill more than noise? Block-bootstrap intervals and paired tests on daily outcomes.
 
-Dagster-free, numpy only. Every interval and p-value comes from one moving-block
-bootstrap: resample blocks of ``block`` consecutive days (default 20) with replacement
-until the series length is reached.
+Dagster-free, numpy only. Every interval and p-value comes from one circular block
+bootstrap (moving blocks that wrap past the last day, so both ends are drawn as often
+as the middle): resample blocks of ``block`` consecutive days (default 20) with
+replacement until the series length is reached; percentile intervals.
 
-*Why blocks, and why 20 days.* Daily outcomes are not independent: a baseline such as
-20-day momentum holds the same direction for weeks, so its hits and misses come in runs,
-and a trend or a volatility regime helps or hurts every strategy for weeks at a time.
-An i.i.d. bootstrap ignores those runs and gives intervals that are too narrow (the
-calibration test shows it). Blocks keep the dependence inside them; 20 trading days
-(about a month) span the longest window any baseline or feature looks back on for
-its direction (``ret_20d``), and sit near the n^(1/3) rule of thumb for n of a few
-thousand days (18 for 6,000).
+*Why blocks, and why 20 days.* Daily outcomes are not independent: in a trending month
+20-day momentum is right more often than not for weeks, in a choppy month wrong for
+weeks, and a regime helps or hurts every strategy for weeks at a time. An i.i.d.
+bootstrap ignores those runs and gives intervals that are too narrow (the calibration
+test shows it: 64 % coverage for a nominal 95 %). Blocks keep the dependence inside
+them; 20 trading days (about a month) span the longest window any baseline or feature
+looks back on for its direction (``ret_20d``), and sit near the n^(1/3) rule of thumb
+for n of a few thousand days (18 for 6,000).
 
 *Why a bootstrap of the accuracy difference, not McNemar's exact test.* McNemar's test
 treats the days on which two strategies disagree as independent coin flips; with
@@ -19,7 +20,9 @@ momentum they disagree in runs of weeks, so McNemar would call noise significant
 paired block bootstrap resamples the same days for both strategies, keeping their
 correlation and the serial dependence. The p-value is two-sided: the share of
 bootstrap differences, centred on the observed one, at least as far from zero as the
-observed difference (with the usual +1 so it is never exactly 0).
+observed difference (with the usual +1 so it is never exactly 0). Under strong
+dependence (a thresholded AR(1) with coefficient 0.8) it rejects a true null about 9 %
+of the time at the 5 % level: blocks of 20 still cut some of the dependence.
 """
 
 from __future__ import annotations
@@ -56,7 +59,7 @@ class Interval:
 
 
 def block_indices(n: int, *, block: int, resamples: int, seed: int) -> Iterator[np.ndarray]:
-    """Moving-block bootstrap row indices, ``(chunk, n)`` arrays totalling ``resamples`` rows."""
+    """Block-bootstrap row indices, ``(chunk, n)`` arrays totalling ``resamples`` rows."""
     if n < 1:
         raise ValueError("the bootstrap needs at least one day")
     size = max(1, min(block, n))
@@ -66,8 +69,10 @@ def block_indices(n: int, *, block: int, resamples: int, seed: int) -> Iterator[
     done = 0
     while done < resamples:
         m = min(_CHUNK, resamples - done)
-        starts = rng.integers(0, n - size + 1, size=(m, blocks))
-        yield (starts[:, :, None] + offsets).reshape(m, -1)[:, :n]
+        # Circular blocks (wrapping past the last day): every day is equally likely to be
+        # drawn, where plain moving blocks under-draw both ends and narrow the intervals.
+        starts = rng.integers(0, n, size=(m, blocks))
+        yield (starts[:, :, None] + offsets).reshape(m, -1)[:, :n] % n
         done += m
 
 
