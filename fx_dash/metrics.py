@@ -12,18 +12,10 @@ from datetime import date
 
 import pandas as pd
 
+from fx_assets.core.contracts import PREDICTIONS
 from fx_assets.core.evaluation import stats
 
-PREDICTION_COLUMNS = [
-    "feature_date",
-    "target_date",
-    "probability_up",
-    "direction",
-    "model_name",
-    "model_version",
-    "predicted_at",
-]
-JOINED_COLUMNS = [*PREDICTION_COLUMNS, "actual", "correct"]
+PREDICTION_COLUMNS = PREDICTIONS.column_names
 WINDOWS = (60, 20)
 ROLLING_WINDOW = 20
 

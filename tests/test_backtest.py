@@ -12,13 +12,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn.base import BaseEstimator, ClassifierMixin
 
+from fx_assets.core.domain import FEATURES
 from fx_assets.core.evaluation.backtest import (
     COLUMNS,
     backtest,
     predict_walk_forward,
     walk_forward_blocks,
 )
-from fx_assets.core.features import FEATURES, build_features, build_final
+from fx_assets.core.features import build_features, build_final
 from fx_assets.core.ingestion.sources import EcbSource
 from fx_assets.core.training.modeling import DEFAULT_PARAMS
 from fx_assets.core.training.splits import InsufficientHistoryError

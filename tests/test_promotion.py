@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from fx_assets.core.domain import FEATURES
 from fx_assets.core.evaluation.stats import Interval
-from fx_assets.core.features import FEATURES
 from fx_assets.core.training.promotion import DEFAULT_POLICY, decide, lift_interval
 
 

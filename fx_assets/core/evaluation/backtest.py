@@ -25,8 +25,7 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 
-from fx_assets.core.features import FEATURES, TARGET
-from fx_assets.core.models.champion import THRESHOLD
+from fx_assets.core.domain import FEATURES, TARGET, THRESHOLD
 from fx_assets.core.training.modeling import SEED, make_estimator
 from fx_assets.core.training.splits import DEFAULT_GAP_DAYS, InsufficientHistoryError
 
