@@ -116,7 +116,10 @@ def run_training(echo: Echo) -> dict[str, Any]:
     """Split, cross-validate, tune, register and promote; print the decision."""
     from fx_assets.core.domain import MODEL_NAME
 
-    echo("training: split, cross-validate 3 candidates, tune the best, register, promote")
+    echo(
+        "training: split, cross-validate 3 candidates, tune the best, register, promote,"
+        " backtest the champion"
+    )
     result = execute("training_job")
     candidates = _metadata(result, "model_candidates")
     challenger = _metadata(result, "challenger_model")
@@ -137,6 +140,9 @@ def run_training(echo: Echo) -> dict[str, Any]:
     )
     echo(f"  decision: {decision['decision']}: {decision['reason']}")
     echo(f"  champion: {MODEL_NAME} v{decision['champion_version']}")
+    from fx_assets.cli.evaluation import report_backtest
+
+    report_backtest(echo, result)  # the training job ends with the backtest
     return decision
 
 

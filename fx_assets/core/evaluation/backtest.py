@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
+from sklearn.base import clone
 
 from fx_assets.core.domain import FEATURES, TARGET, THRESHOLD
 from fx_assets.core.training.modeling import SEED, make_estimator
@@ -133,8 +134,9 @@ def predict_walk_forward(
 def backtest(
     final: pd.DataFrame,
     *,
-    family: str,
-    params: Mapping[str, Any],
+    family: str | None = None,
+    params: Mapping[str, Any] | None = None,
+    estimator: Any = None,
     min_train: int = DEFAULT_MIN_TRAIN_DAYS,
     refit_days: int = DEFAULT_REFIT_DAYS,
     gap: int = DEFAULT_GAP_DAYS,
@@ -142,6 +144,10 @@ def backtest(
     n_jobs: int = 2,
 ) -> pd.DataFrame:
     """One row per predicted feature date of ``eur_usd_final`` (the columns of COLUMNS).
+
+    The recipe is ``family`` with ``params`` (``make_estimator``), or ``estimator``, a
+    model whose unfitted clone is refit each block: the champion itself, so the backtest
+    evaluates exactly its family and tuned parameters.
 
     ``target_date`` is the next row's date (the close that decides ``actual``);
     ``trained_through`` the date of the last row the predicting model was fitted on.
@@ -155,7 +161,12 @@ def backtest(
     x = rows[FEATURES].to_numpy(dtype=float)
     y = rows[TARGET].to_numpy(dtype=int)
     blocks = walk_forward_blocks(len(rows), min_train=min_train, refit_days=refit_days, gap=gap)
-    make = partial(make_estimator, family, dict(params), seed)
+    if estimator is not None:
+        make: Callable[[], Any] = partial(clone, clone(estimator))
+    elif family is not None:
+        make = partial(make_estimator, family, dict(params or {}), seed)
+    else:
+        raise ValueError("backtest needs a recipe: family and params, or an estimator")
     p = predict_walk_forward(make, x, y, blocks, n_jobs=n_jobs)
     trained_through = np.full(len(rows), -1)
     for block in blocks:
