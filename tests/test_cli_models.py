@@ -186,6 +186,25 @@ def test_models_lists_versions_with_aliases_lifecycle_and_scores(
     assert f"{float(test_pr_auc):.4f}" in rows[store["b"]]
 
 
+def test_models_shows_the_decision_lift_with_its_interval(
+    store: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    registry.set_decision_interval(
+        registry.client(),
+        store["c"],
+        policy="significant",
+        lift=0.004,
+        low=-0.021,
+        high=0.030,
+        p_value=0.71,
+    )
+    code, out, _ = fx(capsys, "models")
+    assert code == 0 and "lift (95 % CI) policy" in out.splitlines()[0]
+    rows = {line.split()[0]: line for line in out.splitlines()[1:]}
+    assert "+0.0040 (-0.0210..+0.0300) significant" in rows[store["c"]]
+    assert "significant" not in rows[store["a"]]  # a version that never faced a champion
+
+
 def test_champion_check_fails_on_a_champion_with_an_old_feature_list(
     store: dict[str, str],
 ) -> None:

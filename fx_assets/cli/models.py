@@ -27,6 +27,16 @@ def _fmt(value: float | None) -> str:
     return "" if value is None else f"{value:.4f}"
 
 
+def _lift(v: registry.Version) -> str:
+    """The decision's PR-AUC lift with its 95 % interval and policy, when it faced a champion."""
+    lift = v.number(registry.TAG_DECISION_LIFT)
+    low, high = v.number(registry.TAG_DECISION_LIFT_LOW), v.number(registry.TAG_DECISION_LIFT_HIGH)
+    if lift is None or low is None or high is None:
+        return ""
+    policy = v.tags.get(registry.TAG_DECISION_POLICY, "")
+    return f"{lift:+.4f} ({low:+.4f}..{high:+.4f}) {policy}".rstrip()
+
+
 def cmd_models(args: argparse.Namespace) -> int:
     versions = registry.list_versions(registry.client())
     if not versions:
@@ -41,11 +51,21 @@ def cmd_models(args: argparse.Namespace) -> int:
             _fmt(v.number(registry.TAG_TEST_PR_AUC)),
             _fmt(v.number(registry.TAG_BASELINE_PR_AUC)),
             v.tags.get(registry.TAG_TRAINING_CUTOFF, ""),
+            _lift(v),
             f"{v.created_at:%Y-%m-%d %H:%M}" if v.created_at else "",
         )
         for v in versions
     ]
-    head = ("version", "aliases", "lifecycle", "family", "test PR-AUC", "always-up", "cutoff")
+    head = (
+        "version",
+        "aliases",
+        "lifecycle",
+        "family",
+        "test PR-AUC",
+        "always-up",
+        "cutoff",
+        "lift (95 % CI) policy",
+    )
     table = [(*head, "registered (UTC)"), *rows]
     widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
     for row in table:
