@@ -17,11 +17,15 @@ from fastapi.security import HTTPBearer
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
-from fx_assets.core.contracts import FINAL, PREDICTIONS
+from fx_assets.core.contracts import BACKTEST_SUMMARY, FINAL, PREDICTIONS
+from fx_assets.core.evaluation.summary import BASELINES, verdict
+from fx_assets.core.evaluation.trading import DISCLAIMER
 from fx_assets.core.models.champion import Champion
 from fx_assets.core.warehouse import Warehouse
 from fx_serving.holder import ChampionHolder
 from fx_serving.schemas import (
+    Backtest,
+    BacktestRow,
     ErrorBody,
     FieldErrors,
     IsoDate,
@@ -173,6 +177,11 @@ async def model(request: Request) -> ModelCard:
         test_pr_auc=c.test_pr_auc,
         baseline_pr_auc=c.baseline_pr_auc,
         loaded_at=c.loaded_at,
+        decision=c.decision,
+        decision_policy=c.decision_policy,
+        decision_lift=c.decision_lift,
+        decision_lift_ci_low=c.decision_lift_ci_low,
+        decision_lift_ci_high=c.decision_lift_ci_high,
     )
 
 
@@ -242,3 +251,30 @@ def predictions(
             )
         )
     return out
+
+
+def _number(value: Any) -> Any:
+    return None if value is None or pd.isna(value) else value
+
+
+@routes.get(
+    "/backtest",
+    response_model=Backtest,
+    responses={404: {"model": ErrorBody, "description": "No backtest yet."}, **_no_warehouse},
+    summary="The walk-forward backtest's skill: model and baselines, intervals, p-values",
+)
+def backtest(request: Request) -> Backtest:
+    wh = warehouse_of(request)
+    with warehouse_errors():
+        summary = wh.read(BACKTEST_SUMMARY) if wh.has(BACKTEST_SUMMARY) else pd.DataFrame()
+    if summary.empty:
+        raise HTTPException(
+            404, detail="no backtest yet; the weekly training (or fx run) computes it"
+        )
+    rows = [
+        BacktestRow(**{k: _number(v) for k, v in row.items()}) for row in summary.to_dict("records")
+    ]
+    words = {b: verdict(summary, b) for b in BASELINES}
+    return Backtest(
+        verdict=words["always_up"], verdicts=words, strategies=rows, trading_note=DISCLAIMER
+    )
