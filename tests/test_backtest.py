@@ -143,6 +143,9 @@ def test_backtest_is_deterministic_whatever_the_number_of_workers(
 
     known = recent[recent["target"].notna()].reset_index(drop=True)
     model = fit(family, DEFAULT_PARAMS[family], known.iloc[:500])
+    # A fitted model as the recipe: each block refits an unfitted clone, same rows out.
+    cloned = backtest(recent, estimator=model, min_train=500, refit_days=50, n_jobs=1)
+    pd.testing.assert_frame_equal(cloned, one, check_exact=True)
     expected = probability_up(model, known[FEATURES].iloc[501:551].astype(float))
     np.testing.assert_allclose(one["probability_up"].iloc[:50], expected, rtol=1e-9)
 
