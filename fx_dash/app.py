@@ -36,6 +36,7 @@ from fx_dash.panels import (
     updated_text,
 )
 from fx_dash.reader import DEFAULT_RANGE, RANGES, Snapshot, load_snapshot
+from fx_dash.skill import load_skill, skill_panel
 from fx_dash.style import INDEX_STRING
 
 log = logging.getLogger(__name__)
@@ -172,6 +173,9 @@ def page(snapshot: Snapshot, every: int) -> html.Div:
                 ],
                 className="row",
             ),
+            _card(
+                "Is there skill?", html.Div(id="skill-panel", children=[message_box("Loading…")])
+            ),
             _card("Model", html.Div(id="model-panel", children=[message_box("Loading…")])),
             dcc.Interval(id="refresh", interval=max(every, 1) * 1000, disabled=every == 0),
         ],
@@ -269,6 +273,16 @@ def create_app() -> Dash:
             # A page load may use the last read if it is fresh; a refresh tick reads again.
             panel = _registry_panel(max_age=REGISTRY_MAX_AGE_S if n is None else 0)
             return model_panel(panel)
+        except Exception as exc:
+            return [message_box(_failure(exc).message or "", problem=True)]
+
+    @app.callback(Output("skill-panel", "children"), Input("refresh", "n_intervals"))
+    def refresh_skill(_n: int | None) -> list[Any]:
+        try:
+            settings = load_settings()
+            return skill_panel(
+                load_skill(settings.warehouse_url, cost_pips=settings.backtest_cost_pips)
+            )
         except Exception as exc:
             return [message_box(_failure(exc).message or "", problem=True)]
 

@@ -13,9 +13,12 @@ from typing import Any
 import pandas as pd
 from dash import dcc, html
 
+from fx_assets.core.contracts import BACKTEST, BACKTEST_SUMMARY, BACKTEST_YEARLY, STAGING
 from fx_assets.core.evaluation import figures
-from fx_assets.core.evaluation.summary import LABELS, verdict
+from fx_assets.core.evaluation.summary import LABELS, STRATEGIES, equity_curves, verdict
 from fx_assets.core.evaluation.trading import DISCLAIMER
+from fx_assets.core.settings import sqlite_path
+from fx_assets.core.warehouse import Warehouse
 
 GRAPH_CONFIG = {"displaylogo": False, "responsive": True}
 NO_BACKTEST = (
@@ -31,6 +34,30 @@ class Skill:
     summary: pd.DataFrame | None = None
     yearly: pd.DataFrame | None = None
     curves: pd.DataFrame | None = None
+
+
+def load_skill(url: str, *, cost_pips: float) -> Skill:
+    """The evaluation tables, read-only; an empty Skill when they do not exist yet."""
+    path = sqlite_path(url)
+    if path is not None and not path.exists():
+        return Skill()
+    wh = Warehouse.cached(url, read_only=True)
+    if not all(wh.has(t) for t in (BACKTEST_SUMMARY, BACKTEST_YEARLY, BACKTEST, STAGING)):
+        return Skill()
+    summary = wh.read(BACKTEST_SUMMARY)
+    if summary.empty:
+        return Skill()
+    # The page lists the strategies in their own order, the model first.
+    order = {s: i for i, s in enumerate(STRATEGIES)}
+    summary = summary.sort_values("strategy", key=lambda c: c.map(order)).reset_index(drop=True)
+    rows = wh.read(BACKTEST)
+    closes = wh.read(STAGING, start=rows["feature_date"].min().date(), columns=["date", "close"])
+    curves = equity_curves(
+        rows,
+        dict(zip(pd.to_datetime(closes["date"]), closes["close"], strict=True)),
+        cost_pips=cost_pips,
+    )
+    return Skill(summary=summary, yearly=wh.read(BACKTEST_YEARLY), curves=curves)
 
 
 def _pct(value: float) -> str:
