@@ -15,7 +15,6 @@ import os
 import re
 import shutil
 import subprocess
-from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,8 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
+
+from tests.compose import compose, services
 
 ROOT = Path(__file__).resolve().parents[1]
 LONG_RUNNING = {
@@ -58,16 +59,6 @@ UNUSED_BY = {
     },
 }
 SECRET = re.compile(r"PASSWORD|SECRET|TOKEN|API_KEY")
-
-
-@cache
-def compose() -> dict[str, Any]:
-    # PyYAML resolves the anchors and merge keys as Compose does.
-    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-
-
-def services() -> dict[str, dict[str, Any]]:
-    return compose()["services"]
 
 
 def env_example() -> dict[str, str]:
@@ -344,7 +335,7 @@ def _env_refs(node: Any) -> set[str]:
 
 
 def test_dagster_config_files_get_their_variables() -> None:
-    dagster_yaml = yaml.safe_load((ROOT / "deploy" / "dagster" / "dagster.yaml").read_text())
+    dagster_yaml = yaml.safe_load((ROOT / "dagster.yaml").read_text())
     workspace = yaml.safe_load((ROOT / "deploy" / "dagster" / "workspace.yaml").read_text())
     instance_vars, workspace_vars = _env_refs(dagster_yaml), _env_refs(workspace)
     assert instance_vars >= {"DAGSTER_PG_HOST", "DAGSTER_PG_PASSWORD"}
