@@ -94,7 +94,7 @@ def ensure_history(home: Path) -> None:
     print(f"building the full-history home at {home} with `fx run` (several minutes) ...")
     started = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "fx_assets.cli", "run"], env=env_for(home), check=True, cwd=ROOT
+        [sys.executable, "-m", "fx_assets.cli.main", "run"], env=env_for(home), check=True, cwd=ROOT
     )
     print(f"built in {time.perf_counter() - started:.0f} s")
 
@@ -110,7 +110,7 @@ def dash_server(home: Path) -> Iterator[str]:
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "fx_assets.cli", "dash", "--port", str(port)],
+        [sys.executable, "-m", "fx_assets.cli.main", "dash", "--port", str(port)],
         env=env_for(home),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

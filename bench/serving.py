@@ -216,9 +216,10 @@ def make_champion(family: str) -> str:
     import mlflow.sklearn
     from mlflow.models import infer_signature
 
-    from fx_assets import registry
-    from fx_assets.features import FEATURES, TARGET, build_features, build_final
-    from fx_assets.sources import EcbSource
+    from fx_assets.core.domain import FEATURES, TARGET
+    from fx_assets.core.features import build_features, build_final
+    from fx_assets.core.ingestion.sources import EcbSource
+    from fx_assets.core.models import registry
 
     final = build_final(build_features(EcbSource().fetch(date(2015, 1, 1), date(2100, 1, 1))))
     known = final[final[TARGET].notna()]
@@ -317,10 +318,10 @@ def main() -> None:
     for var in ("FX_WAREHOUSE_URL", "MLFLOW_TRACKING_URI", "FX_API_TOKEN"):
         os.environ.pop(var, None)
     sys.path.insert(0, str(ROOT))
-    from fx_assets.champion import load_champion
-    from fx_assets.config import load_settings
-    from fx_assets.features import FEATURES
-    from fx_assets.sources import EcbSource
+    from fx_assets.core.domain import FEATURES
+    from fx_assets.core.ingestion.sources import EcbSource
+    from fx_assets.core.models.champion import load_champion
+    from fx_assets.core.settings import load_settings
 
     if not args.home:
         print(f"training a {args.model} champion in {home} ...", flush=True)
@@ -333,7 +334,7 @@ def main() -> None:
     )
     features = list(champion.features)
     bars = EcbSource().fetch(date(2024, 1, 1), date(2100, 1, 1))
-    from fx_assets.features import build_features, build_final
+    from fx_assets.core.features import build_features, build_final
 
     last = build_final(build_features(bars)).iloc[-1]
     row = {f: float(last[f]) for f in FEATURES}
@@ -350,7 +351,7 @@ def main() -> None:
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     ours_port, mlflow_port = free_port(), free_port()
     ours = start(
-        [sys.executable, "-m", "fx_assets.cli", "api", "--port", str(ours_port)],
+        [sys.executable, "-m", "fx_assets.cli.main", "api", "--port", str(ours_port)],
         env,
         home / "bench-fx-api.log",
     )

@@ -28,6 +28,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from fx_assets.core.contracts import FINAL
+
 ROOT = Path(__file__).resolve().parents[1]
 GIB = 1024**3
 
@@ -41,20 +43,20 @@ def _environment(home: Path) -> None:
 
 def ensure_history(home: Path) -> int:
     """ETL the full ECB history into ``home`` unless it is already there; final rows."""
-    from fx_assets.warehouse import Warehouse
+    from fx_assets.core.warehouse import Warehouse
 
     url = f"sqlite:///{home / 'warehouse.db'}"
-    if (home / "warehouse.db").exists() and Warehouse(url).count("eur_usd_final") > 5000:
-        return Warehouse(url).count("eur_usd_final")
+    if (home / "warehouse.db").exists() and Warehouse(url).count(FINAL) > 5000:
+        return Warehouse(url).count(FINAL)
     print(f"filling {home} with the full ECB history (ETL only, several minutes) ...")
     started = time.perf_counter()
     code = (
-        "from fx_assets.cli import prepare_environment; prepare_environment(); "
-        "from fx_assets.pipeline import run_etl; run_etl(print)"
+        "from fx_assets.cli.main import prepare_environment; prepare_environment(); "
+        "from fx_assets.cli.run import run_etl; run_etl(print)"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, env=os.environ.copy())
     print(f"filled in {time.perf_counter() - started:.0f} s")
-    return Warehouse(url).count("eur_usd_final")
+    return Warehouse(url).count(FINAL)
 
 
 def peak_rss_bytes() -> int:
@@ -65,7 +67,7 @@ def peak_rss_bytes() -> int:
 
 
 def train_once(n: int) -> dict[str, Any]:
-    from fx_assets.pipeline import execute
+    from fx_assets.cli.run import execute
 
     started = time.perf_counter()
     result = execute("training_job")
@@ -110,7 +112,7 @@ def main() -> int:
     home = args.home.resolve()
     home.mkdir(parents=True, exist_ok=True)
     _environment(home)
-    from fx_assets.cli import prepare_environment
+    from fx_assets.cli.main import prepare_environment
 
     prepare_environment()
     rows = ensure_history(home)
@@ -121,7 +123,7 @@ def main() -> int:
     print(f"eur_usd_final: {rows} rows; cores: {os.cpu_count()}; load: {os.getloadavg()}")
     runs = [train_once(n) for n in range(1, args.runs + 1)]
 
-    from fx_assets import registry
+    from fx_assets.core.models import registry
 
     champion = registry.champion_info()
     peak = peak_rss_bytes()

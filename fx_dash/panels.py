@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 from dash import html
 
-from fx_assets.registry import (
+from fx_assets.core.models.registry import (
     TAG_BASELINE_PR_AUC,
     TAG_DECISION,
     TAG_PROMOTED_AT,

@@ -13,7 +13,7 @@ import logging
 import threading
 from typing import Any
 
-from fx_assets.champion import (
+from fx_assets.core.models.champion import (
     Champion,
     ChampionError,
     NoChampionError,
@@ -34,7 +34,7 @@ class ChampionHolder:
 
     def _registry(self) -> Any:
         if self._client is None:
-            from fx_assets import registry
+            from fx_assets.core.models import registry
 
             self._client = registry.client()
         return self._client

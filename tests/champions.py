@@ -30,10 +30,12 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from fx_assets import registry
-from fx_assets.features import FEATURES, TARGET, build_features, build_final
-from fx_assets.sources import EcbSource
-from fx_assets.warehouse import Warehouse
+from fx_assets.core.contracts import FINAL, PREDICTIONS, STAGING
+from fx_assets.core.domain import FEATURES, TARGET
+from fx_assets.core.features import build_features, build_final
+from fx_assets.core.ingestion.sources import EcbSource
+from fx_assets.core.models import registry
+from fx_assets.core.warehouse import Warehouse
 from tests.conftest import FX_VARS
 
 # Feature rows from the ECB fixings of this range; the champion trains up to CUTOFF
@@ -90,8 +92,8 @@ class World:
 
 def build_world(home: Path, template: Path, *, predictions: bool = True) -> World:
     """Call inside ``use_home(home)``."""
-    from fx_assets.champion import load_champion
-    from fx_assets.inference import InProcessScorer, predict
+    from fx_assets.core.models.champion import load_champion
+    from fx_assets.core.models.inference import InProcessScorer, predict
 
     seed_home(home, template)
     url = f"sqlite:///{home / 'warehouse.db'}"
@@ -99,7 +101,7 @@ def build_world(home: Path, template: Path, *, predictions: bool = True) -> Worl
     version = register_champion(final, CUTOFF)
     if predictions:
         rows = predict(final, [], InProcessScorer(load_champion()))
-        Warehouse(url).insert_new("eur_usd_predictions", rows)
+        Warehouse(url).insert_new(PREDICTIONS, rows)
     return World(home=home, final=final, version=version)
 
 
@@ -166,8 +168,8 @@ def fill_warehouse(url: str, start: date, end: date) -> pd.DataFrame:
     """Write staging and final for [start, end]; return final."""
     staging, final = ecb_tables(start, end)
     wh = Warehouse(url)
-    wh.replace_all("eur_usd_staging", staging)
-    wh.replace_all("eur_usd_final", final)
+    wh.replace_all(STAGING, staging)
+    wh.replace_all(FINAL, final)
     return final
 
 

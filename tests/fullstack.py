@@ -135,7 +135,7 @@ def start_fx_up(env: dict[str, str], log: Path) -> tuple[Tracked, dict[str, int]
         for k, v in os.environ.items()
         if not k.startswith(("FX_", "DAGSTER_", "MLFLOW_", "TWELVEDATA_"))
     } | env
-    cmd = [sys.executable, "-m", "fx_assets.cli", "up"]
+    cmd = [sys.executable, "-m", "fx_assets.cli.main", "up"]
     cmd += [f"--{k}-port={v}" for k, v in ports.items()]
     return Tracked.start(cmd, full_env, log), ports
 

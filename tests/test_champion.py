@@ -14,15 +14,15 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from xgboost import XGBClassifier
 
-from fx_assets import registry
-from fx_assets.champion import (
+from fx_assets.core.domain import FEATURES
+from fx_assets.core.models import registry
+from fx_assets.core.models.champion import (
     ChampionError,
     NoChampionError,
     champion_version,
     load_champion,
 )
-from fx_assets.fastpath import agrees, candidates
-from fx_assets.features import FEATURES
+from fx_assets.core.models.fastpath import agrees, candidates
 from tests.champions import (
     CUTOFF,
     END,

@@ -14,15 +14,18 @@ import mlflow
 import pandas as pd
 import pytest
 
-from fx_assets import registry, tracking
-from fx_assets.assets.training_checks import champion_usable
-from fx_assets.cli import main
-from fx_assets.features import FEATURES, TARGET, build_features, build_final
-from fx_assets.modeling import make_estimator, pr_auc, probability_up
-from fx_assets.resources import MlflowResource, WarehouseResource
-from fx_assets.sources import EcbSource
-from fx_assets.splits import split_train_test
-from fx_assets.warehouse import Warehouse
+from fx_assets.cli.main import main
+from fx_assets.core.contracts import TEST, TRAIN
+from fx_assets.core.domain import FEATURES, TARGET
+from fx_assets.core.features import build_features, build_final
+from fx_assets.core.ingestion.sources import EcbSource
+from fx_assets.core.models import registry
+from fx_assets.core.training import tracking
+from fx_assets.core.training.modeling import make_estimator, pr_auc, probability_up
+from fx_assets.core.training.splits import split_train_test
+from fx_assets.core.warehouse import Warehouse
+from fx_assets.defs.resources import MlflowResource, WarehouseResource
+from fx_assets.defs.training.checks import champion_usable
 from tests.conftest import FX_VARS
 
 
@@ -66,7 +69,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
             _register(split.train, split.test, family, FEATURES)
         _register(split.train, split.test, "logistic_regression", FEATURES[:-1])
     wh = Warehouse(f"sqlite:///{home / 'warehouse.db'}")
-    wh.replace_tables({"eur_usd_train": split.train, "eur_usd_test": split.test})
+    wh.replace_tables({TRAIN: split.train, TEST: split.test})
     wh.dispose()  # the last connection checkpoints the WAL into the file copied below
     return home
 

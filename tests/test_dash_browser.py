@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fx_assets.sources import EcbSource
+from fx_assets.core.ingestion.sources import EcbSource
 from tests.champions import (  # noqa: F401  (mlflow_db_template is a fixture)
     free_port,
     mlflow_db_template,
@@ -58,8 +58,8 @@ CSV_OVERLAP_DAYS, CSV_EXTRA_DAYS = 30, 6
 TRAINING_ENV = {"FX_TEST_DAYS": "30", "FX_CV_FOLDS": "2", "FX_TUNING_BUDGET": "1"}
 # The first step of `fx run` on its own: ingestion through eur_usd_final.
 ETL_ONLY = (
-    "from fx_assets.cli import prepare_environment; prepare_environment(); "
-    "from fx_assets.pipeline import run_etl; run_etl(print)"
+    "from fx_assets.cli.main import prepare_environment; prepare_environment(); "
+    "from fx_assets.cli.run import run_etl; run_etl(print)"
 )
 REFRESH_SECONDS = 3
 WAIT_S = 90
@@ -105,7 +105,7 @@ def _env(home: Path, **extra: str) -> dict[str, str]:
 
 def fx(home: Path, *args: str, **extra: str) -> str:
     """Run the `fx` command to completion; its output."""
-    return python(home, "-m", "fx_assets.cli", *args, **extra)
+    return python(home, "-m", "fx_assets.cli.main", *args, **extra)
 
 
 def python(home: Path, *args: str, **extra: str) -> str:
@@ -129,7 +129,7 @@ def dash_server(home: Path) -> Iterator[str]:
     env = _env(home, FX_DASH_REFRESH_SECONDS=str(REFRESH_SECONDS))
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "fx_assets.cli", "dash", "--port", str(port)],
+            [sys.executable, "-m", "fx_assets.cli.main", "dash", "--port", str(port)],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,

@@ -8,7 +8,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fx_assets.registry import TAG_LIFECYCLE, TAG_TEST_PR_AUC, TAG_TRAINING_CUTOFF, Version
+from fx_assets.core.models.registry import (
+    TAG_LIFECYCLE,
+    TAG_TEST_PR_AUC,
+    TAG_TRAINING_CUTOFF,
+    Version,
+)
 from fx_dash.figures import (
     CLOSE_ONLY_LABEL,
     chart_kind,

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fx_assets.features import FEATURES, TARGET, build_features, build_final
+from fx_assets.core.features import FEATURES, TARGET, build_features, build_final
 
 
 def bars(closes: list[float], start: str = "2024-01-01") -> pd.DataFrame:

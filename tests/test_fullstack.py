@@ -125,21 +125,21 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 
 def etl_partition_for(day: date) -> str:
-    from fx_assets.jobs import etl_partition_for
+    from fx_assets.defs.ingestion.schedules import etl_partition_for
 
     return etl_partition_for(day)
 
 
 def etl_range() -> dict[str, str]:
     """Every partition (year) from START's to this year's."""
-    from fx_assets.partitions import trading_year_partitions
+    from fx_assets.defs.ingestion.partitions import trading_year_partitions
 
     keys = trading_year_partitions(START).get_partition_keys(current_time=datetime.now(UTC))
     return {RANGE_START: keys[0], RANGE_END: keys[-1]}
 
 
 def ecb_dates(first: date, last: date) -> list[date]:
-    from fx_assets.sources import make_source
+    from fx_assets.core.ingestion.sources import make_source
 
     bars = make_source("ecb").fetch(first, last)
     return [d.date() for d in bars["date"]]

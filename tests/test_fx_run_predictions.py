@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from fx_assets.pipeline import PipelineError, run_predictions
+from fx_assets.cli.run import PipelineError, run_predictions
 from tests.champions import (
     CUTOFF,
     END,

@@ -11,8 +11,10 @@ import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.dummy import DummyClassifier
 
-from fx_assets.features import FEATURES, build_features, build_final
-from fx_assets.modeling import (
+from fx_assets.core.domain import FEATURES
+from fx_assets.core.features import build_features, build_final
+from fx_assets.core.ingestion.sources import EcbSource
+from fx_assets.core.training.modeling import (
     DEFAULT_PARAMS,
     FAMILIES,
     best,
@@ -26,8 +28,7 @@ from fx_assets.modeling import (
     tuning_configs,
     xy,
 )
-from fx_assets.sources import EcbSource
-from fx_assets.splits import known_rows
+from fx_assets.core.training.splits import known_rows
 
 
 @pytest.fixture(scope="module")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from fx_assets.features import FEATURES
-from fx_assets.promotion import decide
+from fx_assets.core.domain import FEATURES
+from fx_assets.core.training.promotion import decide
 
 
 def _decide(challenger: float, champion: float | None, **kw: object):  # type: ignore[no-untyped-def]

@@ -9,8 +9,8 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from fx_assets.champion import load_champion
-from fx_assets.features import FEATURES
+from fx_assets.core.domain import FEATURES
+from fx_assets.core.models.champion import load_champion
 from tests.champions import (
     CUTOFF,
     build_world,

@@ -17,11 +17,19 @@ from dagster import EnvVar, materialize
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from fx_assets.assets.etl import eur_usd_raw, eur_usd_raw_schema
-from fx_assets.resources import MarketDataResource, WarehouseResource
-from fx_assets.sources import BAR_COLUMNS, CsvSource, EcbSource, SourceError, make_source
-from fx_assets.twelvedata import MAX_OUTPUTSIZE, TwelveDataSource, request_windows
-from fx_assets.warehouse import Warehouse
+from fx_assets.core.contracts import RAW
+from fx_assets.core.ingestion.sources import (
+    BAR_COLUMNS,
+    CsvSource,
+    EcbSource,
+    SourceError,
+    make_source,
+)
+from fx_assets.core.ingestion.twelvedata import MAX_OUTPUTSIZE, TwelveDataSource, request_windows
+from fx_assets.core.warehouse import Warehouse
+from fx_assets.defs.ingestion.assets import eur_usd_raw
+from fx_assets.defs.ingestion.checks import eur_usd_raw_schema
+from fx_assets.defs.resources import MarketDataResource, WarehouseResource
 
 KEY = "td-secret-key-5f3a9c1e"
 FAST = {"backoff": 0.01, "max_backoff": 0.05, "timeout": 2.0}
@@ -256,7 +264,7 @@ def test_rate_limit_then_success(
 
     assert len(bars) == 4
     assert len(requests_made(httpserver)) == 2
-    retries = [r for r in caplog.records if r.name == "fx_assets.twelvedata"]
+    retries = [r for r in caplog.records if r.name == "fx_assets.core.ingestion.twelvedata"]
     assert len(retries) == 1 and "429" in retries[0].getMessage()
     assert_key_hidden(caplog)
 
@@ -298,7 +306,7 @@ def test_timeout_is_retried_then_reported(
     while len(httpserver.log) < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
     assert len(requests_made(httpserver)) == 2
-    retries = [r for r in caplog.records if r.name == "fx_assets.twelvedata"]
+    retries = [r for r in caplog.records if r.name == "fx_assets.core.ingestion.twelvedata"]
     assert len(retries) == 1 and "timed out" in retries[0].getMessage()
     assert_key_hidden(caplog, message)
 
@@ -544,7 +552,7 @@ def test_materialize_raw_from_twelvedata(
     result = run_raw(warehouse_url, market)
 
     assert result.success
-    raw = Warehouse.cached(warehouse_url).read("eur_usd_raw")
+    raw = Warehouse.cached(warehouse_url).read(RAW)
     assert list(raw["date"]) == weekdays(FIRST, date(2024, 12, 31))
     assert (raw["source"] == "twelvedata").all()
     assert raw[["open", "high", "low", "close"]].notna().all().all()
@@ -573,4 +581,4 @@ def test_batch_breaking_the_raw_schema_fails_and_writes_nothing(
     assert "2024-01-04" in description and "high_at_least_open_close" in description
     for other in ("2024-01-02", "2024-01-03", "2024-01-05"):
         assert other not in description
-    assert Warehouse.cached(warehouse_url).count("eur_usd_raw") == 0
+    assert Warehouse.cached(warehouse_url).count(RAW) == 0

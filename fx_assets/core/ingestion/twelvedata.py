@@ -1,0 +1,274 @@
+"""Twelve Data ``/time_series`` client: daily EUR/USD bars over HTTP.
+
+The key travels in the documented ``Authorization: apikey KEY`` header, never in the
+URL, so neither httpx's request log nor an exception that quotes the URL can carry it;
+every message built from a server answer is scrubbed of it as well.
+
+Twelve Data reports errors both as HTTP statuses and as HTTP 200 with an error body
+``{"code", "message", "status": "error"}``; both are handled the same way. Rate limits
+(429), server errors (5xx) and network failures are retried with exponential backoff and
+jitter, a bounded number of times; anything else fails at once with one line.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+import time
+from datetime import date, timedelta
+from typing import Any
+
+import httpx
+import pandas as pd
+
+from fx_assets.core.domain import ECB_FIRST_DATE
+from fx_assets.core.ingestion.sources import BAR_COLUMNS, SourceError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = "https://api.twelvedata.com"
+API_KEY_VAR = "TWELVEDATA_API_KEY"
+# The documented ceiling on data points per request.
+MAX_OUTPUTSIZE = 5000
+# Twelve Data's answer (code 400) for a range without bars, e.g. a weekend or a holiday.
+NO_DATA_MESSAGE = "no data is available"
+_PRICES = ("open", "high", "low", "close")
+
+
+class _Transient(Exception):
+    """A failure that another attempt may not meet (rate limit, server error, network)."""
+
+
+def empty_bars() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "date": pd.Series(dtype="datetime64[ns]"),
+            **{col: pd.Series(dtype=float) for col in _PRICES},
+        }
+    )
+
+
+def request_windows(start: date, end: date, span_days: int) -> list[tuple[date, date]]:
+    """Consecutive inclusive [lo, hi] windows covering [start, end], each asked for as
+    ``start_date=lo, end_date=hi + 1 day``: a request spans at most ``span_days`` calendar
+    days, hence at most that many bars, whether the API treats ``end_date`` as inclusive
+    or exclusive (its help pages show it exclusive for daily bars)."""
+    longest = timedelta(days=span_days - 2)
+    windows: list[tuple[date, date]] = []
+    lo = start
+    while lo <= end:
+        hi = min(lo + longest, end)
+        windows.append((lo, hi))
+        lo = hi + timedelta(days=1)
+    return windows
+
+
+class TwelveDataSource:
+    """Daily EUR/USD OHLC bars from the Twelve Data REST API (``TWELVEDATA_API_KEY``)."""
+
+    name = "twelvedata"
+
+    def __init__(
+        self,
+        api_key: str | None,
+        base_url: str | None = None,
+        *,
+        symbol: str = "EUR/USD",
+        timeout: float = 30.0,
+        max_attempts: int = 6,
+        backoff: float = 2.0,
+        max_backoff: float = 60.0,
+        page_days: int = MAX_OUTPUTSIZE,
+    ) -> None:
+        if not 2 <= page_days <= MAX_OUTPUTSIZE:
+            raise ValueError(f"page_days must be within 2..{MAX_OUTPUTSIZE}, got {page_days}")
+        if max_attempts < 1:
+            raise ValueError(f"max_attempts must be at least 1, got {max_attempts}")
+        # Kept private and out of any repr; checked only when bars are fetched, so that
+        # first_date() and Definitions loading work without a key.
+        self._api_key = (api_key or "").strip()
+        self.base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
+        self.symbol = symbol
+        self.timeout = timeout
+        self.max_attempts = max_attempts
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.page_days = page_days
+
+    def first_date(self) -> date:
+        # The euro began trading on 1999-01-04: no EUR/USD bar predates it. Asking the API
+        # (/earliest_timestamp) would spend a credit and need the network for a constant.
+        return ECB_FIRST_DATE
+
+    def fetch(self, start: date, end: date) -> pd.DataFrame:
+        if not self._api_key:
+            raise SourceError(
+                f"{API_KEY_VAR} is not set; export your Twelve Data API key "
+                "(https://twelvedata.com/account/api-keys) or use FX_SOURCE=ecb"
+            )
+        if end < start:
+            return empty_bars()
+        headers = {"Authorization": f"apikey {self._api_key}", "Accept": "application/json"}
+        with httpx.Client(base_url=self.base_url, headers=headers, timeout=self.timeout) as client:
+            pages = [
+                self._page(client, lo, hi) for lo, hi in request_windows(start, end, self.page_days)
+            ]
+        return self._assemble(pages, start, end)
+
+    # --- one request window -----------------------------------------------------
+    def _page(self, client: httpx.Client, lo: date, hi: date) -> pd.DataFrame:
+        upto = hi + timedelta(days=1)
+        params = {
+            "symbol": self.symbol,
+            "interval": "1day",
+            "start_date": lo.isoformat(),
+            "end_date": upto.isoformat(),
+            "outputsize": (upto - lo).days + 1,
+            "format": "JSON",
+        }
+        body = self._get_with_retries(client, params, f"{lo}..{hi}")
+        if body is None:
+            return empty_bars()
+        return self._parse_values(body, f"{lo}..{hi}")
+
+    def _get_with_retries(
+        self, client: httpx.Client, params: dict[str, Any], window: str
+    ) -> dict[str, Any] | None:
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                return self._get_once(client, params, window)
+            except _Transient as exc:
+                reason = self._clean(str(exc))
+                if attempt == self.max_attempts:
+                    raise SourceError(
+                        f"Twelve Data {reason} for {window}, {attempt} attempt(s); "
+                        "try again later or check TWELVEDATA_BASE_URL"
+                    ) from None
+                delay = self._delay(attempt)
+                log.warning(
+                    "Twelve Data %s for %s; retry %d of %d in %.2f s",
+                    reason,
+                    window,
+                    attempt,
+                    self.max_attempts - 1,
+                    delay,
+                )
+                time.sleep(delay)
+        raise AssertionError("unreachable")
+
+    def _get_once(
+        self, client: httpx.Client, params: dict[str, Any], window: str
+    ) -> dict[str, Any] | None:
+        """The decoded ``status: ok`` body, or None for a window without bars."""
+        try:
+            response = client.get("/time_series", params=params)
+        except httpx.TimeoutException:
+            raise _Transient(f"timed out after {self.timeout:g} s") from None
+        except httpx.TransportError as exc:
+            # str(exc) may quote the request; the exception type says enough.
+            raise _Transient(f"could not be reached ({type(exc).__name__})") from None
+        status = response.status_code
+        try:
+            body: Any = response.json()
+        except ValueError:
+            body = None
+        detail = body.get("message") if isinstance(body, dict) else None
+        if status == 429 or status >= 500:
+            raise _Transient(f"answered HTTP {status}{self._suffix(detail)}")
+        if not response.is_success:
+            self._refuse(status, detail, window)
+            return None
+        if not isinstance(body, dict):
+            raise SourceError(
+                f"Twelve Data answered {window} with a body that is not a JSON object; "
+                "check TWELVEDATA_BASE_URL points at the API root"
+            )
+        if body.get("status") == "error":
+            try:
+                code = int(body.get("code", 400))
+            except (TypeError, ValueError):
+                code = 400
+            if code == 429 or code >= 500:
+                raise _Transient(f"reported error {code}{self._suffix(detail)}")
+            self._refuse(code, detail, window)
+            return None
+        return body
+
+    def _refuse(self, code: int, detail: object, window: str) -> None:
+        """Return quietly for an empty window; otherwise raise the one-line SourceError."""
+        text = self._clean(str(detail or ""))
+        if NO_DATA_MESSAGE in text.lower():
+            return
+        if code == 401:
+            advice = f"check {API_KEY_VAR}"
+        elif code == 403:
+            advice = "the key's plan does not cover this request"
+        elif code == 404:
+            advice = f"check the symbol {self.symbol!r} and TWELVEDATA_BASE_URL"
+        else:
+            advice = "the request was refused; check the symbol and dates"
+        raise SourceError(f"Twelve Data error {code} for {window}{self._suffix(text)}; {advice}")
+
+    def _parse_values(self, body: dict[str, Any], window: str) -> pd.DataFrame:
+        values = body.get("values")
+        if not isinstance(values, list) or not all(isinstance(v, dict) for v in values):
+            raise SourceError(
+                f"Twelve Data answered {window} without a list of bars in 'values'; "
+                "check TWELVEDATA_BASE_URL points at the API root"
+            )
+        if not values:
+            return empty_bars()
+        frame = pd.DataFrame(values)
+        missing = [c for c in ("datetime", *_PRICES) if c not in frame.columns]
+        if missing:
+            raise SourceError(
+                f"Twelve Data bars for {window} lack field(s) {', '.join(missing)}; "
+                "the response format may have changed"
+            )
+        dates = pd.to_datetime(frame["datetime"], errors="coerce", format="mixed")
+        if dates.isna().any():
+            bad = frame.loc[dates.isna(), "datetime"].astype(str).tolist()[:3]
+            raise SourceError(f"Twelve Data bars for {window} have unparseable datetime {bad}")
+        bars = pd.DataFrame({"date": dates.dt.tz_localize(None).dt.normalize()})
+        for col in _PRICES:
+            prices = pd.to_numeric(frame[col], errors="coerce")
+            if prices.isna().any():
+                bad = frame.loc[prices.isna(), "datetime"].astype(str).tolist()[:3]
+                raise SourceError(
+                    f"Twelve Data bars for {window} have a non-numeric {col} on {bad}"
+                )
+            bars[col] = prices.astype(float)
+        return bars
+
+    # --- all windows -------------------------------------------------------------
+    def _assemble(self, pages: list[pd.DataFrame], start: date, end: date) -> pd.DataFrame:
+        bars = pd.concat([p for p in pages if len(p)] or [empty_bars()], ignore_index=True)
+        inside = (bars["date"] >= pd.Timestamp(start)) & (bars["date"] <= pd.Timestamp(end))
+        # The FX week opens on Sunday evening in Sydney; a provider's Sunday bar is a few
+        # hours of the Monday session, and the warehouse holds Monday to Friday only.
+        weekday = bars["date"].dt.dayofweek < 5
+        bars = bars.loc[inside & weekday].drop_duplicates()
+        clash = bars["date"][bars["date"].duplicated()]
+        if len(clash):
+            days = ", ".join(str(d.date()) for d in clash.unique()[:5])
+            raise SourceError(f"Twelve Data returned conflicting bars for {days}; retry later")
+        return bars.sort_values("date").reset_index(drop=True)[BAR_COLUMNS]
+
+    # --- helpers -----------------------------------------------------------------
+    def _delay(self, attempt: int) -> float:
+        """Exponential backoff with jitter: half fixed, half random, so that clients that
+        failed together do not retry together."""
+        ceiling = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
+        return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+    def _clean(self, text: str) -> str:
+        """One line, bounded, and without the key even if a server echoes it."""
+        text = re.sub(r"\s+", " ", text).strip()
+        if self._api_key:
+            text = text.replace(self._api_key, "***")
+        return text if len(text) <= 300 else text[:297] + "..."
+
+    def _suffix(self, detail: object) -> str:
+        text = self._clean(str(detail)) if detail else ""
+        return f": {text}" if text else ""

@@ -1,0 +1,163 @@
+"""MLflow runs of the model lifecycle: candidates, the tuned challenger, champion decisions.
+
+Dagster-free. The training assets call these inside the parent run of their Dagster
+run, so a training shows in the MLflow UI as one parent with a nested run per
+candidate, one for the challenger (which logs and registers the model through
+``log_challenger``) and one for the promotion decision. ``fx promote`` and
+``fx rollback`` record their decisions with the same ``log_decision``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+import mlflow
+import numpy as np
+
+from fx_assets.core.domain import EXPERIMENT_NAME
+from fx_assets.core.models import registry
+from fx_assets.core.models.registry import TAG_FAMILY, TAG_RUN_KIND
+from fx_assets.core.training.modeling import CVResult, Trial, Tuning
+
+# Types skops may load besides scikit-learn's own: our trees and boosters, nothing else.
+SKOPS_TRUSTED_TYPES = [
+    "sklearn.tree._tree.Tree",
+    "xgboost.core.Booster",
+    "xgboost.sklearn.XGBClassifier",
+]
+
+
+def _cv_metrics(cv: CVResult, prefix: str = "cv_pr_auc") -> dict[str, float]:
+    metrics = {f"{prefix}_mean": cv.mean, f"{prefix}_std": cv.std}
+    metrics.update({f"{prefix}_fold_{i}": s for i, s in enumerate(cv.scores)})
+    if cv.baselines:
+        metrics["cv_baseline_pr_auc_mean"] = float(np.mean(cv.baselines))
+    return metrics
+
+
+def log_candidate(trial: Trial, *, settings: Mapping[str, Any]) -> str:
+    """One nested run for a cross-validated candidate: params, per-fold, mean and std PR-AUC."""
+    with mlflow.start_run(
+        run_name=f"candidate {trial.family}",
+        nested=True,
+        tags={TAG_RUN_KIND: "candidate", TAG_FAMILY: trial.family},
+    ) as run:
+        mlflow.log_params({**trial.params, **settings, "family": trial.family})
+        mlflow.log_metrics(_cv_metrics(trial.cv))
+        return str(run.info.run_id)
+
+
+def log_tuning(
+    tuning: Tuning, metrics: Mapping[str, float], *, settings: Mapping[str, Any]
+) -> None:
+    """In the active challenger run: the chosen params, every trial, CV and test scores."""
+    mlflow.log_params({**tuning.best.params, **settings, "family": tuning.family})
+    mlflow.log_metrics(_cv_metrics(tuning.best.cv))
+    for step, trial in enumerate(tuning.trials):
+        mlflow.log_metric("tuning_cv_pr_auc_mean", trial.cv.mean, step=step)
+    mlflow.log_dict(
+        {
+            "family": tuning.family,
+            "trials": [
+                {
+                    "params": t.params,
+                    "cv_pr_auc_mean": t.cv.mean,
+                    "cv_pr_auc_std": t.cv.std,
+                    "cv_pr_auc_folds": list(t.cv.scores),
+                }
+                for t in tuning.trials
+            ],
+        },
+        "tuning_trials.json",
+    )
+    mlflow.log_metrics({f"test_{k}": v for k, v in metrics.items() if not math.isnan(v)})
+
+
+def _pip_requirements() -> list[str]:
+    from importlib.metadata import version
+
+    # Pinned explicitly: MLflow's inference of requirements imports the model in a
+    # subprocess, which costs several seconds per logged model.
+    return [
+        f"{dist}=={version(dist)}"
+        for dist in ("mlflow", "scikit-learn", "xgboost-cpu", "skops", "pandas", "numpy")
+    ]
+
+
+def log_challenger(
+    model: Any,
+    *,
+    features: list[str],
+    train: Any,
+    test: Any,
+    target: str,
+    tags: Mapping[str, str],
+) -> registry.Version:
+    """Log ``model`` in the active run, register it, alias it ``challenger``; its version.
+
+    The signature's inputs are ``features`` in order; its output is ``predict_proba``'s,
+    which is also what the pyfunc flavour serves. The train and test tables are logged as
+    the run's dataset inputs.
+    """
+    import mlflow.data
+    import mlflow.sklearn
+    from mlflow.models import infer_signature
+
+    x = train[features].astype(float)
+    with warnings.catch_warnings():
+        # The 0/1 target is an integer column by design; MLflow's hint about nulls in
+        # integer columns does not apply to a dataset record.
+        warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
+        for name, rows in (("train", train), ("test", test)):
+            dataset = mlflow.data.from_pandas(rows, name=f"eur_usd_{name}", targets=target)
+            mlflow.log_input(dataset, context=name)
+    info = mlflow.sklearn.log_model(
+        model,
+        name="model",
+        signature=infer_signature(x.head(50), model.predict_proba(x.head(50))),
+        input_example=x.tail(5),
+        registered_model_name=registry.MODEL_NAME,
+        pyfunc_predict_fn="predict_proba",
+        pip_requirements=_pip_requirements(),
+        serialization_format="skops",  # not pickle: only allow-listed types load
+        skops_trusted_types=SKOPS_TRUSTED_TYPES,
+    )
+    version = str(info.registered_model_version)
+    c = mlflow.MlflowClient()  # the store the active run logs to
+    for key, value in {**tags, registry.TAG_LIFECYCLE: registry.CHALLENGER}.items():
+        c.set_model_version_tag(registry.MODEL_NAME, version, key, value)
+    c.set_registered_model_alias(registry.MODEL_NAME, registry.CHALLENGER, version)
+    return registry.get_version(c, version)
+
+
+def log_decision(
+    client: Any,
+    *,
+    run_name: str,
+    record: Mapping[str, object],
+    parent_run_id: str | None = None,
+) -> str:
+    """Record a champion decision as a run (nested under a training run when given); its id.
+
+    Floats in ``record`` (scores, baseline, margin) become metrics, the rest params.
+    """
+    from mlflow.entities import Metric, Param
+
+    experiment = client.get_experiment_by_name(EXPERIMENT_NAME)
+    tags = {TAG_RUN_KIND: "decision"}
+    if parent_run_id:
+        tags["mlflow.parentRunId"] = parent_run_id
+    run = client.create_run(experiment.experiment_id, run_name=run_name, tags=tags)
+    now_ms = int(time.time() * 1000)
+    floats = {k: v for k, v in record.items() if isinstance(v, float) and not math.isnan(v)}
+    client.log_batch(
+        run.info.run_id,
+        metrics=[Metric(k, v, now_ms, 0) for k, v in floats.items()],
+        params=[Param(k, str(v)) for k, v in record.items() if k not in floats and v is not None],
+    )
+    client.set_terminated(run.info.run_id)
+    return str(run.info.run_id)
