@@ -62,7 +62,8 @@ def test_workflow_runs_the_steps_of_ci_run() -> None:
     ci_run = (ROOT / ".ci" / "run").read_text()
     for step in ("ruff check .", "ruff format --check ."):
         assert step in ci_run and step in runs("lint"), step
-    assert "lint-imports" in runs("lint")
+    for step in ("lint-imports", "dg check defs", "dg list defs"):
+        assert step in ci_run and step in runs("lint"), step
     assert "pytest" in runs("tests") and "pytest -m fullstack" in runs("fullstack")
     # Between them the two test jobs select every test but the buildah one, which the
     # image job replaces with Docker itself.
