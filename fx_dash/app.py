@@ -8,6 +8,7 @@ through its own callback, so a slow or unreachable registry never holds up the r
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import threading
@@ -287,7 +288,11 @@ def create_app() -> Dash:
             return [message_box(_failure(exc).message or "", problem=True)]
 
     # Importing MLflow and opening its store take seconds: do it now, not on the first view.
-    threading.Thread(target=_warm_registry, daemon=True).start()
+    warm = threading.Thread(target=_warm_registry, daemon=True)
+    warm.start()
+    # A process that exits while the warm-up is still importing C extensions (pyarrow,
+    # grpc) aborts in the interpreter's shutdown ("exception not rethrown"): wait for it.
+    atexit.register(warm.join, 60)
     return app
 
 

@@ -26,14 +26,13 @@ import pandas as pd
 from joblib import Parallel, delayed
 from sklearn.base import clone
 
-from fx_assets.core.domain import FEATURES, TARGET, THRESHOLD
+from fx_assets.core.domain import BASELINES, FEATURES, TARGET, THRESHOLD
 from fx_assets.core.training.modeling import SEED, make_estimator
 from fx_assets.core.training.splits import DEFAULT_GAP_DAYS, InsufficientHistoryError
 
 DEFAULT_MIN_TRAIN_DAYS = 1000
 DEFAULT_REFIT_DAYS = 21  # about one calendar month of trading days
 
-BASELINES = ("always_up", "persistence", "momentum")
 COLUMNS = [
     "feature_date",
     "target_date",

@@ -1,7 +1,7 @@
 """The backtest's verdict: one row per strategy, overall and per calendar year.
 
 Dagster-free. Strategies: ``model`` (the walk-forward forecasts) and the three baselines
-of ``backtest.BASELINES``. Every row is scored on the same days with the same bootstrap
+of ``domain.BASELINES``. Every row is scored on the same days with the same bootstrap
 resamples, so the model's p-value against a baseline is a paired test (see ``stats``).
 ``pr_auc`` applies to forecasts that rank days: the model's probability, and always-up,
 whose constant forecast ranks nothing and so scores exactly the share of up days, the
@@ -17,8 +17,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from fx_assets.core.domain import BASELINES
 from fx_assets.core.evaluation import stats, trading
-from fx_assets.core.evaluation.backtest import BASELINES
 
 STRATEGIES = ("model", *BASELINES)
 LABELS = {
