@@ -2,8 +2,9 @@
 
 Run with ``fx api`` or ``uvicorn fx_serving.app:app``. Settings are read when the
 app starts (not at import): ``FX_API_TOKEN`` (bearer token for every route but
-``/health`` and the docs), ``FX_CHAMPION_RELOAD_SECONDS`` (how often the ``champion``
-alias is checked, default 30) and the warehouse and MLflow settings of
+``/health``, ``/metrics`` and the docs), ``FX_METRICS_TOKEN`` (bearer token for
+``/metrics`` when set, see ``fx_serving.metrics``), ``FX_CHAMPION_RELOAD_SECONDS``
+(how often the ``champion`` alias is checked, default 30) and the warehouse and MLflow settings of
 ``fx_assets.core.settings``.
 """
 
@@ -15,6 +16,9 @@ import gc
 import os
 from collections.abc import AsyncIterator
 from typing import Any
+
+# First: it decides the metrics' multiprocess mode before prometheus_client is loaded.
+from fx_serving.metrics import MetricsMiddleware  # isort: skip
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -59,6 +63,7 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = load_settings()
     app.state.token = settings.api_token
+    app.state.metrics_token = os.environ.get("FX_METRICS_TOKEN") or None
     # Read only: the tables are the pipeline's to create (the deployment reads with a
     # read-only role).
     app.state.warehouse = Warehouse(settings.warehouse_url, create=False)
@@ -118,6 +123,8 @@ def create_app(reload_seconds: float | None = None) -> FastAPI:
     app.state.holder = ChampionHolder()
     app.state.reload_seconds = reload_seconds
     app.state.token = None
+    app.state.metrics_token = None
+    app.add_middleware(MetricsMiddleware)
     app.add_exception_handler(RequestValidationError, _validation_error)
     # /predict first: routes are matched in order and it is the one called per row.
     app.include_router(predict_routes)
