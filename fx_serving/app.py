@@ -2,8 +2,8 @@
 
 Run with ``fx api`` or ``uvicorn fx_serving.app:app``. Settings are read when the
 app starts (not at import): ``FX_API_TOKEN`` (bearer token for every route but
-``/health``, ``/metrics`` and the docs), ``FX_METRICS_TOKEN`` (bearer token for
-``/metrics`` when set, see ``fx_serving.metrics``), ``FX_CHAMPION_RELOAD_SECONDS``
+``/health``, ``/metrics`` and the docs; ``fx_serving.metrics`` says why /metrics is
+open), ``FX_CHAMPION_RELOAD_SECONDS``
 (how often the ``champion`` alias is checked, default 30) and the warehouse and MLflow settings of
 ``fx_assets.core.settings``.
 """
@@ -63,7 +63,6 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = load_settings()
     app.state.token = settings.api_token
-    app.state.metrics_token = os.environ.get("FX_METRICS_TOKEN") or None
     # Read only: the tables are the pipeline's to create (the deployment reads with a
     # read-only role).
     app.state.warehouse = Warehouse(settings.warehouse_url, create=False)
@@ -123,7 +122,6 @@ def create_app(reload_seconds: float | None = None) -> FastAPI:
     app.state.holder = ChampionHolder()
     app.state.reload_seconds = reload_seconds
     app.state.token = None
-    app.state.metrics_token = None
     app.add_middleware(MetricsMiddleware)
     app.add_exception_handler(RequestValidationError, _validation_error)
     # /predict first: routes are matched in order and it is the one called per row.

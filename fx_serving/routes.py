@@ -160,21 +160,10 @@ async def health() -> Status:
 @open_routes.get(
     "/metrics",
     response_class=Response,
-    responses={
-        200: {"content": {"text/plain": {}}, "description": "Prometheus exposition text."},
-        **_unauthorized,
-    },
-    summary="Prometheus metrics (bearer FX_METRICS_TOKEN when that is set)",
+    responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format."}},
+    summary="Prometheus metrics (open like /health: no data, no secret)",
 )
-def prometheus_metrics(request: Request) -> Response:
-    if not metrics.token_ok(
-        request.app.state.metrics_token, request.headers.get("authorization", "")
-    ):
-        raise HTTPException(
-            401,
-            detail="missing or wrong bearer token: send Authorization: Bearer <FX_METRICS_TOKEN>",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+def prometheus_metrics() -> Response:
     body, content_type = metrics.render()
     return Response(body, media_type=content_type)
 

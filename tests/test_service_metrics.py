@@ -27,8 +27,8 @@ from tests.champions import (
     use_home,
 )
 
-METRICS_TOKEN = "metrics-test-token"
-SCRAPE = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+TOKEN = "api-test-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
 REQUESTS = 40
 
 
@@ -41,11 +41,12 @@ def world(tmp_path_factory: pytest.TempPathFactory, mlflow_db_template: Path) ->
 
 @pytest.fixture(scope="module")
 def two_workers(world: World) -> Iterator[tuple[str, Path]]:
-    """``uvicorn --workers 2`` with no PROMETHEUS_MULTIPROC_DIR: as the compose service runs."""
+    """``uvicorn --workers 2`` with no PROMETHEUS_MULTIPROC_DIR, as the compose service runs,
+    and an API token (which /metrics does not ask for)."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in FX_VARS}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    env |= home_env(world.home) | {"FX_METRICS_TOKEN": METRICS_TOKEN}
+    env |= home_env(world.home) | {"FX_API_TOKEN": TOKEN}
     command = [sys.executable, "-m", "uvicorn", "fx_serving.app:app", "--workers", "2"]
     command += ["--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
     log = world.home / "uvicorn-workers.log"
@@ -57,7 +58,8 @@ def two_workers(world: World) -> Iterator[tuple[str, Path]]:
         deadline = time.monotonic() + 120
         while True:
             try:
-                if httpx.get(f"{url}/ready", timeout=1).status_code == 200:
+                ready = httpx.get(f"{url}/ready", headers=AUTH, timeout=1)
+                if ready.status_code == 200:
                     break
             except httpx.TransportError:
                 pass
@@ -91,7 +93,7 @@ def test_metrics_add_up_over_two_workers(two_workers: tuple[str, Path], world: W
     url, folder = two_workers
     for _ in range(REQUESTS):
         # A new connection each time, so the kernel spreads them over both workers.
-        with httpx.Client(base_url=url, timeout=10) as http:
+        with httpx.Client(base_url=url, headers=AUTH, timeout=10) as http:
             assert (
                 http.post("/predict", json={"rows": [EXAMPLE_ROW, EXAMPLE_ROW]}).status_code == 200
             )
@@ -100,7 +102,7 @@ def test_metrics_add_up_over_two_workers(two_workers: tuple[str, Path], world: W
     assert len(writers) == 2, "both workers should have counted requests"
 
     for _ in range(6):  # whichever worker answers the scrape, the totals are the same
-        response = httpx.get(f"{url}/metrics", headers=SCRAPE, timeout=10)
+        response = httpx.get(f"{url}/metrics", timeout=10)  # no token: open like /health
         assert response.status_code == 200
         s = _samples(response.text)
         predict = {"route": "/predict", "method": "POST", "status": "200"}
@@ -120,11 +122,10 @@ def test_metrics_add_up_over_two_workers(two_workers: tuple[str, Path], world: W
         assert _value(s, "fx_champion_version_info", **version) == 1
 
 
-def test_metrics_token_when_set(two_workers: tuple[str, Path]) -> None:
+def test_metrics_are_open_while_the_api_needs_its_token(two_workers: tuple[str, Path]) -> None:
     url, _ = two_workers
-    assert httpx.get(f"{url}/metrics").status_code == 401
-    assert httpx.get(f"{url}/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
-    assert httpx.get(f"{url}/health").status_code == 200
+    assert httpx.get(f"{url}/metrics").status_code == 200
+    assert httpx.get(f"{url}/model").status_code == 401
 
 
 def test_reload_failures_and_swaps_are_counted(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -145,12 +146,12 @@ def test_reload_failures_and_swaps_are_counted(monkeypatch: pytest.MonkeyPatch) 
     assert REGISTRY.get_sample_value("fx_champion_reload_failures_total") == before + 1
 
 
-def test_metrics_are_open_without_a_metrics_token() -> None:
+def test_metrics_of_an_in_process_app() -> None:
     from fastapi.testclient import TestClient
 
     from fx_serving.app import create_app
 
-    client = TestClient(create_app())  # no lifespan: no token of either kind
+    client = TestClient(create_app())  # no lifespan: no warehouse, no champion
     client.get("/health")
     response = client.get("/metrics")
     assert response.status_code == 200
