@@ -37,10 +37,10 @@ def engine(tmp_path: Path) -> Iterator[sa.Engine]:
     eng.dispose()
 
 
-def _leaky_alert(key: str = "run_failed:training_job") -> Alert:
+def _leaky_alert(condition: str = "run_failed:training_job") -> Alert:
     # What a careless caller could pass: a database URL with its password, and the secret.
     return Alert(
-        key=key,
+        condition=condition,
         title="training_job failed",
         text=f"step train failed: cannot reach postgresql://fx:{SECRET}@db:5432/fx "
         f"(token {SECRET}); run id abc123",

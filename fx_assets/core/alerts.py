@@ -4,7 +4,7 @@ Dagster-free: the run-failure sensor, the failure hook, the WARN checks, promoti
 rollback, and ``fx alert-test`` all send through ``Notifier.send``. Three promises:
 
 - At most one alert per condition per day and channel. The ``fx_alerts`` table in the
-  warehouse holds one row per (key, day, channel), so the sensor and the hook that both
+  warehouse holds one row per (condition, day, channel), so the sensor and the hook that both
   see one failed run (in two processes) cannot both send it: the second insert meets
   the primary key.
 - A receiver that is down never raises into the caller: the attempt is logged in one
@@ -55,7 +55,7 @@ alerts_metadata = sa.MetaData()
 ALERTS = sa.Table(
     "fx_alerts",
     alerts_metadata,
-    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("condition", sa.String(200), primary_key=True),
     sa.Column("day", sa.Date, primary_key=True),
     sa.Column("channel", sa.String(16), primary_key=True),
     sa.Column("severity", sa.String(16), nullable=False),
@@ -79,10 +79,10 @@ def scrub(text: str, secrets: Iterable[str | None] = ()) -> str:
 
 @dataclass(frozen=True)
 class Alert:
-    """One message. ``key`` names the condition (e.g. ``run_failed:training_job``), so the
-    same condition on the same day is sent once."""
+    """One message. ``condition`` names what fired (e.g. ``run_failed:training_job``), so
+    the same condition on the same day is sent once."""
 
-    key: str
+    condition: str
     title: str
     text: str
     severity: Severity = "warning"
@@ -200,12 +200,12 @@ class Notifier:
         return None
 
     def send(self, alert: Alert, today: date | None = None) -> dict[Channel, Status]:
-        """Deliver ``alert`` on every channel not yet used for its key today. Never raises."""
+        """Deliver ``alert`` on every channel not yet used for its condition today. Never raises."""
         try:
             self.retry_pending()
             return self._send(alert, today or datetime.now(UTC).date())
         except Exception as exc:  # the warehouse itself is down: say so, do not fail the caller
-            log.warning("alert %s not sent: %s", alert.key, self._scrub(type(exc).__name__))
+            log.warning("alert %s not sent: %s", alert.condition, self._scrub(type(exc).__name__))
             return dict.fromkeys(self.config.channels(), "failed")
 
     def _send(self, alert: Alert, today: date) -> dict[Channel, Status]:
@@ -217,16 +217,16 @@ class Notifier:
                 out[channel] = "duplicate"
                 continue
             reason = self._deliver(channel, title, body)
-            self._record(alert.key, today, channel, reason)
+            self._record(alert.condition, today, channel, reason)
             out[channel] = "sent" if reason is None else "failed"
         return out
 
     def _claim(self, alert: Alert, channel: Channel, day: date, title: str, body: str) -> bool:
-        """Insert the (key, day, channel) row; False when another sender holds it already."""
+        """Insert the (condition, day, channel) row; False when another sender holds it already."""
         if self.engine is None:
             return True
         row = {
-            "key": alert.key[:200],
+            "condition": alert.condition[:200],
             "day": day,
             "channel": channel,
             "severity": alert.severity,
@@ -242,10 +242,11 @@ class Notifier:
             return False
         return True
 
-    def _record(self, key: str, day: date, channel: Channel, reason: str | None) -> None:
+    def _record(self, condition: str, day: date, channel: Channel, reason: str | None) -> None:
         if self.engine is None:
             return
-        where = (ALERTS.c.key == key[:200]) & (ALERTS.c.day == day) & (ALERTS.c.channel == channel)
+        c = ALERTS.c
+        where = (c.condition == condition[:200]) & (c.day == day) & (c.channel == channel)
         values: dict[str, object] = {"attempts": ALERTS.c.attempts + 1, "last_error": reason}
         if reason is None:
             values["delivered_at"] = datetime.now(UTC)
@@ -258,18 +259,18 @@ class Notifier:
         if self.engine is None:
             return 0
         since = datetime.now(UTC).date() - timedelta(days=1)
-        query = sa.select(ALERTS.c.key, ALERTS.c.day, ALERTS.c.channel, ALERTS.c.title)
+        query = sa.select(ALERTS.c.condition, ALERTS.c.day, ALERTS.c.channel, ALERTS.c.title)
         query = query.add_columns(ALERTS.c.text).where(
             ALERTS.c.delivered_at.is_(None), ALERTS.c.day >= since
         )
         with self.engine.connect() as conn:
             pending = conn.execute(query).all()
         delivered = 0
-        for key, day, channel, title, text in pending:
+        for condition, day, channel, title, text in pending:
             if channel not in self.config.channels():
                 continue
             reason = self._deliver(channel, title, text)
-            self._record(key, day, channel, reason)
+            self._record(condition, day, channel, reason)
             delivered += reason is None
         return delivered
 
