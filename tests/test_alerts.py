@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import ssl
 import subprocess
@@ -28,6 +29,16 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@pytest.fixture(autouse=True)
+def _restore_ssl_cert_file() -> Iterator[None]:
+    before = os.environ.get("SSL_CERT_FILE")
+    yield
+    if before is None:
+        os.environ.pop("SSL_CERT_FILE", None)
+    else:
+        os.environ["SSL_CERT_FILE"] = before
 
 
 @pytest.fixture
@@ -194,13 +205,14 @@ def smtp_server(certificate: tuple[Path, Path]) -> Iterator[tuple[Inbox, int]]:
 
 
 def _mail_config(port: int, ca: Path, **kw: Any) -> AlertConfig:
+    # The relay's self-signed certificate, trusted the way an operator would: SSL_CERT_FILE.
+    os.environ["SSL_CERT_FILE"] = str(ca)
     return AlertConfig(
         email_to="oncall@example.org",
         smtp_host="127.0.0.1",
         smtp_port=port,
         smtp_user="fx",
         smtp_password=SECRET,
-        smtp_ca_file=str(ca),
         **kw,
     )
 

@@ -103,8 +103,6 @@ class AlertConfig:
     smtp_user: str | None = None
     smtp_password: str | None = field(default=None, repr=False)
     email_from: str = "fx-platform@localhost"
-    # A private relay's certificate authority (PEM); the system's otherwise.
-    smtp_ca_file: str | None = None
     timeout: float = TIMEOUT_SECONDS
     attempts: int = ATTEMPTS
 
@@ -165,7 +163,8 @@ def send_email(config: AlertConfig, subject: str, text: str) -> None:
         with smtplib.SMTP(config.smtp_host, config.smtp_port, timeout=config.timeout) as smtp:
             smtp.ehlo()
             if smtp.has_extn("starttls"):
-                smtp.starttls(context=ssl.create_default_context(cafile=config.smtp_ca_file))
+                # The system's authorities; SSL_CERT_FILE adds a private relay's.
+                smtp.starttls(context=ssl.create_default_context())
                 smtp.ehlo()
             if config.smtp_user:
                 smtp.login(config.smtp_user, config.smtp_password or "")
