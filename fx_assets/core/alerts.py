@@ -291,3 +291,25 @@ def newest_alerts(engine: Engine, limit: int = 20) -> list[dict[str, object]]:
     query = sa.select(ALERTS).order_by(ALERTS.c.created_at.desc()).limit(limit)
     with engine.connect() as conn:
         return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def run_failed(job: str, run_id: str, where: str, reason: str) -> Alert:
+    """A failed run, once per job per day: the run-failure sensor and ``fx run`` build the
+    same condition, so one failure seen by both is sent once."""
+    return Alert(
+        condition=f"run_failed:{job}",
+        title=f"{job} failed",
+        text=f"{where}: {reason}\nrun id {run_id}",
+        severity="error",
+    )
+
+
+def champion_changed(kind: str, version: str, previous: str | None, reason: str) -> Alert:
+    """A promotion or rollback (information: the champion the service answers with moved)."""
+    was = f" (was v{previous})" if previous else ""
+    return Alert(
+        condition=f"{kind}:{version}",
+        title=f"{kind}: champion is now v{version}{was}",
+        text=reason,
+        severity="info",
+    )
