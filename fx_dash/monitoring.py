@@ -18,6 +18,7 @@ from dash import dcc, html
 from fx_assets.core.alerts import newest_alerts
 from fx_assets.core.monitoring.drift import DEFAULT_PSI_THRESHOLD
 from fx_assets.core.monitoring.performance import resolve, rolling_accuracy
+from fx_assets.core.monitoring.store import DRIFT_TABLE, PERFORMANCE_TABLE, newest_rows
 from fx_assets.core.settings import redact_url
 from fx_dash.figures import BASELINE, DOWN, MODEL, Figure, _axis, _dates, _layout, _numbers
 from fx_dash.panels import message_box
@@ -42,20 +43,6 @@ class Monitoring:
     message: str | None = None
 
 
-def _newest(conn: sa.Connection, table: str) -> pd.DataFrame:
-    """The rows of ``table`` with its newest ``window_end`` (empty if it does not exist)."""
-    if not sa.inspect(conn).has_table(table):
-        return pd.DataFrame()
-    rows = pd.read_sql(
-        sa.text(f"SELECT * FROM {table} WHERE window_end = (SELECT MAX(window_end) FROM {table})"),
-        conn,
-    )
-    if "model_version" in rows and len(rows):
-        newest = max(rows["model_version"].astype(str), key=lambda v: (len(v), v))
-        rows = rows[rows["model_version"].astype(str) == newest]
-    return rows.reset_index(drop=True)
-
-
 def load_monitoring(url: str) -> Monitoring:
     """Read the panel's data; never raises for a missing or unreachable warehouse."""
     path = sqlite_file(url)
@@ -64,8 +51,8 @@ def load_monitoring(url: str) -> Monitoring:
     try:
         wh = reader_for(url)
         with wh.engine.connect() as conn:
-            drift = _newest(conn, "eur_usd_drift")
-            performance = _newest(conn, "eur_usd_performance")
+            drift = newest_rows(conn, DRIFT_TABLE)
+            performance = newest_rows(conn, PERFORMANCE_TABLE)
             has = sa.inspect(conn).has_table
             tables = {t for t in ("eur_usd_raw", "eur_usd_final", "eur_usd_predictions") if has(t)}
         newest_bar = wh.date_range("eur_usd_raw")[1] if "eur_usd_raw" in tables else None

@@ -28,6 +28,7 @@ from fastapi.responses import JSONResponse
 from fx_assets.core.settings import ConfigError, load_settings
 from fx_assets.core.warehouse import Warehouse
 from fx_serving.holder import ChampionHolder
+from fx_serving.monitoring import monitoring_routes
 from fx_serving.routes import open_routes, predict_routes, routes
 from fx_serving.schemas import PredictRequest
 
@@ -128,6 +129,7 @@ def create_app(reload_seconds: float | None = None) -> FastAPI:
     app.include_router(predict_routes)
     app.include_router(open_routes)
     app.include_router(routes)
+    app.include_router(monitoring_routes)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 
