@@ -22,8 +22,8 @@ from typing import Any
 import httpx
 import pandas as pd
 
+from fx_assets.core.domain import ECB_FIRST_DATE
 from fx_assets.core.ingestion.sources import BAR_COLUMNS, SourceError
-from fx_assets.core.settings import ECB_FIRST_DATE
 
 log = logging.getLogger(__name__)
 
