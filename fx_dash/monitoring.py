@@ -16,13 +16,16 @@ import sqlalchemy as sa
 from dash import dcc, html
 
 from fx_assets.core.alerts import newest_alerts
+from fx_assets.core.contracts import DRIFT, FINAL, PERFORMANCE, PREDICTIONS, RAW
 from fx_assets.core.monitoring.drift import DEFAULT_PSI_THRESHOLD
 from fx_assets.core.monitoring.performance import resolve, rolling_accuracy
-from fx_assets.core.monitoring.store import DRIFT_TABLE, PERFORMANCE_TABLE, newest_rows
-from fx_assets.core.settings import redact_url
+from fx_assets.core.monitoring.store import newest_rows
+from fx_assets.core.redaction import redact_url
+from fx_assets.core.settings import sqlite_path
+from fx_assets.core.warehouse import Warehouse
 from fx_dash.figures import BASELINE, DOWN, MODEL, Figure, _axis, _dates, _layout, _numbers
 from fx_dash.panels import message_box
-from fx_dash.reader import _one_line, reader_for, sqlite_file
+from fx_dash.reader import _one_line
 
 ACCURACY_WINDOW = 60
 ALERTS_SHOWN = 8
@@ -45,23 +48,20 @@ class Monitoring:
 
 def load_monitoring(url: str) -> Monitoring:
     """Read the panel's data; never raises for a missing or unreachable warehouse."""
-    path = sqlite_file(url)
+    path = sqlite_path(url)
     if path is not None and not path.exists():
         return Monitoring()
     try:
-        wh = reader_for(url)
-        with wh.engine.connect() as conn:
-            drift = newest_rows(conn, DRIFT_TABLE)
-            performance = newest_rows(conn, PERFORMANCE_TABLE)
-            has = sa.inspect(conn).has_table
-            tables = {t for t in ("eur_usd_raw", "eur_usd_final", "eur_usd_predictions") if has(t)}
-        newest_bar = wh.date_range("eur_usd_raw")[1] if "eur_usd_raw" in tables else None
+        wh = Warehouse.cached(url, read_only=True)
+        drift = newest_rows(wh, DRIFT)
+        performance = newest_rows(wh, PERFORMANCE)
+        newest_bar = wh.date_range(RAW)[1] if wh.has(RAW) else None
         accuracy = pd.DataFrame()
-        if {"eur_usd_final", "eur_usd_predictions"} <= tables:
-            predictions = wh.read("eur_usd_predictions")
+        if wh.has(FINAL) and wh.has(PREDICTIONS):
+            predictions = wh.read(PREDICTIONS)
             if len(predictions):
                 final = wh.read(
-                    "eur_usd_final",
+                    FINAL,
                     start=predictions["feature_date"].min().date(),
                     columns=["date", "target"],
                 )

@@ -2,10 +2,10 @@
 
 Run with ``fx api`` or ``uvicorn fx_serving.app:app``. Settings are read when the
 app starts (not at import): ``FX_API_TOKEN`` (bearer token for every route but
-``/health``, ``/metrics`` and the docs; ``fx_serving.metrics`` says why /metrics is
-open), ``FX_CHAMPION_RELOAD_SECONDS``
-(how often the ``champion`` alias is checked, default 30) and the warehouse and MLflow settings of
-``fx_assets.core.settings``.
+``/health``, ``/metrics`` and the docs), ``FX_METRICS_TOKEN`` (``/metrics`` needs it
+when set; ``fx_serving.metrics`` says why it is open by default),
+``FX_CHAMPION_RELOAD_SECONDS`` (how often the ``champion`` alias is checked, default 30)
+and the warehouse and MLflow settings of ``fx_assets.core.settings``.
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = load_settings()
     app.state.token = settings.secret(settings.api_token)
+    app.state.metrics_token = settings.secret(settings.metrics_token)
     # Read only: the tables are the pipeline's to create (the deployment reads with a
     # read-only role).
     app.state.warehouse = Warehouse(settings.warehouse_url, create=False)
@@ -112,6 +113,7 @@ def create_app(reload_seconds: float | None = None) -> FastAPI:
     app.state.holder = ChampionHolder()
     app.state.reload_seconds = reload_seconds
     app.state.token = None
+    app.state.metrics_token = None
     app.add_middleware(MetricsMiddleware)
     app.add_exception_handler(RequestValidationError, _validation_error)
     # /predict first: routes are matched in order and it is the one called per row.

@@ -13,17 +13,19 @@ multiprocessing, so a worker that finds a multiprocessing parent and no
 service (two workers) is right without a setting. Under gunicorn set the variable
 yourself to an empty folder (gunicorn's workers are forks without that parent).
 
-Access: ``/metrics`` is open like ``/health``, also when ``FX_API_TOKEN`` is set. It
-holds counts, latencies, route templates and the champion's version: no forecast, no
-feature value and no secret, so Prometheus scrapes it without holding a credential
+Access: ``/metrics`` is open like ``/health`` by default, also when ``FX_API_TOKEN`` is
+set. It holds counts, latencies, route templates and the champion's version: no
+forecast, no feature value and no secret, so Prometheus scrapes it without a credential
 (a scraper holding the API token could score and read forecasts). Where the port is
-reachable by others, restrict the path at the proxy.
+reachable by others, set ``FX_METRICS_TOKEN``: then ``/metrics`` needs
+``Authorization: Bearer <FX_METRICS_TOKEN>``, a token of its own for the scraper.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import secrets
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -149,3 +151,11 @@ def render() -> tuple[bytes, str]:
         _multiprocess.MultiProcessCollector(registry)
         return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+
+
+def token_ok(token: str | None, authorization: str) -> bool:
+    """True when no FX_METRICS_TOKEN is set or the header carries it as a bearer token."""
+    if not token:
+        return True
+    scheme, _, given = authorization.partition(" ")
+    return scheme.lower() == "bearer" and secrets.compare_digest(given.encode(), token.encode())

@@ -10,7 +10,8 @@ import pandas as pd
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
-from fx_assets.core.monitoring.store import DRIFT_TABLE, PERFORMANCE_TABLE, newest_rows
+from fx_assets.core.contracts import DRIFT, PERFORMANCE
+from fx_assets.core.monitoring.store import newest_rows
 from fx_serving.routes import _no_warehouse, _unauthorized, require_token, warehouse_errors
 
 
@@ -73,9 +74,10 @@ monitoring_routes = APIRouter(dependencies=[Depends(require_token)], responses=_
     summary="The newest feature-drift and realized-performance rows",
 )
 def monitoring(request: Request) -> MonitoringReport:
-    with warehouse_errors(), request.app.state.warehouse.engine.connect() as conn:
-        drift = newest_rows(conn, DRIFT_TABLE)
-        performance = newest_rows(conn, PERFORMANCE_TABLE)
+    wh = request.app.state.warehouse
+    with warehouse_errors():
+        drift = newest_rows(wh, DRIFT)
+        performance = newest_rows(wh, PERFORMANCE)
     if len(drift):
         drift = drift.sort_values("psi", ascending=False, ignore_index=True)
     return MonitoringReport(

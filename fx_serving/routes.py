@@ -161,10 +161,21 @@ async def health() -> Status:
 @open_routes.get(
     "/metrics",
     response_class=Response,
-    responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format."}},
-    summary="Prometheus metrics (open like /health: no data, no secret)",
+    responses={
+        200: {"content": {"text/plain": {}}, "description": "Prometheus text format."},
+        **_unauthorized,
+    },
+    summary="Prometheus metrics (open like /health unless FX_METRICS_TOKEN is set)",
 )
-def prometheus_metrics() -> Response:
+def prometheus_metrics(request: Request) -> Response:
+    if not metrics.token_ok(
+        request.app.state.metrics_token, request.headers.get("authorization", "")
+    ):
+        raise HTTPException(
+            401,
+            detail="missing or wrong bearer token: send Authorization: Bearer <FX_METRICS_TOKEN>",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     body, content_type = metrics.render()
     return Response(body, media_type=content_type)
 

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 
 from fx_assets.core.alerts import Alert, AlertConfig, Notifier
-from fx_assets.core.features import FEATURES
+from fx_assets.core.contracts import FINAL, PREDICTIONS
+from fx_assets.core.domain import FEATURES
 from fx_assets.core.monitoring import drift, performance
 from fx_assets.core.warehouse import Warehouse
 from fx_dash.monitoring import (
@@ -53,10 +54,10 @@ def test_predictions_and_alerts_fill_the_panel(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     final = pd.DataFrame({"date": dates, **{f: rng.normal(size=120) for f in FEATURES}})
     final["target"] = rng.integers(0, 2, 120)
-    wh.replace_all("eur_usd_final", final)
+    wh.replace_all(FINAL, final)
     p = rng.uniform(0.3, 0.7, 120)
     wh.insert_new(
-        "eur_usd_predictions",
+        PREDICTIONS,
         pd.DataFrame(
             {
                 "feature_date": dates,

@@ -157,3 +157,18 @@ def test_metrics_of_an_in_process_app() -> None:
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     assert 'fx_http_requests_total{method="GET",route="/health",status="200"}' in response.text
+
+
+def test_metrics_token_when_set() -> None:
+    from fastapi.testclient import TestClient
+
+    from fx_serving.app import create_app
+
+    app = create_app()
+    app.state.metrics_token = "scrape-token-1234"  # what the lifespan sets from FX_METRICS_TOKEN
+    client = TestClient(app)
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    scraped = client.get("/metrics", headers={"Authorization": "Bearer scrape-token-1234"})
+    assert scraped.status_code == 200 and "fx_http_requests_total" in scraped.text
+    assert client.get("/health").status_code == 200

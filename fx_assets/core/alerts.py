@@ -12,13 +12,12 @@ rollback, and ``fx alert-test`` all send through ``Notifier.send``. Three promis
   delivers it later.
 - No body carries a secret: every text goes through ``scrub``, which removes the
   configured secrets (the webhook URL is one: Slack's carries its token in the path)
-  and hides the password of any URL, with the one ``redact_url`` of the settings.
+  and hides the password of any URL, with the one redaction helper of the core.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import smtplib
 import ssl
 from collections.abc import Iterable
@@ -37,7 +36,9 @@ from tenacity import (
     wait_exponential,
 )
 
-from fx_assets.core.settings import redact_url
+from fx_assets.core.contracts import ALERTS as ALERTS_CONTRACT
+from fx_assets.core.redaction import redact_text
+from fx_assets.core.settings import Settings
 
 log = logging.getLogger("fx_alerts")
 
@@ -51,30 +52,12 @@ TIMEOUT_SECONDS = 5.0
 ATTEMPTS = 3
 MAX_TEXT = 3000  # Slack truncates a message's text near 4000 characters
 
-alerts_metadata = sa.MetaData()
-ALERTS = sa.Table(
-    "fx_alerts",
-    alerts_metadata,
-    sa.Column("condition", sa.String(200), primary_key=True),
-    sa.Column("day", sa.Date, primary_key=True),
-    sa.Column("channel", sa.String(16), primary_key=True),
-    sa.Column("severity", sa.String(16), nullable=False),
-    sa.Column("title", sa.String(300), nullable=False),
-    sa.Column("text", sa.Text, nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True),
-    sa.Column("attempts", sa.Integer, nullable=False),
-    sa.Column("last_error", sa.String(300), nullable=True),
-)
-
-_URL_WITH_USERINFO = re.compile(r"\b[a-zA-Z][\w+.-]*://[^\s/@]+@[^\s]*")
+ALERTS = ALERTS_CONTRACT.table
 
 
 def scrub(text: str, secrets: Iterable[str | None] = ()) -> str:
     """``text`` without any of ``secrets`` and with every URL's password hidden."""
-    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
-        text = text.replace(secret, "***")
-    return _URL_WITH_USERINFO.sub(lambda m: redact_url(m.group(0)), text)
+    return redact_text(text, sorted((x for x in secrets if x), key=len, reverse=True))
 
 
 @dataclass(frozen=True)
@@ -116,6 +99,18 @@ class AlertConfig:
 
     def secrets(self) -> list[str | None]:
         return [self.webhook_url, self.smtp_password]
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AlertConfig:
+        return cls(
+            webhook_url=Settings.secret(settings.alert_webhook_url),
+            email_to=settings.alert_email_to,
+            smtp_host=settings.smtp_host,
+            smtp_port=settings.smtp_port,
+            smtp_user=settings.smtp_user,
+            smtp_password=Settings.secret(settings.smtp_password),
+            email_from=settings.smtp_from,
+        )
 
 
 class DeliveryError(RuntimeError):
@@ -180,7 +175,7 @@ class Notifier:
         self.config = config
         self.engine = engine
         if engine is not None:
-            alerts_metadata.create_all(engine)
+            ALERTS.create(engine, checkfirst=True)
 
     def _scrub(self, text: str) -> str:
         return scrub(text, self.config.secrets())

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from fx_assets.core.models.champion import THRESHOLD
+from fx_assets.core.domain import THRESHOLD
 
 WINDOWS: tuple[int | None, ...] = (20, 60, 250, None)  # None: every resolved prediction
 ALPHA = 0.05

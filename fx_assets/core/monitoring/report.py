@@ -14,7 +14,7 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
-from fx_assets.core.features import TARGET
+from fx_assets.core.domain import TARGET
 from fx_assets.core.monitoring import drift, performance
 
 
