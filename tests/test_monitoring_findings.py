@@ -104,6 +104,7 @@ def test_decay_and_prediction_drift_findings() -> None:
     rows = pd.DataFrame([_perf_row("20", 20), _perf_row("60", 60), _perf_row("all", 60)])
     decay = findings.performance_decay(rows)
     assert decay.fired and "30.0% against always-up 55.0%" in decay.summary
+    assert "significantly worse than always-up" in decay.summary
     assert decay.metadata["60"]["p_value"] == 0.001
     shares = findings.prediction_drift(rows)
     assert shares.fired and "90% of the last 60 against 50%" in shares.summary

@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from fx_assets.core.monitoring.drift import drifted_features
+from fx_assets.core.monitoring.performance import ALPHA
 
 # The window a decay is judged on: 60 resolved days is about three months, long enough
 # for the binomial test to see a 15-point drop, short enough to see it within a quarter.
@@ -90,7 +91,12 @@ def performance_decay(rows: pd.DataFrame, window: str = DECAY_WINDOW) -> Finding
         f"{row['baseline_accuracy']:.1%} (p={row['p_value']:.3f}), Brier {row['brier']:.4f}"
     )
     if bool(row["degraded"]):
-        return Finding("performance_decay", True, f"model decayed: {summary}", metadata)
+        why = (
+            "significantly worse than always-up"
+            if row["p_value"] < ALPHA
+            else "Brier score above the constant forecast's"
+        )
+        return Finding("performance_decay", True, f"model decayed ({why}): {summary}", metadata)
     return Finding("performance_decay", False, summary, metadata)
 
 
