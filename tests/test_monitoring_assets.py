@@ -129,3 +129,29 @@ def test_a_planted_regime_fires_feature_drift_and_alerts_once(
     stored = Warehouse(url).read(ALERTS)
     assert "check:feature_drift" in set(stored["condition"])
     assert stored["delivered_at"].notna().all()
+
+
+def test_the_service_serves_the_newest_rows_behind_its_token(home: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from fx_serving.app import create_app
+
+    url = f"sqlite:///{home / 'warehouse.db'}"
+    empty = create_app()
+    empty.state.warehouse = Warehouse(url)
+    assert TestClient(empty).get("/monitoring").json() == {"drift": [], "performance": []}
+
+    final = fill_warehouse(url, START, END)
+    register_champion(final, CUTOFF)
+    assert run(url).success
+    app = create_app()
+    app.state.warehouse = Warehouse(url)
+    app.state.token = "monitoring-token"  # as the lifespan sets it from FX_API_TOKEN
+    client = TestClient(app)
+    assert client.get("/monitoring").status_code == 401
+    body = client.get("/monitoring", headers={"Authorization": "Bearer monitoring-token"}).json()
+    assert len(body["drift"]) == len(FEATURES)
+    psi = [row["psi"] for row in body["drift"]]
+    assert psi == sorted(psi, reverse=True)
+    assert {row["window"] for row in body["performance"]} == {"20", "60", "250", "all"}
+    assert body["drift"][0]["window_end"] == f"{final['date'].max():%Y-%m-%d}"
