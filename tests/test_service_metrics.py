@@ -172,3 +172,14 @@ def test_metrics_token_when_set() -> None:
     scraped = client.get("/metrics", headers={"Authorization": "Bearer scrape-token-1234"})
     assert scraped.status_code == 200 and "fx_http_requests_total" in scraped.text
     assert client.get("/health").status_code == 200
+
+
+def test_fx_up_says_where_metrics_are() -> None:
+    import argparse
+
+    from fx_assets.cli.up import configure, metrics_url
+
+    parser = argparse.ArgumentParser()
+    configure(parser)
+    args = parser.parse_args(["--host", "0.0.0.0", "--api-port", "18000"])
+    assert metrics_url(args) == "http://127.0.0.1:18000/metrics"
