@@ -6,7 +6,6 @@ checks on what it just wrote; a fired check alerts a person, and never blocks.
 
 from collections.abc import Iterator
 
-import pandas as pd
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
@@ -48,11 +47,6 @@ PERFORMANCE_PREVIEW = [
     "p_value",
     "degraded",
 ]
-
-
-def _columns(df: pd.DataFrame, contract: object) -> pd.DataFrame:
-    names = [c.name for c in contract.columns]  # type: ignore[attr-defined]
-    return df[[c for c in names if c in df.columns]]
 
 
 @multi_asset(
@@ -100,7 +94,7 @@ def model_monitoring(
         window=monitoring.drift_window,
         psi_threshold=monitoring.drift_psi,
     )
-    drift_rows = validated(DRIFT, _columns(tables.drift, DRIFT))
+    drift_rows = validated(DRIFT, tables.drift)
     written = 0
     if len(drift_rows):
         written = wh.replace_where(
@@ -109,7 +103,7 @@ def model_monitoring(
             window_end=drift_rows["window_end"].iloc[0],
             model_version=champion.version,
         )
-    perf_rows = validated(PERFORMANCE, _columns(tables.performance, PERFORMANCE))
+    perf_rows = validated(PERFORMANCE, tables.performance)
     perf_written = 0
     if len(perf_rows):
         perf_written = wh.replace_where(
