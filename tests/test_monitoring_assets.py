@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+from aiosmtpd.controller import Controller
 from dagster import AssetCheckSeverity, DagsterInstance, materialize
 from pytest_httpserver import HTTPServer
 
@@ -31,6 +34,7 @@ from tests.champions import (
     END,
     START,
     fill_warehouse,
+    free_port,
     mlflow_db_template,  # noqa: F401  (fixture)
     register_champion,
     seed_home,
@@ -45,7 +49,8 @@ def home(fx_home: Path, mlflow_db_template: Path) -> Path:  # noqa: F811
     return fx_home
 
 
-def run(url: str, hook: str | None = None, instance: DagsterInstance | None = None):  # type: ignore[no-untyped-def]
+def run(url: str, hook: str | None = None, smtp_port: int | None = None):  # type: ignore[no-untyped-def]
+    mail = {"email_to": "oncall@example.org", "smtp_host": "127.0.0.1", "smtp_port": smtp_port}
     return materialize(
         [eur_usd_predictions, model_monitoring],
         resources={
@@ -53,9 +58,9 @@ def run(url: str, hook: str | None = None, instance: DagsterInstance | None = No
             "tracking_store": MlflowResource(tracking_uri=registry.tracking_uri()),
             "model_service": ModelServiceResource(),
             "monitoring": MonitoringResource(),
-            "alerts": AlertsResource(webhook_url=hook),
+            "alerts": AlertsResource(webhook_url=hook, **(mail if smtp_port else {})),
         },
-        instance=instance or DagsterInstance.ephemeral(),
+        instance=DagsterInstance.ephemeral(),
         raise_on_error=False,
     )
 
@@ -103,8 +108,30 @@ def _planted(url: str) -> pd.DataFrame:
     return final
 
 
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
+        self.messages.append(envelope.content.decode())
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Inbox, int]]:
+    """A real SMTP server (plain: the STARTTLS path is tested with the notifier)."""
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield inbox, port
+    finally:
+        controller.stop()
+
+
 def test_a_planted_regime_fires_feature_drift_and_alerts_once(
-    home: Path, httpserver: HTTPServer
+    home: Path, httpserver: HTTPServer, smtp: tuple[Inbox, int]
 ) -> None:
     url = f"sqlite:///{home / 'warehouse.db'}"
     final = _planted(url)
@@ -112,7 +139,8 @@ def test_a_planted_regime_fires_feature_drift_and_alerts_once(
     register_champion(final, final["date"].iloc[-81].date())
     httpserver.expect_request(HOOK).respond_with_data("ok")
     hook = httpserver.url_for(HOOK)
-    first = run(url, hook)
+    inbox, smtp_port = smtp
+    first = run(url, hook, smtp_port)
     assert first.success  # WARN checks never fail the run
     drift_check = _checks(first)["feature_drift"]
     assert not drift_check.passed
@@ -123,9 +151,11 @@ def test_a_planted_regime_fires_feature_drift_and_alerts_once(
     assert len(drift_alerts) == 1 and "vol_5 (PSI" in drift_alerts[0]
     assert "monitoring-secret-path" not in " ".join(texts)
 
-    assert run(url, hook).success  # same day, same condition: no second alert
+    assert run(url, hook, smtp_port).success  # same day, same condition: no second alert
     texts = [json.loads(req.get_data())["text"] for req, _ in httpserver.log]
     assert len([t for t in texts if "feature_drift" in t]) == 1
+    mails = [m for m in inbox.messages if "Subject: feature_drift" in m]
+    assert len(mails) == 1 and "vol_5 (PSI" in mails[0]
     stored = Warehouse(url).read(ALERTS)
     assert "check:feature_drift" in set(stored["condition"])
     assert stored["delivered_at"].notna().all()
