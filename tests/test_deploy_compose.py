@@ -15,7 +15,6 @@ import os
 import re
 import shutil
 import subprocess
-from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,8 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
+
+from tests.compose import compose, services
 
 ROOT = Path(__file__).resolve().parents[1]
 LONG_RUNNING = {
@@ -45,16 +46,6 @@ ENTRY_MODULES = {
     "dashboard": "fx_dash.app",
 }
 SECRET = re.compile(r"PASSWORD|SECRET|TOKEN|API_KEY")
-
-
-@cache
-def compose() -> dict[str, Any]:
-    # PyYAML resolves the anchors and merge keys as Compose does.
-    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-
-
-def services() -> dict[str, dict[str, Any]]:
-    return compose()["services"]
 
 
 def env_example() -> dict[str, str]:
