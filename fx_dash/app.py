@@ -23,6 +23,7 @@ from fx_dash.compression import compressing_server
 from fx_dash.figures import empty_figure, price_figure, rolling_accuracy_figure
 from fx_dash.metrics import ROLLING_WINDOW, resolved, rolling_accuracy
 from fx_dash.model import HTTP_DEFAULTS, ModelPanel, load_model_panel
+from fx_dash.monitoring import load_monitoring, monitoring_panel
 from fx_dash.panels import (
     NOTHING_TO_SHOW,
     accuracy_panel,
@@ -178,6 +179,10 @@ def page(snapshot: Snapshot, every: int) -> html.Div:
                 "Is there skill?", html.Div(id="skill-panel", children=[message_box("Loading…")])
             ),
             _card("Model", html.Div(id="model-panel", children=[message_box("Loading…")])),
+            _card(
+                "Monitoring",
+                html.Div(id="monitoring-panel", children=[message_box("Loading…")]),
+            ),
             dcc.Interval(id="refresh", interval=max(every, 1) * 1000, disabled=every == 0),
         ],
         className="page",
@@ -284,6 +289,13 @@ def create_app() -> Dash:
             return skill_panel(
                 load_skill(settings.warehouse_url, cost_pips=settings.backtest_cost_pips)
             )
+        except Exception as exc:
+            return [message_box(_failure(exc).message or "", problem=True)]
+
+    @app.callback(Output("monitoring-panel", "children"), Input("refresh", "n_intervals"))
+    def refresh_monitoring(_n: int | None) -> list[Any]:
+        try:
+            return monitoring_panel(load_monitoring(load_settings().warehouse_url))
         except Exception as exc:
             return [message_box(_failure(exc).message or "", problem=True)]
 

@@ -22,6 +22,7 @@ from fx_assets.core.evaluation.summary import BASELINES, verdict
 from fx_assets.core.evaluation.trading import DISCLAIMER
 from fx_assets.core.models.champion import Champion
 from fx_assets.core.warehouse import Warehouse
+from fx_serving import metrics
 from fx_serving.holder import ChampionHolder
 from fx_serving.schemas import (
     Backtest,
@@ -139,6 +140,7 @@ async def predict(request: Request) -> Response:
         p, d = await run_in_threadpool(champion.score, x)
     else:
         p, d = champion.score(x)
+    metrics.count_predictions(d)
     if not np.isfinite(p).all():
         bad = int(np.flatnonzero(~np.isfinite(p))[0])
         raise _invalid_input(
@@ -158,6 +160,28 @@ async def predict(request: Request) -> Response:
 @open_routes.get("/health", response_model=Status, summary="The process is alive")
 async def health() -> Status:
     return Status(status="ok")
+
+
+@open_routes.get(
+    "/metrics",
+    response_class=Response,
+    responses={
+        200: {"content": {"text/plain": {}}, "description": "Prometheus text format."},
+        **_unauthorized,
+    },
+    summary="Prometheus metrics (open like /health unless FX_METRICS_TOKEN is set)",
+)
+def prometheus_metrics(request: Request) -> Response:
+    if not metrics.token_ok(
+        request.app.state.metrics_token, request.headers.get("authorization", "")
+    ):
+        raise HTTPException(
+            401,
+            detail="missing or wrong bearer token: send Authorization: Bearer <FX_METRICS_TOKEN>",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    body, content_type = metrics.render()
+    return Response(body, media_type=content_type)
 
 
 @routes.get("/ready", response_model=Status, responses=_no_champion, summary="A champion is loaded")

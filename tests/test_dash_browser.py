@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from fx_assets.core.domain import FEATURES
 from fx_assets.core.ingestion.sources import EcbSource
 from tests.champions import (  # noqa: F401  (mlflow_db_template is a fixture)
     free_port,
@@ -381,6 +382,19 @@ def check_skill_panel(driver: Any) -> None:
     assert "95 % CI" in text(driver, "#accuracy")  # the accuracy cards' intervals
 
 
+PSI_BARS_JS = "return document.querySelector('#psi-chart .js-plotly-plot').data[0].y.length"
+
+
+def check_monitoring_panel(driver: Any) -> None:
+    """After fx run: PSI per feature, realized accuracy and the prediction shares render."""
+    wait_for(driver, lambda d: "Feature drift, window ending" in text(d, "#monitoring-panel"),
+             "the monitoring panel")  # fmt: skip
+    assert driver.execute_script(PSI_BARS_JS) == len(FEATURES)
+    panel = text(driver, "#monitoring-panel")
+    assert "Data freshness: newest bar" in panel
+    assert "Prediction drift" in panel and "Newest alerts" in panel
+
+
 def test_dashboard_follows_the_pipeline(
     browser: Any,
     tmp_path: Path,
@@ -405,6 +419,8 @@ def test_dashboard_follows_the_pipeline(
         assert "Nothing to show" in text(browser, "#accuracy")
         assert price_traces(browser) == []
         assert text(browser, "#model-panel").startswith("No model registered as eur_usd_direction")
+        wait_for(browser, lambda d: "No drift" in text(d, "#monitoring-panel"), "monitoring")
+        assert "No alert sent yet" in text(browser, "#monitoring-panel")
         body = text(browser, "body")
         assert "Traceback" not in body and "Error" not in body
         browser.save_screenshot(str(ARTIFACTS / "dashboard-empty.png"))
@@ -454,4 +470,5 @@ def test_dashboard_follows_the_pipeline(
         check_table(browser, world)
         check_model_panel(browser, world)
         check_skill_panel(browser)
+        check_monitoring_panel(browser)
         browser.save_screenshot(str(ARTIFACTS / "dashboard.png"))

@@ -11,6 +11,7 @@ import argparse
 import getpass
 from typing import Any
 
+from fx_assets.core.alerts import Alert, champion_changed
 from fx_assets.core.contracts import TEST
 from fx_assets.core.models import registry
 from fx_assets.core.models.registry import RegistryError
@@ -111,6 +112,18 @@ def _log(client: Any, kind: str, crowned: str, replaced: str | None, reason: str
         print(f"  test PR-AUC now: {shown} (always up {baseline:.4f})")
 
 
+def announce(alert: Alert) -> None:
+    """Alert the configured channels (none configured: nothing to do); never raises."""
+    from fx_assets.core.alerts import AlertConfig, Notifier
+    from fx_assets.core.settings import load_settings
+    from fx_assets.core.warehouse import Warehouse
+
+    settings = load_settings()
+    config = AlertConfig.from_settings(settings)
+    if config.channels():
+        Notifier(config, Warehouse.cached(settings.warehouse_url).engine).send(alert)
+
+
 def cmd_promote(args: argparse.Namespace) -> int:
     from fx_assets.core.models import lifecycle
 
@@ -124,6 +137,7 @@ def cmd_promote(args: argparse.Namespace) -> int:
     was = f"v{previous.version}, now archived" if previous else "none"
     print(f"fx promote: v{target.version} is the champion (previous champion: {was})")
     _log(client, "manual", target.version, previous.version if previous else None, reason)
+    announce(champion_changed("promotion", target.version, previous and previous.version, reason))
     return 0
 
 
@@ -136,6 +150,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
         f" v{demoted.version} is tagged rejected"
     )
     _log(client, "rollback", restored.version, demoted.version, reason)
+    announce(champion_changed("rollback", restored.version, demoted.version, reason))
     return 0
 
 

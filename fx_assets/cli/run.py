@@ -56,8 +56,26 @@ def execute(job_name: str, *, tags: dict[str, str] | None = None) -> ExecuteInPr
         raise_on_error=False,
     )
     if not result.success:
-        raise PipelineError(f"{job_name}: {failure_message(result)}")
+        reason = failure_message(result)
+        alert_failure(job_name, result.run_id, reason)
+        raise PipelineError(f"{job_name}: {reason}")
     return result
+
+
+def alert_failure(job_name: str, run_id: str, reason: str) -> None:
+    """Tell a person, as the run-failure sensor does for daemon runs: the same condition,
+    so a daemon watching this instance too does not send it a second time."""
+    from fx_assets.core.alerts import AlertConfig, Notifier, run_failed
+    from fx_assets.core.settings import load_settings
+    from fx_assets.core.warehouse import Warehouse
+
+    settings = load_settings()
+    config = AlertConfig.from_settings(settings)
+    if not config.channels():
+        return
+    where, _, why = reason.partition(" failed: ")
+    engine = Warehouse.cached(settings.warehouse_url).engine
+    Notifier(config, engine).send(run_failed(job_name, run_id, where, why or reason))
 
 
 def _first_date() -> date:
@@ -165,7 +183,32 @@ def run_predictions(echo: Echo) -> dict[str, Any] | None:
         f" EUR/USD {arrow}, P(up) = {row['probability_up']:.3f}"
         f" [{row['model_name']} v{row['model_version']}]"
     )
+    echo_monitoring(echo)
     return row
+
+
+def echo_monitoring(echo: Echo) -> None:
+    """What the monitoring step of the predictions run found, in two lines."""
+    from fx_assets.core.contracts import DRIFT, PERFORMANCE
+    from fx_assets.core.monitoring.drift import drifted_features
+    from fx_assets.core.monitoring.store import newest_rows
+    from fx_assets.core.settings import load_settings
+    from fx_assets.core.warehouse import Warehouse
+
+    wh = Warehouse.cached(load_settings().warehouse_url)
+    drift, perf = newest_rows(wh, DRIFT), newest_rows(wh, PERFORMANCE)
+    if len(drift):
+        named = drifted_features(drift)
+        listed = ", ".join(f"{f} (PSI {p:.2f})" for f, p in named.items()) or "none"
+        echo(f"  monitoring: {len(named)} of {len(drift)} features drifted: {listed}")
+    rows = perf[perf["window"] == "60"] if len(perf) else perf
+    if len(rows):
+        r = rows.iloc[0]
+        echo(
+            f"  monitoring: last {int(r['n'])} resolved: accuracy {r['accuracy']:.1%},"
+            f" always up {r['baseline_accuracy']:.1%}, p={r['p_value']:.3f},"
+            f" {'DEGRADED' if r['degraded'] else 'not degraded'}"
+        )
 
 
 def run_pipeline(echo: Echo) -> int:

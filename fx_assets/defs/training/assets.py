@@ -19,6 +19,7 @@ from dagster import (
 )
 from dagster_mlflow.resources import MlFlow
 
+from fx_assets.core.alerts import champion_changed
 from fx_assets.core.contracts import FINAL, TEST, TRAIN, DataValidationError
 from fx_assets.core.domain import FEATURES, TARGET
 from fx_assets.core.models import lifecycle, registry
@@ -39,7 +40,13 @@ from fx_assets.core.training.splits import (
 )
 from fx_assets.core.training.tuning import tune
 from fx_assets.defs.contracts import asset_metadata, fail, table_metadata, validated
-from fx_assets.defs.resources import MlflowResource, TrainingResource, WarehouseResource
+from fx_assets.defs.monitoring.alerting import notifier
+from fx_assets.defs.resources import (
+    AlertsResource,
+    MlflowResource,
+    TrainingResource,
+    WarehouseResource,
+)
 
 _KINDS = {"pandas", "sql"}
 
@@ -268,6 +275,7 @@ def champion_model(
     training: TrainingResource,
     tracking_store: MlflowResource,
     mlflow: ResourceParam[MlFlow],
+    alerts: AlertsResource,
 ) -> MaterializeResult:
     """The model predictions use; only a challenger scoring better on the test days replaces it."""
     client = tracking_store.client()
@@ -294,6 +302,12 @@ def champion_model(
         parent_run_id=_parent_run_id(mlflow),
     )
     context.log.info(decision.reason)
+    if decision.promote:
+        notifier(alerts, warehouse)(
+            champion_changed(
+                "promotion", decision.challenger_version, decision.champion_version, decision.reason
+            )
+        )
     after = registry.alias_version(client, registry.CHAMPION)
     return MaterializeResult(
         metadata={
