@@ -19,6 +19,7 @@ from fx_assets.core.models import registry
 from fx_assets.core.training.splits import known_rows
 from fx_assets.core.warehouse import Warehouse
 from fx_assets.defs.resources import (
+    AlertsResource,
     EvaluationResource,
     MarketDataResource,
     MlflowResource,
@@ -44,6 +45,7 @@ def _resources(url: str, uri: str, **evaluation: int) -> dict[str, object]:
         ),
         "tracking_store": MlflowResource(tracking_uri=uri),
         "mlflow": mlflow_parent_run(uri),
+        "alerts": AlertsResource(),  # no channel: a promotion alerts nobody here
     }
 
 

@@ -17,6 +17,7 @@ from fx_assets.core.domain import FEATURES
 from fx_assets.core.models.champion import load_champion
 from fx_assets.core.warehouse import Warehouse
 from fx_assets.defs.resources import (
+    AlertsResource,
     MlflowResource,
     ModelServiceResource,
     TrainingResource,
@@ -52,6 +53,7 @@ def run(tmp_path_factory: pytest.TempPathFactory, mlflow_db_template: Path) -> I
             "training": TrainingResource(**TRAINING),
             "tracking_store": MlflowResource(tracking_uri=f"sqlite:///{home / 'mlflow.db'}"),
             "mlflow": mlflow_parent_run(f"sqlite:///{home / 'mlflow.db'}"),
+            "alerts": AlertsResource(),  # no channel: a promotion alerts nobody here
             "model_service": ModelServiceResource(),
         }
         trained = materialize(
