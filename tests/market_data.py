@@ -122,3 +122,27 @@ def twelvedata_values(bars: pd.DataFrame) -> list[dict[str, str]]:
 def twelvedata_body(bars: pd.DataFrame) -> str:
     meta = {"symbol": "EUR/USD", "interval": "1day", "type": "Physical Currency"}
     return json.dumps({"meta": meta, "values": twelvedata_values(bars), "status": "ok"})
+
+
+def ecb_zip(extra: dict[date, float] | None = None, *, drop_after: date | None = None) -> bytes:
+    """The bundled ECB zip, with fixings added on top (the file is newest first) or the
+    newest ones dropped: what the ECB publishes on a later or an earlier day."""
+    import io
+    import zipfile
+
+    from fx_assets.core.ingestion.sources import EcbSource
+
+    with zipfile.ZipFile(EcbSource.data_file()) as zf:
+        text = zf.read("eurofxref-hist.csv").decode()
+    header, *rows = text.splitlines()
+    if drop_after is not None:
+        rows = [r for r in rows if r.split(",", 1)[0] <= drop_after.isoformat()]
+    n_cols = header.rstrip(",").count(",")
+    added = [
+        f"{day.isoformat()},{usd}," + ",".join(["N/A"] * (n_cols - 1)) + ","
+        for day, usd in sorted((extra or {}).items(), reverse=True)
+    ]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("eurofxref-hist.csv", "\n".join([header, *added, *rows]) + "\n")
+    return buffer.getvalue()
