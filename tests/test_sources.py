@@ -17,6 +17,7 @@ from dagster import EnvVar, materialize
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from fx_assets.core.ingestion.expectations import BadBatchError, evaluate
 from fx_assets.core.ingestion.sources import (
     BAR_COLUMNS,
     CsvSource,
@@ -28,6 +29,7 @@ from fx_assets.core.ingestion.twelvedata import MAX_OUTPUTSIZE, TwelveDataSource
 from fx_assets.core.warehouse import Warehouse
 from fx_assets.defs.ingestion.assets import eur_usd_raw, eur_usd_raw_schema
 from fx_assets.defs.resources import MarketDataResource, WarehouseResource
+from tests.market_data import provider_series, twelvedata_body
 
 KEY = "td-secret-key-5f3a9c1e"
 FAST = {"backoff": 0.01, "max_backoff": 0.05, "timeout": 2.0}
@@ -156,6 +158,20 @@ def twelve_data_handler(request: Request) -> Response:
     return Response(json.dumps(body), content_type="application/json")
 
 
+def replay(bars: pd.DataFrame):  # type: ignore[no-untyped-def]
+    """A stand-in serving the given bars (weekend ones included) per requested window."""
+
+    def handle(request: Request) -> Response:
+        lo = pd.Timestamp(request.args["start_date"])
+        hi = pd.Timestamp(request.args["end_date"])
+        window = bars[(bars["date"] >= lo) & (bars["date"] < hi)]
+        if window.empty:
+            return Response(json.dumps(NO_DATA), content_type="application/json")
+        return Response(twelvedata_body(window), content_type="application/json")
+
+    return handle
+
+
 # --- Twelve Data: success -------------------------------------------------------------
 def test_documented_body_becomes_bars_oldest_first(
     httpserver: HTTPServer, caplog: pytest.LogCaptureFixture
@@ -177,7 +193,7 @@ def test_documented_body_becomes_bars_oldest_first(
     assert bars["close"].iloc[-1] == pytest.approx(1.0941)
     (query,) = requests_made(httpserver)
     assert query["symbol"] == "EUR/USD" and query["interval"] == "1day"
-    assert query["start_date"] == "2024-01-02"
+    assert query["start_date"] == "2024-01-02" and query["timezone"] == "UTC"
     # end_date is exclusive for daily bars, so the client asks for the day after.
     assert query["end_date"] == "2024-01-06"
     assert 4 <= int(query["outputsize"]) <= MAX_OUTPUTSIZE
@@ -193,16 +209,35 @@ def test_bars_are_clipped_to_the_range_and_deduplicated(httpserver: HTTPServer) 
     assert list(bars["date"]) == weekdays(date(2024, 1, 3), date(2024, 1, 4))
 
 
-def test_conflicting_bars_for_one_date_fail(httpserver: HTTPServer) -> None:
+def test_conflicting_bars_for_one_date_are_passed_on_and_fail_the_batch(
+    httpserver: HTTPServer,
+) -> None:
     twin = {**DOC_BODY["values"][1], "close": "1.09500"}
     httpserver.expect_request("/time_series").respond_with_json(
         {**DOC_BODY, "values": [twin, *DOC_BODY["values"]]}
     )
 
-    with pytest.raises(SourceError) as excinfo:
-        source(httpserver).fetch(date(2024, 1, 2), date(2024, 1, 5))
+    bars = source(httpserver).fetch(date(2024, 1, 2), date(2024, 1, 5))
 
-    assert "conflicting bars for 2024-01-04" in one_line_error(excinfo)
+    assert len(bars) == 5
+    with pytest.raises(BadBatchError, match="two different bars for 2024-01-04"):
+        evaluate(bars)
+
+
+def test_weekend_bars_and_a_bad_tick_are_passed_on_for_the_rules(httpserver: HTTPServer) -> None:
+    """A stand-in replaying a real export: Saturday bars since late 2025 and the 2008 bad
+    tick reach the expectations, which quarantine exactly those."""
+    series = provider_series()
+    httpserver.expect_request("/time_series").respond_with_handler(replay(series.bars))
+
+    bars = source(httpserver).fetch(date(1999, 1, 4), date(2026, 11, 30))
+    report = evaluate(bars)
+
+    assert len(bars) == len(series.bars)
+    quarantined = dict(zip(report.rejected["date"].dt.date, report.rejected["rule"], strict=True))
+    assert quarantined == series.quarantine_expected
+    queries = requests_made(httpserver)
+    assert queries and all(q["timezone"] == "UTC" for q in queries)
 
 
 @pytest.mark.parametrize("http_status", [200, 400])
