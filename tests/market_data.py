@@ -146,3 +146,29 @@ def ecb_zip(extra: dict[date, float] | None = None, *, drop_after: date | None =
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("eurofxref-hist.csv", "\n".join([header, *added, *rows]) + "\n")
     return buffer.getvalue()
+
+
+NO_DATA = {
+    "code": 400,
+    "message": "No data is available on the specified dates. Try setting different start/end dates.",
+    "status": "error",
+}
+
+
+def twelvedata_replay(bars: pd.DataFrame, api_key: str | None = None):  # type: ignore[no-untyped-def]
+    """A pytest-httpserver handler standing in for /time_series: the given bars (weekend
+    ones included) in [start_date, end_date), newest first, as the provider answers."""
+    from werkzeug import Request, Response
+
+    def handle(request: Request) -> Response:
+        if api_key is not None and request.headers.get("Authorization") != f"apikey {api_key}":
+            body = {"code": 401, "message": "**apikey** parameter is incorrect", "status": "error"}
+            return Response(json.dumps(body), status=401, content_type="application/json")
+        lo = pd.Timestamp(request.args["start_date"])
+        hi = pd.Timestamp(request.args["end_date"])
+        window = bars[(bars["date"] >= lo) & (bars["date"] < hi)]
+        if window.empty:
+            return Response(json.dumps(NO_DATA), content_type="application/json")
+        return Response(twelvedata_body(window), content_type="application/json")
+
+    return handle

@@ -29,7 +29,7 @@ from fx_assets.core.ingestion.twelvedata import MAX_OUTPUTSIZE, TwelveDataSource
 from fx_assets.core.warehouse import Warehouse
 from fx_assets.defs.ingestion.assets import eur_usd_raw, eur_usd_raw_schema
 from fx_assets.defs.resources import MarketDataResource, WarehouseResource
-from tests.market_data import provider_series, twelvedata_body
+from tests.market_data import provider_series, twelvedata_replay
 
 KEY = "td-secret-key-5f3a9c1e"
 FAST = {"backoff": 0.01, "max_backoff": 0.05, "timeout": 2.0}
@@ -158,20 +158,6 @@ def twelve_data_handler(request: Request) -> Response:
     return Response(json.dumps(body), content_type="application/json")
 
 
-def replay(bars: pd.DataFrame):  # type: ignore[no-untyped-def]
-    """A stand-in serving the given bars (weekend ones included) per requested window."""
-
-    def handle(request: Request) -> Response:
-        lo = pd.Timestamp(request.args["start_date"])
-        hi = pd.Timestamp(request.args["end_date"])
-        window = bars[(bars["date"] >= lo) & (bars["date"] < hi)]
-        if window.empty:
-            return Response(json.dumps(NO_DATA), content_type="application/json")
-        return Response(twelvedata_body(window), content_type="application/json")
-
-    return handle
-
-
 # --- Twelve Data: success -------------------------------------------------------------
 def test_documented_body_becomes_bars_oldest_first(
     httpserver: HTTPServer, caplog: pytest.LogCaptureFixture
@@ -228,7 +214,7 @@ def test_weekend_bars_and_a_bad_tick_are_passed_on_for_the_rules(httpserver: HTT
     """A stand-in replaying a real export: Saturday bars since late 2025 and the 2008 bad
     tick reach the expectations, which quarantine exactly those."""
     series = provider_series()
-    httpserver.expect_request("/time_series").respond_with_handler(replay(series.bars))
+    httpserver.expect_request("/time_series").respond_with_handler(twelvedata_replay(series.bars))
 
     bars = source(httpserver).fetch(date(1999, 1, 4), date(2026, 11, 30))
     report = evaluate(bars)
