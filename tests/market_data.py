@@ -150,7 +150,8 @@ def ecb_zip(extra: dict[date, float] | None = None, *, drop_after: date | None =
 
 NO_DATA = {
     "code": 400,
-    "message": "No data is available on the specified dates. Try setting different start/end dates.",
+    "message": "No data is available on the specified dates. "
+    "Try setting different start/end dates.",
     "status": "error",
 }
 
