@@ -18,6 +18,8 @@ import time
 import uuid
 from pathlib import Path
 
+from fx_assets.core.contracts import FINAL, RAW
+
 
 def _prepare(home: Path, warehouse_url: str) -> None:
     os.environ["FX_HOME"] = str(home)
@@ -52,8 +54,8 @@ def bench_backend(name: str, warehouse_url: str, start: str) -> dict[str, float]
     )
     full = time.perf_counter() - t0
     wh = Warehouse(warehouse_url)
-    rows = {t: wh.count(t) for t in ("eur_usd_raw", "eur_usd_final")}
-    newest = wh.date_range("eur_usd_raw")[1]
+    rows = {t.name: wh.count(t) for t in (RAW, FINAL)}
+    newest = wh.date_range(RAW)[1]
 
     # The daily scheduled run: the newest trading day's partition (its year), then downstream.
     t0 = time.perf_counter()

@@ -216,7 +216,8 @@ def make_champion(family: str) -> str:
     import mlflow.sklearn
     from mlflow.models import infer_signature
 
-    from fx_assets.core.features import FEATURES, TARGET, build_features, build_final
+    from fx_assets.core.domain import FEATURES, TARGET
+    from fx_assets.core.features import build_features, build_final
     from fx_assets.core.ingestion.sources import EcbSource
     from fx_assets.core.models import registry
 
@@ -317,7 +318,7 @@ def main() -> None:
     for var in ("FX_WAREHOUSE_URL", "MLFLOW_TRACKING_URI", "FX_API_TOKEN"):
         os.environ.pop(var, None)
     sys.path.insert(0, str(ROOT))
-    from fx_assets.core.features import FEATURES
+    from fx_assets.core.domain import FEATURES
     from fx_assets.core.ingestion.sources import EcbSource
     from fx_assets.core.models.champion import load_champion
     from fx_assets.core.settings import load_settings

@@ -28,6 +28,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from fx_assets.core.contracts import FINAL
+
 ROOT = Path(__file__).resolve().parents[1]
 GIB = 1024**3
 
@@ -44,8 +46,8 @@ def ensure_history(home: Path) -> int:
     from fx_assets.core.warehouse import Warehouse
 
     url = f"sqlite:///{home / 'warehouse.db'}"
-    if (home / "warehouse.db").exists() and Warehouse(url).count("eur_usd_final") > 5000:
-        return Warehouse(url).count("eur_usd_final")
+    if (home / "warehouse.db").exists() and Warehouse(url).count(FINAL) > 5000:
+        return Warehouse(url).count(FINAL)
     print(f"filling {home} with the full ECB history (ETL only, several minutes) ...")
     started = time.perf_counter()
     code = (
@@ -54,7 +56,7 @@ def ensure_history(home: Path) -> int:
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, env=os.environ.copy())
     print(f"filled in {time.perf_counter() - started:.0f} s")
-    return Warehouse(url).count("eur_usd_final")
+    return Warehouse(url).count(FINAL)
 
 
 def peak_rss_bytes() -> int:

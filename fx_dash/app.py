@@ -17,7 +17,7 @@ from typing import Any
 
 from dash import Dash, Input, Output, State, ctx, dcc, html
 
-from fx_assets.core.settings import ConfigError, load_settings
+from fx_assets.core.settings import Settings, load_settings
 from fx_dash.compression import compressing_server
 from fx_dash.figures import empty_figure, price_figure, rolling_accuracy_figure
 from fx_dash.metrics import ROLLING_WINDOW, resolved, rolling_accuracy
@@ -40,7 +40,7 @@ from fx_dash.style import INDEX_STRING
 
 log = logging.getLogger(__name__)
 
-DEFAULT_REFRESH_SECONDS = 60
+DEFAULT_REFRESH_SECONDS = int(Settings.model_fields["dash_refresh_seconds"].default)
 # The registry changes when training runs (weekly); a page load may show a read this old.
 REGISTRY_MAX_AGE_S = 30.0
 GRAPH_CONFIG = {"displaylogo": False, "responsive": True}
@@ -48,19 +48,7 @@ GRAPH_CONFIG = {"displaylogo": False, "responsive": True}
 
 def refresh_seconds() -> int:
     """``FX_DASH_REFRESH_SECONDS``: how often the open page re-reads; 0 turns it off."""
-    raw = os.environ.get("FX_DASH_REFRESH_SECONDS", "").strip()
-    if not raw:
-        return DEFAULT_REFRESH_SECONDS
-    try:
-        value = int(raw)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise ConfigError(
-            f"FX_DASH_REFRESH_SECONDS={raw!r} is not a whole number of seconds; use e.g. 60 "
-            "(0 turns refreshing off)"
-        )
-    return value
+    return load_settings().dash_refresh_seconds
 
 
 def _status(snapshot: Snapshot) -> list[Any]:

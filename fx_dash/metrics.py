@@ -12,16 +12,9 @@ from datetime import date
 
 import pandas as pd
 
-PREDICTION_COLUMNS = [
-    "feature_date",
-    "target_date",
-    "probability_up",
-    "direction",
-    "model_name",
-    "model_version",
-    "predicted_at",
-]
-JOINED_COLUMNS = [*PREDICTION_COLUMNS, "actual", "correct"]
+from fx_assets.core.contracts import PREDICTIONS
+
+PREDICTION_COLUMNS = PREDICTIONS.column_names
 WINDOWS = (60, 20)
 ROLLING_WINDOW = 20
 

@@ -7,13 +7,13 @@ the page must not change the store.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from fx_assets.core.models.registry import CHALLENGER, CHAMPION, MODEL_NAME, Version, list_versions
-from fx_assets.core.settings import redact_url
+from fx_assets.core.domain import MODEL_NAME
+from fx_assets.core.models.registry import CHALLENGER, CHAMPION, Version, list_versions
+from fx_assets.core.redaction import one_line, redact_url
+from fx_assets.core.settings import sqlite_path
 
 RECENT_VERSIONS = 8
 # An unreachable tracking server must not hold the panel for MLflow's default minutes of
@@ -32,19 +32,6 @@ class ModelPanel:
     problem: bool = False
 
 
-def _sqlite_path(uri: str) -> Path | None:
-    if not uri.startswith("sqlite:///"):
-        return None
-    return Path(uri.removeprefix("sqlite:///")).expanduser()
-
-
-def _one_line(exc: BaseException) -> str:
-    text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-    # MLflow errors can quote the URI; never show a password from it.
-    text = re.sub(r"://([^:/@\s]+):[^@\s]+@", r"://\1:***@", text)
-    return re.sub(r"\s+", " ", text)[:200]
-
-
 def _client(uri: str) -> Any:
     import mlflow
 
@@ -53,7 +40,7 @@ def _client(uri: str) -> Any:
 
 def load_model_panel(uri: str) -> ModelPanel:
     """The champion and the newest versions with their lifecycle tags; never raises."""
-    path = _sqlite_path(uri)
+    path = sqlite_path(uri)
     if path is not None and not path.exists():
         return ModelPanel(
             message="No model registry yet: training registers the first model (`fx run`)."
@@ -76,6 +63,6 @@ def load_model_panel(uri: str) -> ModelPanel:
     except Exception as exc:
         # The page shows one line, never a traceback, whatever the store throws.
         return ModelPanel(
-            message=f"Model registry unreachable ({redact_url(uri)}): {_one_line(exc)}",
+            message=f"Model registry unreachable ({redact_url(uri)}): {one_line(exc)}",
             problem=True,
         )

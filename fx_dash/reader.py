@@ -7,18 +7,16 @@ A missing table or an unreachable server becomes a one-line message, not an exce
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
-from typing import Any
-from urllib.parse import quote
 
 import pandas as pd
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import make_url
 
-from fx_assets.core.settings import redact_url
+from fx_assets.core.contracts import FINAL, PREDICTIONS, RAW
+from fx_assets.core.redaction import one_line, redact_url
+from fx_assets.core.settings import sqlite_path
 from fx_assets.core.warehouse import Warehouse, normalize_url
 from fx_dash.metrics import join_outcomes
 
@@ -31,75 +29,10 @@ RANGES: dict[str, pd.DateOffset | None] = {
     "All": None,
 }
 DEFAULT_RANGE = "6M"
-NEEDED_TABLES = ("eur_usd_raw", "eur_usd_final", "eur_usd_predictions")
-
-
-class WarehouseUnavailable(RuntimeError):
-    """The warehouse cannot be read; the message is fit for the page."""
-
-
-class ReadOnlyWarehouse(Warehouse):
-    """The warehouse's readers on a connection that cannot write."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.engine = read_only_engine(url)
-
-    def _refuse(self, *args: Any, **kwargs: Any) -> int:
-        raise PermissionError("the dashboard's warehouse connection is read-only")
-
-    replace_range = replace_all = insert_new = _refuse
-
-
-def _sqlite_read_only(dbapi_conn: Any, _record: Any) -> None:
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA busy_timeout=5000")
-    cur.execute("PRAGMA query_only=ON")
-    cur.close()
-
-
-def read_only_engine(url: str) -> Engine:
-    parsed = make_url(normalize_url(url))
-    if parsed.get_backend_name() == "sqlite":
-        path = Path(parsed.database or "").expanduser().resolve()
-        engine = sa.create_engine(
-            f"sqlite:///file:{quote(str(path))}?mode=ro&uri=true",
-            connect_args={"timeout": 5},
-        )
-        sa.event.listen(engine, "connect", _sqlite_read_only)
-        return engine
-    return sa.create_engine(
-        parsed,
-        pool_pre_ping=True,
-        connect_args={"connect_timeout": 5, "options": "-c default_transaction_read_only=on"},
-    )
-
-
-_READERS: dict[str, ReadOnlyWarehouse] = {}
-
-
-def reader_for(url: str) -> ReadOnlyWarehouse:
-    """One read-only engine per URL per process."""
-    wh = _READERS.get(url)
-    if wh is None:
-        wh = _READERS[url] = ReadOnlyWarehouse(url)
-    return wh
-
-
-def sqlite_file(url: str) -> Path | None:
-    parsed = make_url(normalize_url(url))
-    if parsed.get_backend_name() != "sqlite":
-        return None
-    return Path(parsed.database or "").expanduser().resolve()
 
 
 def _one_line(exc: BaseException, url: str) -> str:
-    orig = getattr(exc, "orig", None) or exc
-    text = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
-    password = make_url(normalize_url(url)).password
-    if password:
-        text = text.replace(str(password), "***")
-    return re.sub(r"\s+", " ", text)[:200]
+    return one_line(exc, secrets=[make_url(normalize_url(url)).password])
 
 
 @dataclass
@@ -126,35 +59,32 @@ def load_snapshot(url: str, range_key: str = DEFAULT_RANGE, *, prices: bool = Tr
     """Read prices in the chart window (unless ``prices`` is false), predictions and their
     outcomes; never raises for a missing or unreachable warehouse."""
     where = redact_url(url)
-    path = sqlite_file(url)
+    path = sqlite_path(url)
     if path is not None and not path.exists():
         return Snapshot(message=f"No data yet: {path} does not exist. Run `fx run` to fill it.")
     try:
-        wh = reader_for(url)
-        with wh.engine.connect() as conn:
-            missing = [t for t in NEEDED_TABLES[:2] if not sa.inspect(conn).has_table(t)]
-            has_predictions = sa.inspect(conn).has_table("eur_usd_predictions")
+        wh = Warehouse.cached(url, read_only=True)
+        missing = [t.name for t in (RAW, FINAL) if not wh.has(t)]
+        has_predictions = wh.has(PREDICTIONS)
         if missing:
             return Snapshot(
                 message=f"No data yet: the warehouse has no {', '.join(missing)}. "
                 "Run `fx run` to fill it."
             )
-        _, newest_price = wh.date_range("eur_usd_raw")
+        _, newest_price = wh.date_range(RAW)
         if newest_price is None:
             return Snapshot(message="No data yet: eur_usd_raw is empty. Run `fx run` to fill it.")
-        _, newest_final = wh.date_range("eur_usd_final")
+        _, newest_final = wh.date_range(FINAL)
         bars = (
-            wh.read(
-                "eur_usd_raw", start=window_start(newest_price, range_key), columns=PRICE_COLUMNS
-            )
+            wh.read(RAW, start=window_start(newest_price, range_key), columns=PRICE_COLUMNS)
             if prices
             else pd.DataFrame(columns=PRICE_COLUMNS)
         )
-        predictions = wh.read("eur_usd_predictions") if has_predictions else None
+        predictions = wh.read(PREDICTIONS) if has_predictions else None
         outcomes = None
         if predictions is not None and len(predictions):
             outcomes = wh.read(
-                "eur_usd_final",
+                FINAL,
                 start=predictions["feature_date"].min().date(),
                 columns=["date", "target"],
             )

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import os
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -21,28 +20,18 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 
-from fx_assets.core.settings import ConfigError, load_settings
+from fx_assets.core.settings import load_settings
 from fx_assets.core.warehouse import Warehouse
 from fx_serving.holder import ChampionHolder
 from fx_serving.routes import open_routes, predict_routes, routes
 from fx_serving.schemas import PredictRequest
 
-DEFAULT_RELOAD_SECONDS = 30.0
 STARTUP_LOAD_SECONDS = 60.0
 
 
 def reload_interval() -> float:
     """FX_CHAMPION_RELOAD_SECONDS, checked: how often the champion alias is looked up."""
-    raw = os.environ.get("FX_CHAMPION_RELOAD_SECONDS")
-    try:
-        value = float(raw) if raw else DEFAULT_RELOAD_SECONDS
-    except ValueError:
-        raise ConfigError(
-            f"FX_CHAMPION_RELOAD_SECONDS={raw!r} is not a number of seconds"
-        ) from None
-    if not value > 0:
-        raise ConfigError(f"FX_CHAMPION_RELOAD_SECONDS={raw!r} must be positive")
-    return value
+    return load_settings().champion_reload_seconds
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -58,7 +47,7 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = load_settings()
-    app.state.token = settings.api_token
+    app.state.token = settings.secret(settings.api_token)
     # Read only: the tables are the pipeline's to create (the deployment reads with a
     # read-only role).
     app.state.warehouse = Warehouse(settings.warehouse_url, create=False)

@@ -17,6 +17,7 @@ from fastapi.security import HTTPBearer
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
+from fx_assets.core.contracts import FINAL, PREDICTIONS
 from fx_assets.core.models.champion import Champion
 from fx_assets.core.warehouse import Warehouse
 from fx_serving.holder import ChampionHolder
@@ -198,7 +199,7 @@ def _stored(row: dict[str, Any]) -> dict[str, Any]:
 )
 def forecast_latest(request: Request) -> StoredPrediction:
     with warehouse_errors():
-        newest = warehouse_of(request).read("eur_usd_predictions", newest=1)
+        newest = warehouse_of(request).read(PREDICTIONS, newest=1)
     if newest.empty:
         raise HTTPException(404, detail="no forecast stored yet; run the predictions (fx run)")
     return StoredPrediction(**_stored(newest.iloc[0].to_dict()))
@@ -219,11 +220,11 @@ def predictions(
         raise _invalid_input(("query", "start"), f"start {start} is after end {end}", "date_range")
     wh = warehouse_of(request)
     with warehouse_errors():
-        stored = wh.read("eur_usd_predictions", start=start, end=end)
+        stored = wh.read(PREDICTIONS, start=start, end=end)
         if stored.empty:
             return []
         outcomes = wh.read(
-            "eur_usd_final",
+            FINAL,
             start=stored["feature_date"].min().date(),
             end=stored["feature_date"].max().date(),
             columns=["date", "target"],

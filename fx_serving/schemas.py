@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
 
-from fx_assets.core.features import FEATURES
+from fx_assets.core.domain import FEATURES
 from fx_assets.core.models.inference import MAX_BATCH
 
 # Features of EUR/USD on Friday 2024-06-28 (ECB fixing): a realistic row for the docs.

@@ -30,7 +30,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from fx_assets.core.features import FEATURES, TARGET, build_features, build_final
+from fx_assets.core.contracts import FINAL, PREDICTIONS, STAGING
+from fx_assets.core.domain import FEATURES, TARGET
+from fx_assets.core.features import build_features, build_final
 from fx_assets.core.ingestion.sources import EcbSource
 from fx_assets.core.models import registry
 from fx_assets.core.warehouse import Warehouse
@@ -99,7 +101,7 @@ def build_world(home: Path, template: Path, *, predictions: bool = True) -> Worl
     version = register_champion(final, CUTOFF)
     if predictions:
         rows = predict(final, [], InProcessScorer(load_champion()))
-        Warehouse(url).insert_new("eur_usd_predictions", rows)
+        Warehouse(url).insert_new(PREDICTIONS, rows)
     return World(home=home, final=final, version=version)
 
 
@@ -166,8 +168,8 @@ def fill_warehouse(url: str, start: date, end: date) -> pd.DataFrame:
     """Write staging and final for [start, end]; return final."""
     staging, final = ecb_tables(start, end)
     wh = Warehouse(url)
-    wh.replace_all("eur_usd_staging", staging)
-    wh.replace_all("eur_usd_final", final)
+    wh.replace_all(STAGING, staging)
+    wh.replace_all(FINAL, final)
     return final
 
 

@@ -11,19 +11,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-FX_VARS = (
-    "FX_HOME",
-    "FX_WAREHOUSE_URL",
-    "FX_SOURCE",
-    "FX_START_DATE",
-    "FX_MODEL_SERVICE_URL",
-    "FX_API_TOKEN",
-    "FX_CHAMPION_RELOAD_SECONDS",
-    "MLFLOW_TRACKING_URI",
-    "DAGSTER_HOME",
-    "TWELVEDATA_API_KEY",
-    "TWELVEDATA_BASE_URL",
-)
+from fx_assets.core.settings import Settings, env_name
+
+# Every variable the platform reads: a test starts with none of them set.
+FX_VARS = tuple(env_name(field) for field in Settings.model_fields)
 
 
 @pytest.fixture
@@ -68,10 +59,10 @@ def postgres_url() -> Iterator[str]:
     try:
         yield admin_url.set(database=name).render_as_string(hide_password=False)
     finally:
-        from fx_assets.core.warehouse import _ENGINES
+        from fx_assets.core.warehouse import _CACHE
 
-        for key in [k for k in _ENGINES if name in k]:
-            _ENGINES.pop(key).dispose()
+        for key in [k for k in _CACHE if name in k[0]]:
+            _CACHE.pop(key).dispose()
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()

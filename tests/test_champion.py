@@ -14,7 +14,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from xgboost import XGBClassifier
 
-from fx_assets.core.features import FEATURES
+from fx_assets.core.domain import FEATURES
 from fx_assets.core.models import registry
 from fx_assets.core.models.champion import (
     ChampionError,

@@ -15,7 +15,9 @@ import pandas as pd
 import pytest
 
 from fx_assets.cli.main import main
-from fx_assets.core.features import FEATURES, TARGET, build_features, build_final
+from fx_assets.core.contracts import TEST, TRAIN
+from fx_assets.core.domain import FEATURES, TARGET
+from fx_assets.core.features import build_features, build_final
 from fx_assets.core.ingestion.sources import EcbSource
 from fx_assets.core.models import registry
 from fx_assets.core.training import tracking
@@ -67,7 +69,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
             _register(split.train, split.test, family, FEATURES)
         _register(split.train, split.test, "logistic_regression", FEATURES[:-1])
     wh = Warehouse(f"sqlite:///{home / 'warehouse.db'}")
-    wh.replace_tables({"eur_usd_train": split.train, "eur_usd_test": split.test})
+    wh.replace_tables({TRAIN: split.train, TEST: split.test})
     wh.dispose()  # the last connection checkpoints the WAL into the file copied below
     return home
 

@@ -14,11 +14,12 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from fx_assets.core.features import FEATURES
+from fx_assets.core.contracts import FINAL, PREDICTIONS, RAW
+from fx_assets.core.domain import FEATURES
 from fx_assets.core.models import registry
 from fx_assets.core.warehouse import Warehouse
 from fx_dash.model import load_model_panel
-from fx_dash.reader import ReadOnlyWarehouse, load_snapshot, read_only_engine
+from fx_dash.reader import load_snapshot
 from tests.champions import mlflow_db_template  # noqa: F401  (session fixture)
 from tests.test_dash_metrics import predictions_frame
 
@@ -50,9 +51,9 @@ def fill(url: str, days: int = 300) -> pd.DatetimeIndex:
     )
     final = pd.DataFrame({"date": dates, **{f: 0.0 for f in FEATURES}})
     final["target"] = pd.array([i % 2 for i in range(days - 1)] + [None], "Int64")
-    wh.replace_all("eur_usd_raw", raw)
-    wh.replace_all("eur_usd_final", final)
-    wh.replace_all("eur_usd_predictions", predictions_frame([1] * 30, start=str(dates[-30].date())))
+    wh.replace_all(RAW, raw)
+    wh.replace_all(FINAL, final)
+    wh.replace_all(PREDICTIONS, predictions_frame([1] * 30, start=str(dates[-30].date())))
     wh.dispose()
     return dates
 
@@ -71,15 +72,14 @@ def test_snapshot_reads_window_and_outcomes(warehouse_url: str) -> None:
 
 def test_the_dashboard_connection_cannot_write(warehouse_url: str) -> None:
     fill(warehouse_url)
-    reader = ReadOnlyWarehouse(warehouse_url)
+    reader = Warehouse(warehouse_url, read_only=True)
     with pytest.raises(PermissionError):
-        reader.replace_all("eur_usd_predictions", pd.DataFrame())
-    engine = read_only_engine(warehouse_url)
-    with pytest.raises(sa.exc.DBAPIError), engine.begin() as conn:
+        reader.replace_all(PREDICTIONS, pd.DataFrame())
+    # Below the warehouse's own refusal, the connection itself cannot write.
+    with pytest.raises(sa.exc.DBAPIError), reader.engine.begin() as conn:
         conn.execute(sa.text("DELETE FROM eur_usd_predictions"))
-    engine.dispose()
     reader.dispose()
-    assert Warehouse(warehouse_url, create=False).count("eur_usd_predictions") == 30
+    assert Warehouse(warehouse_url, create=False).count(PREDICTIONS) == 30
 
 
 def test_reading_leaves_the_sqlite_file_untouched(fx_home: Path) -> None:

@@ -53,7 +53,9 @@ def test_dagster_yaml_is_postgres_from_env_with_queue_limits_retries_and_no_tele
 
 
 def test_training_runs_carry_the_tag_the_queue_limits() -> None:
-    from fx_assets.definitions import defs
+    from tests.definitions import load
+
+    defs = load()
 
     raw = yaml.safe_load((ROOT / "dagster.yaml").read_text())
     limit = raw["run_coordinator"]["config"]["tag_concurrency_limits"][0]

@@ -38,24 +38,10 @@ LONG_RUNNING = {
 ONE_SHOT = {"minio-init", "warehouse-init"}
 # The code each service of ours runs: its environment must hold what that code reads.
 ENTRY_MODULES = {
-    "dagster-code": "fx_assets.definitions",
+    # definitions.py loads the defs folder at run time; resources.py is what reads settings.
+    "dagster-code": "fx_assets.defs.resources",
     "model-service": "fx_serving.app",
     "dashboard": "fx_dash.app",
-}
-# Read by the shared settings loader (fx_assets.core.settings.load_settings) but unused by the
-# service, so left at their defaults there on purpose.
-UNUSED_BY = {
-    "model-service": {
-        "FX_SOURCE": "the service fetches no market data",
-        "FX_START_DATE": "the service ingests nothing",
-        "FX_MODEL_SERVICE_URL": "it is the model service",
-    },
-    "dashboard": {
-        "FX_SOURCE": "the dashboard fetches no market data",
-        "FX_START_DATE": "the dashboard ingests nothing",
-        "FX_MODEL_SERVICE_URL": "the dashboard reads stored forecasts, it does not score",
-        "FX_API_TOKEN": "the dashboard does not call the model service",
-    },
 }
 SECRET = re.compile(r"PASSWORD|SECRET|TOKEN|API_KEY")
 
@@ -319,18 +305,48 @@ def test_env_reads_finds_literal_loop_and_envvar_reads() -> None:
     assert env_reads(tree) == {"FX_A", "FX_B", "FX_C", "FX_D", "FX_E", "FX_F", "FX_G"}
 
 
+# A container has no FX_HOME worth keeping: these must come from the compose file.
+NO_CONTAINER_DEFAULT = {"FX_WAREHOUSE_URL", "MLFLOW_TRACKING_URI"}
+# Read by Dagster, MLflow or the image itself, not by the Settings class.
+TOOL_VARIABLES = re.compile(r"^(DAGSTER_|MLFLOW_|PROMETHEUS_|GUNICORN_|PYTHON|PATH$|HOME$)")
+
+
 @pytest.mark.parametrize("service", sorted(ENTRY_MODULES))
 def test_every_variable_the_code_reads_is_provided_to_its_service(service: str) -> None:
+    """Direct environment reads are provided; the settings a container cannot default are."""
     reads = variables_read_by(ENTRY_MODULES[service])
-    assert "FX_WAREHOUSE_URL" in reads  # the scan does see the settings loader
     provided = set(services()[service].get("environment", {})) | dockerfile_runtime_env()
-    unused = UNUSED_BY.get(service, {})
-    missing = {
-        var: sorted(mods) for var, mods in reads.items() if var not in provided | set(unused)
-    }
-    assert not missing, f"{service} does not get: {missing}"
-    stale = set(unused) - set(reads)
-    assert not stale, f"UNUSED_BY lists variables {service} no longer reads: {stale}"
+    settings_reader = "fx_assets.core.settings" in modules_reached(ENTRY_MODULES[service])
+    assert settings_reader, f"{service} does not load the settings"
+    missing = NO_CONTAINER_DEFAULT - provided
+    assert not missing, f"{service} does not get: {sorted(missing)}"
+    direct = {var: sorted(mods) for var, mods in reads.items() if var not in provided}
+    assert not direct, f"{service} reads, outside the Settings class, unset: {direct}"
+
+
+@pytest.mark.parametrize("service", sorted(ENTRY_MODULES))
+def test_every_variable_a_service_is_given_is_declared(service: str) -> None:
+    """A misspelt variable in the compose file would be ignored silently: none is."""
+    from fx_assets.core.settings import Settings, env_name
+
+    declared = {env_name(field) for field in Settings.model_fields}
+    given = set(services()[service].get("environment", {}))
+    unknown = {v for v in given if v not in declared and not TOOL_VARIABLES.match(v)}
+    assert not unknown, f"{service} is given variables nothing reads: {sorted(unknown)}"
+
+
+def modules_reached(entry: str) -> set[str]:
+    """The project modules ``entry`` imports, directly or not."""
+    seen: set[str] = set()
+    todo = [entry]
+    while todo:
+        module = todo.pop()
+        path = _module_file(module)
+        if module in seen or path is None:
+            continue
+        seen.add(module)
+        todo += sorted(_project_imports(ast.parse(path.read_text())) - seen)
+    return seen
 
 
 def _env_refs(node: Any) -> set[str]:

@@ -13,17 +13,14 @@ from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_START_TAG,
 )
 
-from fx_assets.core.features import FEATURES, TARGET
+from fx_assets.core.contracts import FINAL, RAW, STAGING
+from fx_assets.core.domain import FEATURES, TARGET
 from fx_assets.core.warehouse import Warehouse
-from fx_assets.defs.ingestion.assets import (
-    ETL_ASSETS,
-    ETL_CHECKS,
-    TRADING_YEARS,
-    eur_usd_raw,
-)
-from fx_assets.defs.ingestion.partitions import trading_year_partitions
-from fx_assets.defs.jobs import ETL_CRON, etl_partition_for, etl_schedule
+from fx_assets.defs.ingestion.assets import eur_usd_raw
+from fx_assets.defs.ingestion.partitions import TRADING_YEARS, trading_year_partitions
+from fx_assets.defs.ingestion.schedules import ETL_CRON, etl_partition_for, etl_schedule
 from fx_assets.defs.resources import MarketDataResource, WarehouseResource
+from tests.definitions import checks_of, in_groups
 
 
 def resources(url: str, source: str = "ecb", first: str | None = None) -> dict[str, object]:
@@ -38,7 +35,7 @@ def run_range(  # type: ignore[no-untyped-def]
 ):
     """Materialize the partitions (years) ``start``..``end`` in one run."""
     return materialize(
-        [*(assets or ETL_ASSETS), *ETL_CHECKS] if assets is None else assets,
+        in_groups("ingestion", "features") if assets is None else assets,
         resources=resources(url, source, first),
         instance=DagsterInstance.ephemeral(),
         tags={ASSET_PARTITION_RANGE_START_TAG: start, ASSET_PARTITION_RANGE_END_TAG: end},
@@ -48,7 +45,7 @@ def run_range(  # type: ignore[no-untyped-def]
 
 def snapshot(url: str) -> dict[str, pd.DataFrame]:
     wh = Warehouse(url)
-    frames = {t: wh.read(t) for t in ("eur_usd_raw", "eur_usd_staging", "eur_usd_final")}
+    frames = {t.name: wh.read(t) for t in (RAW, STAGING, FINAL)}
     frames["eur_usd_raw"] = frames["eur_usd_raw"].drop(columns="ingested_at")
     return frames
 
@@ -57,11 +54,13 @@ def test_etl_fills_three_tables_from_the_ecb_range(warehouse_url: str) -> None:
     result = run_range(warehouse_url, "2023", "2023")
     assert result.success
     checks = result.get_asset_check_evaluations()
-    assert {c.check_name for c in checks} == {c.check_key.name for c in ETL_CHECKS}
+    assert {c.check_name for c in checks} == {
+        k.name for c in checks_of("ingestion", "features") for k in c.check_keys
+    }
     assert all(c.passed for c in checks)
 
     wh = Warehouse(warehouse_url)
-    raw = wh.read("eur_usd_raw")
+    raw = wh.read(RAW)
     # 2023 had 255 ECB fixings (no fixing on TARGET holidays such as Good Friday).
     assert len(raw) == 255
     assert raw["date"].min() == pd.Timestamp("2023-01-02")
@@ -70,7 +69,7 @@ def test_etl_fills_three_tables_from_the_ecb_range(warehouse_url: str) -> None:
     assert (raw["source"] == "ecb").all()
     assert pd.Timestamp("2023-04-07") not in set(raw["date"])  # Good Friday
 
-    final = wh.read("eur_usd_final")
+    final = wh.read(FINAL)
     assert final[FEATURES].notna().all().all()
     assert final[TARGET].isna().sum() == 1 and pd.isna(final[TARGET].iloc[-1])
     assert final["date"].iloc[-1] == raw["date"].iloc[-1]
@@ -88,7 +87,7 @@ def test_etl_fills_three_tables_from_the_ecb_range(warehouse_url: str) -> None:
 def test_a_range_of_years_is_one_run_from_the_start_date(warehouse_url: str) -> None:
     result = run_range(warehouse_url, "2021", "2023", first="2021-06-01")
     assert result.success
-    raw = Warehouse(warehouse_url).read("eur_usd_raw")
+    raw = Warehouse(warehouse_url).read(RAW)
     # FX_START_DATE cuts the first year; the years after it are whole.
     assert raw["date"].min() == pd.Timestamp("2021-06-01")
     assert raw["date"].max() == pd.Timestamp("2023-12-29")
@@ -103,7 +102,7 @@ def test_rematerializing_leaves_the_same_rows(warehouse_url: str) -> None:
     # The same range again, then one partition inside it again: nothing moves.
     assert run_range(warehouse_url, "2022", "2023", first="2022-06-01").success
     assert materialize(
-        [*ETL_ASSETS, *ETL_CHECKS],
+        in_groups("ingestion", "features"),
         resources=resources(warehouse_url, first="2022-06-01"),
         instance=DagsterInstance.ephemeral(),
         partition_key="2023",
@@ -127,7 +126,7 @@ def test_a_partition_with_no_bar_materializes_as_zero_rows(fx_home: Path) -> Non
     assert result.success
     meta = result.asset_materializations_for_node("eur_usd_raw")[0].metadata
     assert meta["dagster/row_count"].value == 0
-    assert Warehouse(url).count("eur_usd_raw") == 0
+    assert Warehouse(url).count(RAW) == 0
 
 
 def test_a_bad_batch_fails_names_the_rows_and_writes_nothing(fx_home: Path) -> None:
@@ -191,13 +190,3 @@ def test_schedule_runs_monday_to_saturday_utc() -> None:
     ticks = cron_string_iterator(datetime(2024, 3, 24, tzinfo=UTC).timestamp(), ETL_CRON, "UTC")
     days = {next(ticks).strftime("%a") for _ in range(14)}
     assert days == {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat"}
-
-
-def test_definitions_load() -> None:
-    from dagster import Definitions
-
-    from fx_assets.definitions import defs
-
-    Definitions.validate_loadable(defs)
-    assert defs.resolve_job_def("etl_job") is not None
-    assert {s.name for s in defs.schedules} >= {"etl_schedule"}

@@ -125,7 +125,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 
 def etl_partition_for(day: date) -> str:
-    from fx_assets.defs.jobs import etl_partition_for
+    from fx_assets.defs.ingestion.schedules import etl_partition_for
 
     return etl_partition_for(day)
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from fx_assets.core.contracts import FINAL, RAW, TRAIN
 from fx_assets.core.ingestion.sources import EcbSource
 from fx_assets.core.training.splits import min_train_rows
 from fx_assets.core.warehouse import Warehouse
@@ -31,5 +32,5 @@ def test_fx_run_with_too_little_history_stops_at_training(fx_home: Path) -> None
     )
     assert "Traceback" not in done.stderr
     wh = Warehouse(f"sqlite:///{fx_home / 'warehouse.db'}")
-    assert wh.count("eur_usd_raw") > 60 and wh.count("eur_usd_final") > 0  # ETL tables stay
-    assert wh.count("eur_usd_train") == 0
+    assert wh.count(RAW) > 60 and wh.count(FINAL) > 0  # ETL tables stay
+    assert wh.count(TRAIN) == 0

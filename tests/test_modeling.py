@@ -11,7 +11,8 @@ import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.dummy import DummyClassifier
 
-from fx_assets.core.features import FEATURES, build_features, build_final
+from fx_assets.core.domain import FEATURES
+from fx_assets.core.features import build_features, build_final
 from fx_assets.core.ingestion.sources import EcbSource
 from fx_assets.core.training.modeling import (
     DEFAULT_PARAMS,

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fx_assets.core.calendar import next_weekday
+from fx_assets.core.contracts import PREDICTIONS, DataValidationError
 from fx_assets.core.models import registry
 from fx_assets.core.models.inference import (
     ModelInfo,
@@ -20,9 +21,9 @@ from fx_assets.core.models.inference import (
     build_predictions,
     dates_to_predict,
 )
-from fx_assets.core.schemas import PREDICTIONS_SCHEMA, DataValidationError, validate
 from fx_assets.core.warehouse import Warehouse
-from fx_assets.defs.inference.assets import eur_usd_predictions, eur_usd_predictions_schema
+from fx_assets.defs.inference.assets import eur_usd_predictions
+from fx_assets.defs.inference.checks import eur_usd_predictions_schema
 from fx_assets.defs.resources import MlflowResource, ModelServiceResource, WarehouseResource
 from tests.champions import (
     CUTOFF,
@@ -56,7 +57,7 @@ def run(url: str):  # type: ignore[no-untyped-def]
 
 
 def stored(url: str) -> pd.DataFrame:
-    return Warehouse(url).read("eur_usd_predictions")
+    return Warehouse(url).read(PREDICTIONS)
 
 
 def test_predictions_are_insert_only_and_start_after_the_cutoff(
@@ -131,7 +132,7 @@ def test_build_predictions_targets_the_next_trading_day_and_thresholds() -> None
     out = build_predictions(rows, [0.5, 0.4999, 0.9], MODEL)
     assert out["target_date"].dt.strftime("%a %d").tolist() == ["Fri 05", "Mon 08", "Tue 09"]
     assert out["direction"].tolist() == [1, 0, 1]
-    validate(PREDICTIONS_SCHEMA, out)
+    PREDICTIONS.validate(out)
 
 
 @pytest.mark.parametrize(
@@ -148,7 +149,7 @@ def test_bad_prediction_rows_never_pass_the_schema(column: str, value: object, c
     out = build_predictions(rows, [0.7, 0.6], MODEL)
     out.loc[0, column] = value
     with pytest.raises(DataValidationError, match=check):
-        validate(PREDICTIONS_SCHEMA, out)
+        PREDICTIONS.validate(out)
 
 
 weekdays = st.dates(date(2024, 1, 1), date(2024, 12, 31)).filter(lambda d: d.weekday() < 5)

@@ -12,19 +12,19 @@ import pandas as pd
 import pytest
 from dagster import DagsterInstance, materialize
 
-from fx_assets.core.features import FEATURES
+from fx_assets.core.contracts import PREDICTIONS
+from fx_assets.core.domain import FEATURES
 from fx_assets.core.models.champion import load_champion
 from fx_assets.core.warehouse import Warehouse
-from fx_assets.defs.inference.assets import INFERENCE_ASSETS, INFERENCE_CHECKS
 from fx_assets.defs.resources import (
     MlflowResource,
     ModelServiceResource,
     TrainingResource,
     WarehouseResource,
+    mlflow_parent_run,
 )
-from fx_assets.defs.training.assets import TRAINING_ASSETS
-from fx_assets.defs.training.checks import TRAINING_CHECKS
 from tests.champions import fill_warehouse, mlflow_db_template, seed_home, use_home  # noqa: F401
+from tests.definitions import in_groups
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 # About 230 feature rows: 40 test days, a gap, the rest to train on.
@@ -51,22 +51,23 @@ def run(tmp_path_factory: pytest.TempPathFactory, mlflow_db_template: Path) -> I
             "warehouse": WarehouseResource(url=url),
             "training": TrainingResource(**TRAINING),
             "tracking_store": MlflowResource(tracking_uri=f"sqlite:///{home / 'mlflow.db'}"),
+            "mlflow": mlflow_parent_run(f"sqlite:///{home / 'mlflow.db'}"),
             "model_service": ModelServiceResource(),
         }
         trained = materialize(
-            [*TRAINING_ASSETS, *TRAINING_CHECKS],
+            in_groups("training"),
             resources=resources,
             instance=DagsterInstance.ephemeral(),
             run_config=QUIET,
         )
         assert trained.success
         result = materialize(
-            [*INFERENCE_ASSETS, *INFERENCE_CHECKS],
+            in_groups("inference"),
             resources=resources,
             instance=DagsterInstance.ephemeral(),
             run_config=QUIET,
         )
-        yield Run(home, url, final, Warehouse(url).read("eur_usd_predictions"), result)
+        yield Run(home, url, final, Warehouse(url).read(PREDICTIONS), result)
 
 
 def test_the_promoted_champion_forecasts_the_days_after_its_training_data(

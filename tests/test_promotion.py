@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fx_assets.core.features import FEATURES
+from fx_assets.core.domain import FEATURES
 from fx_assets.core.training.promotion import decide
 
 

@@ -14,16 +14,15 @@ from dagster import (
     materialize,
 )
 
-from fx_assets.definitions import defs
-from fx_assets.defs.inference.sensors import predictions_sensor
-from fx_assets.defs.ingestion.assets import eur_usd_final
-from fx_assets.defs.jobs import predictions_job
+from fx_assets.defs.features.assets import eur_usd_final
+from fx_assets.defs.inference.sensors import predictions_job, predictions_sensor
 from fx_assets.defs.resources import WarehouseResource
 from tests.champions import fill_warehouse
+from tests.definitions import load
 
 
 def _tick(instance: DagsterInstance, cursor: str | None):  # type: ignore[no-untyped-def]
-    context = build_sensor_context(instance=instance, cursor=cursor, definitions=defs)
+    context = build_sensor_context(instance=instance, cursor=cursor, definitions=load())
     return predictions_sensor.evaluate_tick(context)
 
 
@@ -66,6 +65,7 @@ def test_one_run_per_new_materialization_of_eur_usd_final(fx_home: Path) -> None
 def test_sensor_is_on_by_default_and_launches_the_predictions_job() -> None:
     assert predictions_sensor.default_status == DefaultSensorStatus.RUNNING
     assert predictions_sensor.asset_key == AssetKey("eur_usd_final")
+    defs = load()
     assert defs.resolve_sensor_def("predictions_sensor").job_name == "predictions_job"
     job = defs.resolve_job_def("predictions_job")
     assert job.asset_layer.executable_asset_keys == {AssetKey("eur_usd_predictions")}

@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from fx_assets.core.features import FEATURES
+from fx_assets.core.contracts import PREDICTIONS
+from fx_assets.core.domain import FEATURES
 from fx_assets.core.models.champion import load_champion
 from fx_assets.core.models.inference import MAX_BATCH
 from fx_assets.core.warehouse import Warehouse
@@ -141,7 +142,7 @@ def test_bad_input_is_a_422_naming_the_field(client: TestClient, case: str) -> N
 
 def test_forecast_latest_is_the_newest_stored_prediction(client: TestClient, world: World) -> None:
     body = client.get("/forecast/latest").json()
-    newest = Warehouse(world.warehouse_url).read("eur_usd_predictions", newest=1).iloc[0]
+    newest = Warehouse(world.warehouse_url).read(PREDICTIONS, newest=1).iloc[0]
     assert body["feature_date"] == "2024-09-30"
     assert body["target_date"] == "2024-10-01"
     assert body["probability_up"] == pytest.approx(float(newest["probability_up"]))
@@ -263,7 +264,10 @@ def test_fx_api_rejects_a_bad_reload_interval_in_one_line(
     monkeypatch.setenv("FX_CHAMPION_RELOAD_SECONDS", "soon")
     assert main(["api", "--port", "8123"]) == 1
     err = capsys.readouterr().err.strip()
-    assert err == "fx api: error: FX_CHAMPION_RELOAD_SECONDS='soon' is not a number of seconds"
+    assert err == (
+        "fx api: error: FX_CHAMPION_RELOAD_SECONDS='soon': "
+        "input should be a valid number, unable to parse string as a number"
+    )
 
 
 def test_the_service_does_not_import_dagster() -> None:
@@ -275,3 +279,10 @@ def test_the_service_does_not_import_dagster() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_the_stored_prediction_model_is_the_table_contract() -> None:
+    from fx_assets.core.contracts import PREDICTIONS
+    from fx_serving.schemas import StoredPrediction
+
+    assert list(StoredPrediction.model_fields) == PREDICTIONS.column_names

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from fx_assets.core.features import FEATURES
+from fx_assets.core.domain import FEATURES
 from fx_assets.core.models.champion import load_champion
 from tests.champions import (
     CUTOFF,

@@ -11,9 +11,11 @@ import pandas as pd
 import pytest
 from dagster import DagsterInstance, materialize
 
+from fx_assets.core.contracts import FINAL, PREDICTIONS
 from fx_assets.core.models import registry
 from fx_assets.core.warehouse import Warehouse
-from fx_assets.defs.inference.assets import eur_usd_predictions, eur_usd_predictions_schema
+from fx_assets.defs.inference.assets import eur_usd_predictions
+from fx_assets.defs.inference.checks import eur_usd_predictions_schema
 from fx_assets.defs.resources import MlflowResource, ModelServiceResource, WarehouseResource
 from fx_serving.schemas import EXAMPLE_ROW
 from tests.champions import (
@@ -77,13 +79,13 @@ def test_predictions_are_the_same_in_process_and_over_http(
     service: str, world: World, tmp_path: Path
 ) -> None:
     remote_url = f"sqlite:///{tmp_path / 'remote.db'}"
-    Warehouse(remote_url).replace_all("eur_usd_final", world.final)
+    Warehouse(remote_url).replace_all(FINAL, world.final)
     with use_home(world.home):
         assert _materialize(world.warehouse_url, ModelServiceResource()).success
         over_http = ModelServiceResource(url=service, token=TOKEN)
         assert _materialize(remote_url, over_http).success
-    local = Warehouse(world.warehouse_url).read("eur_usd_predictions")
-    remote = Warehouse(remote_url).read("eur_usd_predictions")
+    local = Warehouse(world.warehouse_url).read(PREDICTIONS)
+    remote = Warehouse(remote_url).read(PREDICTIONS)
 
     assert len(local) == len(world.final[world.final["date"] > pd.Timestamp(CUTOFF)]) > 50
     same = ["feature_date", "target_date", "direction", "model_name", "model_version"]
@@ -95,7 +97,7 @@ def test_over_http_a_wrong_token_fails_the_run_with_the_reason(
     service: str, world: World, tmp_path: Path
 ) -> None:
     url = f"sqlite:///{tmp_path / 'denied.db'}"
-    Warehouse(url).replace_all("eur_usd_final", world.final)
+    Warehouse(url).replace_all(FINAL, world.final)
     with use_home(world.home):
         wrong = ModelServiceResource(url=service, token="not-the-token")
         result = _materialize(url, wrong, raise_on_error=False)
@@ -104,4 +106,4 @@ def test_over_http_a_wrong_token_fails_the_run_with_the_reason(
     message = str(failure.step_failure_data.error.message)
     assert "401" in message and "bearer token" in message
     assert "not-the-token" not in message
-    assert Warehouse(url).read("eur_usd_predictions").empty
+    assert Warehouse(url).read(PREDICTIONS).empty

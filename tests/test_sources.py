@@ -17,6 +17,7 @@ from dagster import EnvVar, materialize
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from fx_assets.core.contracts import RAW
 from fx_assets.core.ingestion.expectations import BadBatchError, evaluate
 from fx_assets.core.ingestion.sources import (
     BAR_COLUMNS,
@@ -27,7 +28,8 @@ from fx_assets.core.ingestion.sources import (
 )
 from fx_assets.core.ingestion.twelvedata import MAX_OUTPUTSIZE, TwelveDataSource, request_windows
 from fx_assets.core.warehouse import Warehouse
-from fx_assets.defs.ingestion.assets import eur_usd_raw, eur_usd_raw_schema
+from fx_assets.defs.ingestion.assets import eur_usd_raw
+from fx_assets.defs.ingestion.checks import eur_usd_raw_schema
 from fx_assets.defs.resources import MarketDataResource, WarehouseResource
 from tests.market_data import provider_series, twelvedata_replay
 
@@ -571,7 +573,7 @@ def test_materialize_raw_from_twelvedata(
     result = run_raw(warehouse_url, market)
 
     assert result.success
-    raw = Warehouse.cached(warehouse_url).read("eur_usd_raw")
+    raw = Warehouse.cached(warehouse_url).read(RAW)
     assert list(raw["date"]) == weekdays(FIRST, date(2024, 12, 31))
     assert (raw["source"] == "twelvedata").all()
     assert raw[["open", "high", "low", "close"]].notna().all().all()
@@ -600,4 +602,4 @@ def test_batch_breaking_the_raw_schema_fails_and_writes_nothing(
     assert "2024-01-04" in description and "high_at_least_open_close" in description
     for other in ("2024-01-02", "2024-01-03", "2024-01-05"):
         assert other not in description
-    assert Warehouse.cached(warehouse_url).count("eur_usd_raw") == 0
+    assert Warehouse.cached(warehouse_url).count(RAW) == 0

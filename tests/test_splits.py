@@ -10,9 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fx_assets.core.features import FEATURES, TARGET, build_features, build_final
+from fx_assets.core.contracts import DataValidationError
+from fx_assets.core.domain import FEATURES, TARGET
+from fx_assets.core.features import build_features, build_final
 from fx_assets.core.ingestion.sources import EcbSource
-from fx_assets.core.schemas import DataValidationError
 from fx_assets.core.training.splits import (
     InsufficientHistoryError,
     known_rows,

@@ -23,20 +23,20 @@ from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_START_TAG,
 )
 
-from fx_assets.core.features import FEATURES, TARGET
+from fx_assets.core.contracts import FINAL, TEST, TRAIN
+from fx_assets.core.domain import FEATURES, TARGET
 from fx_assets.core.models import registry
 from fx_assets.core.warehouse import Warehouse
-from fx_assets.defs.ingestion.assets import ETL_ASSETS, ETL_CHECKS
-from fx_assets.defs.jobs import TRAINING_CRON, training_job, training_schedule
 from fx_assets.defs.resources import (
     MarketDataResource,
     MlflowResource,
     TrainingResource,
     WarehouseResource,
+    mlflow_parent_run,
 )
-from fx_assets.defs.training.assets import TRAINING_ASSETS
-from fx_assets.defs.training.checks import TRAINING_CHECKS
+from fx_assets.defs.training.schedules import TRAINING_CRON, training_job, training_schedule
 from tests.conftest import FX_VARS
+from tests.definitions import checks_of, in_groups
 
 # The years 2024-2025 from 1 August 2024: about 355 fixings, 60 of them warm-up rows,
 # then 60 test days, a gap and 230+ training days.
@@ -64,6 +64,7 @@ class Trained:
             "market_data": MarketDataResource(source="ecb", start_date=START),
             "training": TrainingResource(**{**SETTINGS, **training}),
             "tracking_store": MlflowResource(tracking_uri=self.uri),
+            "mlflow": mlflow_parent_run(self.uri),
         }
 
 
@@ -89,7 +90,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trained]:
     state = Trained(home, url, uri, None, [], 0)  # type: ignore[arg-type]
     try:
         etl = materialize(
-            [*ETL_ASSETS, *ETL_CHECKS],
+            in_groups("ingestion", "features"),
             resources=state.resources(),
             instance=DagsterInstance.ephemeral(),
             tags={
@@ -99,9 +100,9 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trained]:
             run_config=QUIET,
         )
         assert etl.success
-        state.final_rows = Warehouse(url).count("eur_usd_final")
+        state.final_rows = Warehouse(url).count(FINAL)
         state.first = materialize(
-            [*TRAINING_ASSETS, *TRAINING_CHECKS],
+            in_groups("training"),
             resources=state.resources(),
             instance=DagsterInstance.get(),
             run_config=QUIET,
@@ -138,19 +139,21 @@ def _parent(client, dagster_run_id: str):  # type: ignore[no-untyped-def]
 def test_first_training_succeeds_with_every_check_passing(trained: Trained) -> None:
     assert trained.first.success
     checks = trained.first.get_asset_check_evaluations()
-    assert {c.check_name for c in checks} == {c.check_key.name for c in TRAINING_CHECKS}
+    assert {c.check_name for c in checks} == {
+        k.name for c in checks_of("training") for k in c.check_keys
+    }
     assert all(c.passed for c in checks)
 
 
 def test_split_tables_in_the_warehouse(trained: Trained) -> None:
     wh = Warehouse(trained.url)
-    train, test, final = wh.read("eur_usd_train"), wh.read("eur_usd_test"), wh.read("eur_usd_final")
+    train, test, final = wh.read(TRAIN), wh.read(TEST), wh.read(FINAL)
     known = final[final[TARGET].notna()]
     assert len(test) == 60
     assert test["date"].tolist() == known["date"].tail(60).tolist()
     assert len(train) == len(known) - 60 - 1
     assert train["date"].max() < known["date"].iloc[-61] < test["date"].min()  # the gap row
-    assert wh.count("eur_usd_final") == trained.final_rows  # training never writes upstream
+    assert wh.count(FINAL) == trained.final_rows  # training never writes upstream
     meta = trained.first.asset_materializations_for_node("eur_usd_split")
     by_key = {m.asset_key.to_user_string(): m.metadata for m in meta}
     assert by_key["eur_usd_train"]["dagster/row_count"].value == len(train)
@@ -163,8 +166,8 @@ def test_registry_has_a_champion_with_the_contract_tags(trained: Trained) -> Non
     assert champion is not None and champion.version == "1"
     assert champion.lifecycle == "champion"
     assert champion.tags[registry.TAG_FEATURES] == ",".join(FEATURES)
-    train = Warehouse(trained.url).read("eur_usd_train")
-    test = Warehouse(trained.url).read("eur_usd_test")
+    train = Warehouse(trained.url).read(TRAIN)
+    test = Warehouse(trained.url).read(TEST)
     assert champion.tags[registry.TAG_TRAINING_CUTOFF] == str(train["date"].max().date())
     assert float(champion.tags[registry.TAG_BASELINE_PR_AUC]) == pytest.approx(
         test[TARGET].astype(int).mean(), abs=1e-6
@@ -217,9 +220,7 @@ def test_mlflow_runs_nest_under_the_dagster_run(trained: Trained) -> None:
         ).read_text()
     )
     assert len(trials["trials"]) == 2  # the tuning budget, on train only
-    assert challenger.data.params["train_rows"] == str(
-        Warehouse(trained.url).count("eur_usd_train")
-    )
+    assert challenger.data.params["train_rows"] == str(Warehouse(trained.url).count(TRAIN))
 
     (decision,) = _runs(client, parent.info.run_id, "decision")
     assert decision.data.params["outcome"] == "promoted"
@@ -267,9 +268,9 @@ def test_fx_run_training_stage_prints_the_decision(trained: Trained) -> None:
 
 def test_too_little_history_fails_in_one_line_and_writes_nothing(trained: Trained) -> None:
     wh = Warehouse(trained.url)
-    before = {t: wh.read(t) for t in ("eur_usd_final", "eur_usd_train", "eur_usd_test")}
+    before = {t: wh.read(t) for t in (FINAL, TRAIN, TEST)}
     result = materialize(
-        [*TRAINING_ASSETS, *TRAINING_CHECKS],
+        in_groups("training"),
         resources=trained.resources(test_days=5000),
         instance=DagsterInstance.ephemeral(),
         run_config=QUIET,

@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from fx_assets.core.contracts import RAW
 from fx_assets.core.ingestion.sources import make_source
 from fx_assets.core.warehouse import Warehouse
 from tests.dagster_api import Dagster
@@ -47,7 +48,7 @@ def test_fx_up_runs_every_service_on_the_embedded_defaults(tmp_path: Path) -> No
         kinds = [e["__typename"] for e in dagster.events(run_id)]
         assert kinds.index("RunEnqueuedEvent") < kinds.index("RunStartingEvent"), kinds
         fixings = make_source("ecb").fetch(START, datetime.now(UTC).date())
-        assert Warehouse(f"sqlite:///{home / 'warehouse.db'}").count("eur_usd_raw") == len(fixings)
+        assert Warehouse(f"sqlite:///{home / 'warehouse.db'}").count(RAW) == len(fixings)
 
         # The model service is up and honest about having no champion yet; MLflow and the
         # dashboard answer.

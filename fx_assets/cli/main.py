@@ -9,6 +9,7 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 
+from fx_assets.cli.errors import CliError, PipelineError
 from fx_assets.cli.models import (
     cmd_models,
     cmd_promote,
@@ -16,14 +17,10 @@ from fx_assets.cli.models import (
     promote_args,
     rollback_args,
 )
-from fx_assets.cli.run import PipelineError
 from fx_assets.core.ingestion.sources import SourceError
 from fx_assets.core.models.registry import RegistryError
-from fx_assets.core.settings import ConfigError, load_settings, redact_url
-
-
-class CliError(RuntimeError):
-    """An error meant for the user: printed as one line, no traceback."""
+from fx_assets.core.redaction import redact_url
+from fx_assets.core.settings import ConfigError, load_settings
 
 
 def prepare_environment() -> None:
@@ -115,7 +112,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     print(f"warehouse     {redact_url(s.warehouse_url)}")
     print(f"mlflow        {redact_url(s.mlflow_tracking_uri)}")
     print(f"source        {s.source}")
-    print(f"DAGSTER_HOME  {os.environ.get('DAGSTER_HOME', s.dagster_home)}")
+    print(f"DAGSTER_HOME  {s.dagster_home}")
     return 0
 
 

@@ -11,6 +11,7 @@ import argparse
 import getpass
 from typing import Any
 
+from fx_assets.core.contracts import TEST
 from fx_assets.core.models import registry
 from fx_assets.core.models.registry import RegistryError
 
@@ -54,20 +55,13 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 def _test_scores(versions: list[registry.Version]) -> tuple[dict[str, float], float | None]:
     """PR-AUC of each usable version on the current ``eur_usd_test``, and the baseline."""
-    from fx_assets.core.features import FEATURES
+    from fx_assets.core.models import lifecycle
     from fx_assets.core.settings import load_settings
-    from fx_assets.core.training.modeling import pr_auc, probability_up, xy
     from fx_assets.core.warehouse import Warehouse
 
-    test = Warehouse.cached(load_settings().warehouse_url).read("eur_usd_test")
-    if test.empty:
-        return {}, None
-    x, y = xy(test)
-    scores = {}
-    for v in versions:
-        if list(registry.model_features(v.model_uri)) == FEATURES:
-            scores[v.version] = pr_auc(y, probability_up(registry.load_model(v.model_uri), x))
-    return scores, float(y.mean())
+    return lifecycle.test_scores(
+        versions, Warehouse.cached(load_settings().warehouse_url).read(TEST)
+    )
 
 
 def _log(client: Any, kind: str, crowned: str, replaced: str | None, reason: str) -> None:
@@ -98,15 +92,13 @@ def _log(client: Any, kind: str, crowned: str, replaced: str | None, reason: str
 
 
 def cmd_promote(args: argparse.Namespace) -> int:
-    from fx_assets.core.features import FEATURES
+    from fx_assets.core.models import lifecycle
 
     client = registry.client()
     target = registry.get_version(client, args.version)
-    if list(registry.model_features(target.model_uri)) != FEATURES:
-        raise RegistryError(
-            f"version {target.version}'s signature does not match the current feature list;"
-            " predictions could not use it"
-        )
+    problem = lifecycle.feature_problem(target)
+    if problem:
+        raise RegistryError(f"version {problem}; predictions could not use it")
     reason = f"manual promotion (fx promote): {args.reason}"
     previous = registry.promote(client, target.version, reason=reason)
     was = f"v{previous.version}, now archived" if previous else "none"

@@ -6,20 +6,19 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
-from dagster import DagsterInstance, ExecuteInProcessResult
+from dagster import DagsterInstance, Definitions, ExecuteInProcessResult
 from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
 )
 
+from fx_assets.cli.errors import PipelineError
+from fx_assets.core.contracts import FINAL, PREDICTIONS, RAW, STAGING
+
 Echo = Callable[[str], None]
 
 # Keep the terminal readable: the per-event DEBUG log is in the Dagster UI.
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-
-
-class PipelineError(RuntimeError):
-    """A run failed; the message is the failing step's own one-line error."""
 
 
 def failure_message(result: ExecuteInProcessResult) -> str:
@@ -41,10 +40,15 @@ def failure_message(result: ExecuteInProcessResult) -> str:
     return "run failed; see the run in the Dagster UI"
 
 
-def execute(job_name: str, *, tags: dict[str, str] | None = None) -> ExecuteInProcessResult:
+def definitions() -> Definitions:
+    """The code location's definitions, with resources from the environment as it is now."""
     from fx_assets.definitions import defs
 
-    job = defs.resolve_job_def(job_name)
+    return defs()
+
+
+def execute(job_name: str, *, tags: dict[str, str] | None = None) -> ExecuteInProcessResult:
+    job = definitions().resolve_job_def(job_name)
     result = job.execute_in_process(
         instance=DagsterInstance.get(),
         tags=tags or {},
@@ -67,8 +71,7 @@ def _first_date() -> date:
 def etl_range(first: date | None = None) -> tuple[str, str]:
     """Partition keys (years) from ``first`` (default: the source's first bar, or
     FX_START_DATE) to this year."""
-    from fx_assets.defs.ingestion.assets import TRADING_YEARS
-    from fx_assets.defs.ingestion.partitions import partition_key_for
+    from fx_assets.defs.ingestion.partitions import TRADING_YEARS, partition_key_for
 
     first = first or _first_date()
     keys = TRADING_YEARS.get_partition_keys(current_time=datetime.now(UTC))
@@ -96,11 +99,11 @@ def summarize(echo: Echo) -> dict[str, Any]:
 
     wh = Warehouse.cached(load_settings().warehouse_url)
     summary: dict[str, Any] = {}
-    for table in ("eur_usd_raw", "eur_usd_staging", "eur_usd_final"):
+    for table in (RAW, STAGING, FINAL):
         n = wh.count(table)
         lo, hi = wh.date_range(table)
-        summary[table] = (n, lo, hi)
-        echo(f"  {table:<16} {n:>6} rows  {lo} .. {hi}")
+        summary[table.name] = (n, lo, hi)
+        echo(f"  {table.name:<16} {n:>6} rows  {lo} .. {hi}")
     return summary
 
 
@@ -111,7 +114,7 @@ def _metadata(result: ExecuteInProcessResult, node: str) -> dict[str, Any]:
 
 def run_training(echo: Echo) -> dict[str, Any]:
     """Split, cross-validate, tune, register and promote; print the decision."""
-    from fx_assets.core.models.registry import MODEL_NAME
+    from fx_assets.core.domain import MODEL_NAME
 
     echo("training: split, cross-validate 3 candidates, tune the best, register, promote")
     result = execute("training_job")
@@ -144,7 +147,7 @@ def run_predictions(echo: Echo) -> dict[str, Any] | None:
 
     echo("predictions: scoring new feature dates with the champion")
     execute("predictions_job")
-    newest = Warehouse.cached(load_settings().warehouse_url).read("eur_usd_predictions", newest=1)
+    newest = Warehouse.cached(load_settings().warehouse_url).read(PREDICTIONS, newest=1)
     if newest.empty:
         echo("  no forecast: eur_usd_final has no row after the champion's training cutoff")
         return None

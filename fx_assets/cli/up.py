@@ -23,7 +23,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from fx_assets.core.settings import Settings, load_settings, redact_url
+from fx_assets.core.redaction import redact_url
+from fx_assets.core.settings import Settings, load_settings
 
 GENERATED_MARKER = (
     "# Written by `fx up` from the repository's dagster.yaml; rewritten at each start."

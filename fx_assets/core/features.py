@@ -12,26 +12,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-RETURN_LAGS = (1, 2, 3, 4)
-MA_WINDOWS = (5, 20, 60)
-VOL_WINDOWS = (5, 20, 60)
-RSI_WINDOW = 14
-MACD_FAST, MACD_SLOW, MACD_SIGNAL = 12, 26, 9
+from fx_assets.core.domain import (
+    FEATURES,
+    MA_WINDOWS,
+    RETURN_LAGS,
+    RSI_WINDOW,
+    TARGET,
+    VOL_WINDOWS,
+)
 
-FEATURES: list[str] = [
-    "ret_1d",
-    *[f"ret_lag_{k}" for k in RETURN_LAGS],
-    "ret_5d",
-    "ret_20d",
-    *[f"ma_ratio_{w}" for w in MA_WINDOWS],
-    *[f"vol_{w}" for w in VOL_WINDOWS],
-    f"rsi_{RSI_WINDOW}",
-    "macd",
-    "macd_signal",
-    "macd_hist",
-    "day_of_week",
-]
-TARGET = "target"
+MACD_FAST, MACD_SLOW, MACD_SIGNAL = 12, 26, 9
 
 
 def _rsi(close: pd.Series, window: int) -> pd.Series:

@@ -1,65 +1,303 @@
-"""Settings read from the environment at call time (never at import time)."""
+"""Every environment variable the platform reads, declared once with its default.
+
+One pydantic-settings class: the Dagster resources, the command line, the model service
+and the dashboard all build it (``load_settings()``) at call time, never at import time,
+and the README's configuration table is generated from it (``configuration_table``).
+Secrets are ``SecretStr``: they print as ``**********`` and reach Dagster as ``EnvVar``.
+"""
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any, Literal
 
-ECB_FIRST_DATE = date(1999, 1, 4)
+from pydantic import (
+    AliasChoices,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ECB_LIVE_URL = "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-hist.zip"
+TWELVEDATA_URL = "https://api.twelvedata.com"
 
 
 class ConfigError(ValueError):
     """A setting a user gave is unusable; the message says which and what to do."""
 
 
-@dataclass(frozen=True)
-class Settings:
-    home: Path
-    warehouse_url: str
-    mlflow_tracking_uri: str
-    mlflow_artifact_root: str
-    source: str
-    start_date: date | None
-    dagster_home: Path
-    model_service_url: str | None
-    api_token: str | None
+def _env(name: str) -> Any:
+    """A field read from exactly ``name`` (no FX_ prefix added)."""
+    return AliasChoices(name)
 
 
-def _parse_date(name: str, value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise ConfigError(f"{name}={value!r} is not a date; use YYYY-MM-DD") from None
+class Settings(BaseSettings):
+    """The platform's configuration, from the environment (all optional)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="FX_", case_sensitive=False, extra="ignore", populate_by_name=True
+    )
+
+    _given: frozenset[str] = PrivateAttr(default=frozenset())
+
+    # --- where state lives ------------------------------------------------------------
+    home: Path = Field(Path(".fx"), description="where local state lives")
+    # These three are filled from FX_HOME when unset (see ``_defaults_under_home``).
+    warehouse_url: str | None = Field(
+        None,
+        description="the warehouse; default `sqlite:///$FX_HOME/warehouse.db`; "
+        "`postgresql://user@host/db` uses psycopg 3",
+    )
+    readonly_warehouse_url: str | None = Field(
+        None,
+        description="what `fx up` gives the model service and the dashboard "
+        "(a read-only role); default the warehouse",
+    )
+    mlflow_tracking_uri: str | None = Field(
+        None,
+        validation_alias=_env("MLFLOW_TRACKING_URI"),
+        description="MLflow tracking and registry; default `sqlite:///$FX_HOME/mlflow.db` "
+        "(artifacts in `$FX_HOME/mlartifacts`)",
+    )
+    mlflow_backend_store_uri: str | None = Field(
+        None,
+        validation_alias=_env("MLFLOW_BACKEND_STORE_URI"),
+        description="the store of the MLflow server `fx up` starts; default the tracking store",
+    )
+    mlflow_artifacts_destination: str | None = Field(
+        None,
+        validation_alias=_env("MLFLOW_ARTIFACTS_DESTINATION"),
+        description="where that server keeps artifacts; default `$FX_HOME/mlartifacts`",
+    )
+    dagster_home: Path | None = Field(
+        None,
+        validation_alias=_env("DAGSTER_HOME"),
+        description="the Dagster instance for the `fx` commands; default `$FX_HOME/dagster`",
+    )
+    dagster_pg_host: str | None = Field(
+        None,
+        validation_alias=_env("DAGSTER_PG_HOST"),
+        description="set: `fx up` runs Dagster on PostgreSQL (`dagster.yaml`), with `DAGSTER_PG_*`",
+    )
+
+    # --- market data ------------------------------------------------------------------
+    source: str = Field(
+        "ecb",
+        description="`ecb` (bundled, offline), `ecb-live` (the ECB's current file), "
+        "`twelvedata` or `csv:PATH`",
+    )
+    start_date: date | None = Field(
+        None, description="first date to ingest; default the source's first bar"
+    )
+    twelvedata_api_key: SecretStr | None = Field(
+        None,
+        validation_alias=_env("TWELVEDATA_API_KEY"),
+        description="Twelve Data API key (for `FX_SOURCE=twelvedata`; never logged)",
+    )
+    twelvedata_base_url: str = Field(
+        TWELVEDATA_URL,
+        validation_alias=_env("TWELVEDATA_BASE_URL"),
+        description="Twelve Data API root",
+    )
+    ecb_url: str = Field(ECB_LIVE_URL, description="the ECB history zip `ecb-live` downloads")
+    on_bad_rows: Literal["quarantine", "fail"] = Field(
+        "quarantine", description="`quarantine` bad rows with their reason, or `fail` the batch"
+    )
+    max_rejected_share: float = Field(
+        0.05,
+        ge=0,
+        le=1,
+        description="a batch with a larger quarantined share fails (a broken feed)",
+    )
+    stale_after_days: int = Field(
+        3, ge=0, description="trading days behind after which the data is called stale"
+    )
+
+    # --- training and promotion ---------------------------------------------------------
+    test_days: int = Field(500, gt=0, description="newest trading days held out as the test set")
+    gap_days: int = Field(
+        1, ge=0, description="trading days dropped between train and test (and between CV folds)"
+    )
+    cv_folds: int = Field(5, ge=2, description="time-series cross-validation folds")
+    tuning_budget: int = Field(20, gt=0, description="Optuna trials for the best family")
+    tuning_timeout: float = Field(300.0, gt=0, description="seconds the tuning may take at most")
+    promotion_margin: float = Field(
+        0.0, description="PR-AUC lift over the champion a challenger needs"
+    )
+    promotion_policy: Literal["margin", "significant"] = Field(
+        "significant",
+        description="`significant`: the lift's 95 % interval must clear the margin; "
+        "`margin`: the lift itself",
+    )
+    seed: int = Field(42, description="random seed of every model, split and tuning")
+
+    # --- monitoring and alerts ----------------------------------------------------------
+    drift_window: int = Field(60, gt=1, description="newest feature rows compared with training")
+    drift_psi: float = Field(0.25, gt=0, description="PSI above which a feature has drifted")
+    retrain_on_decay: bool = Field(
+        False, description="`true`: a decay or drift alert launches the training job"
+    )
+    retrain_min_days: int = Field(7, ge=0, description="days between two retrainings on decay")
+    alert_webhook_url: SecretStr | None = Field(
+        None, description="Slack-compatible incoming webhook for alerts (a secret)"
+    )
+    alert_email_to: str | None = Field(None, description="comma-separated alert recipients")
+    smtp_host: str | None = Field(None, description="SMTP server for alert email")
+    smtp_port: int = Field(587, description="its port (STARTTLS when offered)")
+    smtp_user: str | None = Field(None, description="SMTP user, if it needs one")
+    smtp_password: SecretStr | None = Field(None, description="SMTP password (a secret)")
+    smtp_from: str = Field("fx-platform@localhost", description="the alerts' sender address")
+
+    # --- evaluation ---------------------------------------------------------------------
+    backtest_refit_days: int = Field(21, gt=0, description="trading days between backtest refits")
+    backtest_min_train_days: int = Field(
+        1000, gt=0, description="rows the first backtest model trains on"
+    )
+    backtest_cost_pips: float = Field(
+        0.8, ge=0, description="cost per position change in the trading illustration"
+    )
+
+    # --- consumers ----------------------------------------------------------------------
+    model_service_url: str | None = Field(
+        None, description="set: predictions go through the model service over HTTP"
+    )
+    api_token: SecretStr | None = Field(
+        None, description="set: the model service requires `Authorization: Bearer <token>`"
+    )
+    metrics_token: SecretStr | None = Field(
+        None, description="set: `/metrics` requires this bearer token; unset: open like `/health`"
+    )
+    champion_reload_seconds: float = Field(
+        30.0, gt=0, description="how often the model service checks the `champion` alias"
+    )
+    dash_refresh_seconds: int = Field(
+        60, ge=0, description="how often the open dashboard re-reads; `0` turns it off"
+    )
+    log_level: str | None = Field(
+        None, description="`fx run` shows Dagster's log lines at this level (as `--verbose`)"
+    )
+
+    @field_validator("source")
+    @classmethod
+    def _known_source(cls, value: str) -> str:
+        value = value.strip()
+        if value in ("ecb", "ecb-live", "twelvedata") or value.startswith("csv:"):
+            return value
+        raise ValueError("use ecb, ecb-live, twelvedata or csv:PATH")
+
+    @field_validator(
+        "warehouse_url",
+        "readonly_warehouse_url",
+        "mlflow_tracking_uri",
+        "model_service_url",
+        "alert_email_to",
+        "smtp_host",
+        "log_level",
+        "api_token",
+        "metrics_token",
+        "twelvedata_api_key",
+        "smtp_user",
+        "smtp_password",
+        "alert_webhook_url",
+        "start_date",
+        "dagster_home",
+        "dagster_pg_host",
+        "mlflow_backend_store_uri",
+        "mlflow_artifacts_destination",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("home")
+    @classmethod
+    def _absolute_home(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @model_validator(mode="after")
+    def _defaults_under_home(self) -> Settings:
+        # Filled here rather than as defaults because they follow FX_HOME; what the user
+        # set is remembered first, for ``is_set``.
+        self._given = frozenset(self.model_fields_set)
+        home = self.home
+        if self.warehouse_url is None:
+            self.warehouse_url = sqlite_url(home / "warehouse.db")
+        if self.mlflow_tracking_uri is None:
+            self.mlflow_tracking_uri = sqlite_url(home / "mlflow.db")
+        if self.dagster_home is None:
+            self.dagster_home = home / "dagster"
+        return self
+
+    @property
+    def mlflow_artifact_root(self) -> str:
+        return (self.home / "mlartifacts").as_uri()
+
+    def is_set(self, field: str) -> bool:
+        """Whether the environment (or the caller) gave ``field`` a value."""
+        return field in self._given
+
+    @staticmethod
+    def secret(value: SecretStr | None) -> str | None:
+        return value.get_secret_value() if value is not None else None
 
 
-def fx_home() -> Path:
-    return Path(os.environ.get("FX_HOME") or ".fx").expanduser().resolve()
+def env_name(field: str) -> str:
+    """The environment variable that sets ``field``."""
+    info = Settings.model_fields[field]
+    alias = info.validation_alias
+    if isinstance(alias, AliasChoices):
+        return str(alias.choices[0])
+    return f"FX_{field.upper()}"
 
 
 def load_settings() -> Settings:
-    home = fx_home()
-    start = os.environ.get("FX_START_DATE")
-    return Settings(
-        home=home,
-        warehouse_url=os.environ.get("FX_WAREHOUSE_URL") or f"sqlite:///{home / 'warehouse.db'}",
-        mlflow_tracking_uri=os.environ.get("MLFLOW_TRACKING_URI")
-        or f"sqlite:///{home / 'mlflow.db'}",
-        mlflow_artifact_root=(home / "mlartifacts").as_uri(),
-        source=os.environ.get("FX_SOURCE") or "ecb",
-        start_date=_parse_date("FX_START_DATE", start) if start else None,
-        dagster_home=Path(os.environ.get("DAGSTER_HOME") or home / "dagster"),
-        model_service_url=os.environ.get("FX_MODEL_SERVICE_URL") or None,
-        api_token=os.environ.get("FX_API_TOKEN") or None,
-    )
-
-
-def redact_url(url: str) -> str:
-    """A database URL fit for logs and metadata: the password replaced by ***."""
-    from sqlalchemy.engine import make_url
-
+    """The settings from the environment now; a bad value is one line naming its variable."""
     try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return "<unparseable url>"
+        return Settings()
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = str(err["loc"][0]) if err.get("loc") else ""
+        name = env_name(field) if field in Settings.model_fields else field
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        msg = msg[:1].lower() + msg[1:]
+        # The value helps, except where it may be a secret.
+        secret = field in Settings.model_fields and "SecretStr" in str(
+            Settings.model_fields[field].annotation
+        )
+        given = "" if secret or not isinstance(err.get("input"), str) else f"={err['input']!r}"
+        raise ConfigError(f"{name}{given}: {msg}") from None
+
+
+def sqlite_url(path: Path) -> str:
+    """The SQLAlchemy URL of a SQLite file: the one place such a URL is spelled."""
+    return f"sqlite:///{path}"
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a ``sqlite:///`` URL (a warehouse or an MLflow store), else None."""
+    if not url.startswith("sqlite:///"):
+        return None
+    return Path(url.removeprefix("sqlite:///").split("?", 1)[0]).expanduser().resolve()
+
+
+def _default(field: str) -> str:
+    info = Settings.model_fields[field]
+    if info.default is None:
+        return "unset"
+    if isinstance(info.default, bool):
+        return f"`{str(info.default).lower()}`"
+    return f"`{info.default}`"
+
+
+def configuration_table() -> str:
+    """The README's configuration table, one row per field of ``Settings``."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    for field, info in Settings.model_fields.items():
+        rows.append(f"| `{env_name(field)}` | {_default(field)} | {info.description} |")
+    return "\n".join(rows)

@@ -1,23 +1,31 @@
 """The warehouse: SQLite (WAL) by default, PostgreSQL via psycopg 3.
 
-Writes are one transaction each: delete the key range being replaced, then insert.
-Rematerializing therefore leaves the same rows, and a failed write leaves none.
+Every read and write takes a table's contract (``fx_assets.core.contracts``). Writes are
+one transaction each: delete the key range being replaced, then insert. Rematerializing
+therefore leaves the same rows, and a failed write leaves none. A read-only warehouse
+(the dashboard, the service) cannot write even through a bug: SQLite opens with
+``mode=ro`` and ``query_only``, PostgreSQL in read-only transactions.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
+from urllib.parse import quote
 
 import pandas as pd
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine, make_url
 
-from fx_assets.core.tables import TABLES, metadata
+from fx_assets.core.contracts import TableContract, metadata
+from fx_assets.core.settings import sqlite_path
 
-_ENGINES: dict[str, Engine] = {}
+# The one engine cache: one engine per (URL, mode) per process.
+_CACHE: dict[tuple[str, bool], Warehouse] = {}
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -25,6 +33,13 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def _sqlite_read_only(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA busy_timeout=5000")
+    cur.execute("PRAGMA query_only=ON")
     cur.close()
 
 
@@ -36,45 +51,56 @@ def normalize_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def create_warehouse_engine(url: str) -> Engine:
+def create_warehouse_engine(url: str, *, read_only: bool = False) -> Engine:
     url = normalize_url(url)
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            from pathlib import Path
-
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    path = sqlite_path(url)
+    if path is not None and read_only:
+        engine = sa.create_engine(
+            f"sqlite:///file:{quote(str(path))}?mode=ro&uri=true", connect_args={"timeout": 5}
+        )
+        sa.event.listen(engine, "connect", _sqlite_read_only)
+    elif make_url(url).get_backend_name() == "sqlite":
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
         engine = sa.create_engine(url, connect_args={"timeout": 30})
         sa.event.listen(engine, "connect", _sqlite_pragmas)
     else:
-        engine = sa.create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+        args: dict[str, Any] = {"connect_timeout": 5 if read_only else 10}
+        if read_only:
+            args["options"] = "-c default_transaction_read_only=on"
+        engine = sa.create_engine(url, pool_pre_ping=True, connect_args=args)
     return engine
 
 
 class Warehouse:
-    """Reads and transactional, idempotent writes of the ``eur_usd_*`` tables."""
+    """Reads and transactional, idempotent writes of the tables, by contract."""
 
-    def __init__(self, url: str, *, create: bool = True) -> None:
+    def __init__(self, url: str, *, create: bool = True, read_only: bool = False) -> None:
         self.url = url
-        self.engine = create_warehouse_engine(url)
-        if create:
+        self.read_only = read_only
+        self.engine = create_warehouse_engine(url, read_only=read_only)
+        if create and not read_only:
             metadata.create_all(self.engine)
 
     @classmethod
-    def cached(cls, url: str) -> Warehouse:
-        """One engine per URL per process (the service and dashboard read often)."""
-        wh = _ENGINES.get(url)
+    def cached(cls, url: str, *, read_only: bool = False) -> Warehouse:
+        """One engine per URL and mode per process (the service and dashboard read often)."""
+        wh = _CACHE.get((url, read_only))
         if wh is None:
-            wh = _ENGINES[url] = cls(url)
+            wh = _CACHE[(url, read_only)] = cls(url, read_only=read_only)
         return wh
 
     def dispose(self) -> None:
         self.engine.dispose()
 
+    def has(self, contract: TableContract) -> bool:
+        with self.engine.connect() as conn:
+            return sa.inspect(conn).has_table(contract.name)
+
     # --- reads -----------------------------------------------------------------
     def read(
         self,
-        table: str,
+        contract: TableContract,
         *,
         start: date | None = None,
         end: date | None = None,
@@ -82,9 +108,9 @@ class Warehouse:
         columns: Sequence[str] | None = None,
         newest: int | None = None,
     ) -> pd.DataFrame:
-        """Rows of ``table`` ordered by key, optionally within [start, end] or the newest N."""
-        t = TABLES[table]
-        key_col = t.c[key or t.primary_key.columns.keys()[0]]
+        """Rows ordered by key, optionally within [start, end] or the newest N."""
+        t = contract.table
+        key_col = t.c[key or contract.first_key]
         cols = [t.c[c] for c in columns] if columns else list(t.c)
         q = sa.select(*cols)
         if start is not None:
@@ -94,7 +120,7 @@ class Warehouse:
         if newest is not None:
             q = q.order_by(key_col.desc()).limit(newest)
         else:
-            q = q.order_by(key_col)
+            q = q.order_by(*[t.c[k] for k in ([key] if key else contract.key)])
         with self.engine.connect() as conn:
             rows = conn.execute(q).all()
         # Plain str, not SQLAlchemy's quoted_name: scikit-learn records feature names only
@@ -104,67 +130,95 @@ class Warehouse:
             df = df.iloc[::-1].reset_index(drop=True)
         return _coerce_types(df, t)
 
-    def count(self, table: str) -> int:
+    def count(self, contract: TableContract) -> int:
         with self.engine.connect() as conn:
-            return int(conn.execute(sa.select(sa.func.count()).select_from(TABLES[table])).scalar())
+            return int(
+                conn.execute(sa.select(sa.func.count()).select_from(contract.table)).scalar()
+            )
 
-    def date_range(self, table: str) -> tuple[date | None, date | None]:
-        t = TABLES[table]
-        key = t.primary_key.columns.values()[0]
+    def date_range(self, contract: TableContract) -> tuple[date | None, date | None]:
+        key = contract.table.c[contract.first_key]
         with self.engine.connect() as conn:
             lo, hi = conn.execute(sa.select(sa.func.min(key), sa.func.max(key))).one()
         return _as_date(lo), _as_date(hi)
 
     # --- writes ----------------------------------------------------------------
-    def replace_range(self, table: str, df: pd.DataFrame, start: date, end: date) -> int:
-        """Delete rows with key in [start, end] and insert ``df``, in one transaction."""
-        t = TABLES[table]
-        key = t.primary_key.columns.values()[0]
-        records = _records(df, t)
-        with self.engine.begin() as conn:
-            conn.execute(sa.delete(t).where(key >= start, key <= end))
-            if records:
-                conn.execute(sa.insert(t), records)
-        return len(records)
+    def _writable(self) -> None:
+        if self.read_only:
+            raise PermissionError("this warehouse connection is read-only")
 
-    def replace_all(self, table: str, df: pd.DataFrame) -> int:
-        """Replace the whole table with ``df``, in one transaction."""
-        t = TABLES[table]
-        records = _records(df, t)
-        with self.engine.begin() as conn:
-            conn.execute(sa.delete(t))
-            if records:
-                conn.execute(sa.insert(t), records)
-        return len(records)
+    def replace_range(
+        self, contract: TableContract, df: pd.DataFrame, start: date, end: date
+    ) -> int:
+        """Delete rows with first key in [start, end] and insert ``df``, in one transaction."""
+        return self.replace_ranges({contract: df}, start, end)[contract.name]
 
-    def replace_tables(self, frames: dict[str, pd.DataFrame]) -> dict[str, int]:
-        """Replace several whole tables in one transaction: readers see all or none."""
-        prepared = {name: (TABLES[name], _records(df, TABLES[name])) for name, df in frames.items()}
+    def replace_ranges(
+        self, frames: Mapping[TableContract, pd.DataFrame], start: date, end: date
+    ) -> dict[str, int]:
+        """``replace_range`` for several tables in one transaction (rows and their rejects)."""
+        self._writable()
+        prepared = [(c, _records(df, c.table)) for c, df in frames.items()]
         with self.engine.begin() as conn:
-            for t, records in prepared.values():
-                conn.execute(sa.delete(t))
+            for c, records in prepared:
+                key = c.table.c[c.first_key]
+                conn.execute(sa.delete(c.table).where(key >= start, key <= end))
                 if records:
-                    conn.execute(sa.insert(t), records)
-        return {name: len(records) for name, (_, records) in prepared.items()}
+                    conn.execute(sa.insert(c.table), records)
+        return {c.name: len(records) for c, records in prepared}
 
-    def insert_new(self, table: str, df: pd.DataFrame) -> int:
-        """Insert only rows whose key is not stored yet; stored rows are never rewritten."""
-        t = TABLES[table]
-        key = t.primary_key.columns.values()[0]
+    def replace_all(self, contract: TableContract, df: pd.DataFrame) -> int:
+        """Replace the whole table with ``df``, in one transaction."""
+        return self.replace_tables({contract: df})[contract.name]
+
+    def replace_tables(self, frames: Mapping[TableContract, pd.DataFrame]) -> dict[str, int]:
+        """Replace several whole tables in one transaction: readers see all or none."""
+        self._writable()
+        prepared = [(c, _records(df, c.table)) for c, df in frames.items()]
+        with self.engine.begin() as conn:
+            for c, records in prepared:
+                conn.execute(sa.delete(c.table))
+                if records:
+                    conn.execute(sa.insert(c.table), records)
+        return {c.name: len(records) for c, records in prepared}
+
+    def replace_where(self, contract: TableContract, df: pd.DataFrame, **equals: Any) -> int:
+        """Delete the rows whose columns equal ``equals`` and insert ``df``, in one go.
+
+        For tables keyed by more than a date (drift per feature and model version): a rerun
+        on the same data replaces its own rows and never duplicates them.
+        """
+        self._writable()
+        t = contract.table
+        records = _records(df, t)
+        with self.engine.begin() as conn:
+            conn.execute(sa.delete(t).where(*[t.c[k] == v for k, v in equals.items()]))
+            if records:
+                conn.execute(sa.insert(t), records)
+        return len(records)
+
+    def insert_new(self, contract: TableContract, df: pd.DataFrame) -> int:
+        """Insert only rows whose key is not stored yet; stored rows are never rewritten.
+
+        ``INSERT ... ON CONFLICT DO NOTHING``: two overlapping runs cannot collide, the
+        second simply inserts nothing for the keys the first wrote.
+        """
+        self._writable()
+        t = contract.table
         records = _records(df, t)
         if not records:
             return 0
+        dialect = self.engine.dialect.name
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        stmt = (
+            insert(t)
+            .on_conflict_do_nothing(index_elements=list(contract.key))
+            .returning(*[t.c[k] for k in contract.key])
+        )
         with self.engine.begin() as conn:
-            existing = {
-                _as_date(v)
-                for v in conn.execute(
-                    sa.select(key).where(key.in_([r[key.name] for r in records]))
-                ).scalars()
-            }
-            fresh = [r for r in records if r[key.name] not in existing]
-            if fresh:
-                conn.execute(sa.insert(t), fresh)
-        return len(fresh)
+            # RETURNING names the rows actually inserted (rowcount is not reliable for
+            # multi-row ON CONFLICT inserts across drivers).
+            return len(conn.execute(stmt, records).all())
 
 
 def _as_date(value: Any) -> date | None:

@@ -1,24 +1,39 @@
-"""Dagster resources: thin, typed wrappers over the Dagster-free modules."""
+"""Dagster resources: thin, typed wrappers over the core, built from ``Settings``.
+
+``resources()`` is the code location's ``@definitions`` function for them: it runs when
+Dagster loads the definitions, never at import. A secret that is set reaches Dagster as
+an ``EnvVar`` (the UI shows the variable's name, never its value).
+"""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import date
 from typing import Any
 
-from dagster import ConfigurableResource
+import dagster as dg
+from dagster import ConfigurableResource, EnvVar, InitResourceContext, resource
+from dagster_mlflow.resources import CONFIG_SCHEMA, MlFlow
 from pydantic import Field
 
+from fx_assets.core.domain import EXPERIMENT_NAME
 from fx_assets.core.ingestion.sources import Source, make_source
-from fx_assets.core.ingestion.twelvedata import DEFAULT_BASE_URL
 from fx_assets.core.models import registry
 from fx_assets.core.models.champion import load_champion
 from fx_assets.core.models.inference import InProcessScorer, Scorer, ServiceScorer
-from fx_assets.core.training.modeling import DEFAULT_CV_FOLDS, DEFAULT_TUNING_BUDGET, SEED
-from fx_assets.core.training.promotion import DEFAULT_MARGIN
-from fx_assets.core.training.splits import DEFAULT_GAP_DAYS, DEFAULT_TEST_DAYS
+from fx_assets.core.settings import TWELVEDATA_URL, Settings, env_name, load_settings
 from fx_assets.core.warehouse import Warehouse
+
+_DEFAULTS = Settings.model_fields
+
+
+def _default(field: str) -> Any:
+    return _DEFAULTS[field].default
+
+
+def _field(field: str) -> Any:
+    """A resource field with the setting's default and description."""
+    return Field(default=_default(field), description=_DEFAULTS[field].description)
 
 
 class WarehouseResource(ConfigurableResource):
@@ -31,12 +46,17 @@ class WarehouseResource(ConfigurableResource):
 
 
 class MarketDataResource(ConfigurableResource):
-    """Where daily EUR/USD bars come from: ``ecb``, ``twelvedata`` or ``csv:PATH``."""
+    """Where daily bars come from and how bad rows are treated (FX_SOURCE, FX_ON_BAD_ROWS)."""
 
     source: str = "ecb"
     start_date: str | None = None
     twelvedata_api_key: str | None = None
-    twelvedata_base_url: str = DEFAULT_BASE_URL
+    twelvedata_base_url: str = TWELVEDATA_URL
+    ecb_url: str = Field(default=_default("ecb_url"))
+    cache_dir: str | None = Field(default=None, description="where ecb-live keeps its download")
+    on_bad_rows: str = Field(default=_default("on_bad_rows"))
+    max_rejected_share: float = Field(default=_default("max_rejected_share"))
+    stale_after_days: int = Field(default=_default("stale_after_days"))
 
     def client(self) -> Source:
         return make_source(
@@ -45,32 +65,63 @@ class MarketDataResource(ConfigurableResource):
             base_url=self.twelvedata_base_url,
         )
 
-    def first_date(self) -> date:
-        if self.start_date:
-            return date.fromisoformat(self.start_date)
-        return self.client().first_date()
-
 
 class TrainingResource(ConfigurableResource):
     """How the weekly training splits, cross-validates, tunes and promotes."""
 
     test_days: int = Field(
-        default=DEFAULT_TEST_DAYS, description="Newest trading days held out as the test set."
+        default=_default("test_days"), description=_DEFAULTS["test_days"].description
     )
     gap_days: int = Field(
-        default=DEFAULT_GAP_DAYS,
-        description="Trading days dropped between train and test (and between CV folds).",
+        default=_default("gap_days"), description=_DEFAULTS["gap_days"].description
     )
-    cv_folds: int = Field(default=DEFAULT_CV_FOLDS, description="Time-series CV folds.")
+    cv_folds: int = Field(
+        default=_default("cv_folds"), description=_DEFAULTS["cv_folds"].description
+    )
     tuning_budget: int = Field(
-        default=DEFAULT_TUNING_BUDGET,
-        description="Hyperparameter configurations tried for the best family (defaults first).",
+        default=_default("tuning_budget"), description=_DEFAULTS["tuning_budget"].description
+    )
+    tuning_timeout: float = Field(
+        default=_default("tuning_timeout"), description=_DEFAULTS["tuning_timeout"].description
     )
     promotion_margin: float = Field(
-        default=DEFAULT_MARGIN,
-        description="PR-AUC lift over the champion a challenger needs to be promoted.",
+        default=_default("promotion_margin"),
+        description=_DEFAULTS["promotion_margin"].description,
     )
-    seed: int = Field(default=SEED, description="Random seed of every model.")
+    promotion_policy: str = Field(
+        default=_default("promotion_policy"),
+        description=_DEFAULTS["promotion_policy"].description,
+    )
+    seed: int = Field(default=_default("seed"), description="Random seed of every model.")
+
+
+class MonitoringResource(ConfigurableResource):
+    """How drift and decay are judged (FX_DRIFT_*, FX_RETRAIN_*)."""
+
+    drift_window: int = Field(default=_default("drift_window"))
+    drift_psi: float = Field(default=_default("drift_psi"))
+    retrain_on_decay: bool = Field(default=_default("retrain_on_decay"))
+    retrain_min_days: int = Field(default=_default("retrain_min_days"))
+
+
+class EvaluationResource(ConfigurableResource):
+    """How the walk-forward backtest refits and what a position change costs."""
+
+    refit_days: int = Field(default=_default("backtest_refit_days"))
+    min_train_days: int = Field(default=_default("backtest_min_train_days"))
+    cost_pips: float = Field(default=_default("backtest_cost_pips"))
+
+
+class AlertsResource(ConfigurableResource):
+    """Where alerts go: a Slack-compatible webhook and/or email (both optional)."""
+
+    webhook_url: str | None = None
+    email_to: str | None = None
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=_default("smtp_port"))
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = Field(default=_default("smtp_from"))
 
 
 class MlflowResource(ConfigurableResource):
@@ -80,41 +131,6 @@ class MlflowResource(ConfigurableResource):
 
     def client(self) -> Any:
         return registry.client(self.tracking_uri)
-
-    @contextmanager
-    def run_for(self, dagster_run_id: str, job_name: str) -> Iterator[str]:
-        """The MLflow parent run of one Dagster run, active for the block; yields its id.
-
-        Found by its ``dagster_run_id`` tag, else created, so every step of a Dagster run
-        (one process or one per step) nests its runs under the same parent. The parent is
-        resumed for the block and ended with the block's outcome.
-        """
-        import mlflow
-
-        client = self.client()
-        experiment = client.get_experiment_by_name(registry.EXPERIMENT_NAME)
-        found = client.search_runs(
-            [experiment.experiment_id],
-            filter_string=(
-                f"tags.{registry.TAG_DAGSTER_RUN_ID} = '{dagster_run_id}'"
-                f" and tags.`{registry.TAG_RUN_KIND}` = 'training'"
-            ),
-            max_results=1,
-        )
-        if found:
-            parent_id = found[0].info.run_id
-        else:
-            parent_id = client.create_run(
-                experiment.experiment_id,
-                run_name=f"{job_name} {dagster_run_id[:8]}",
-                tags={
-                    registry.TAG_DAGSTER_RUN_ID: dagster_run_id,
-                    registry.TAG_RUN_KIND: "training",
-                    "dagster_job": job_name,
-                },
-            ).info.run_id
-        with mlflow.start_run(run_id=parent_id):
-            yield parent_id
 
 
 class ModelServiceResource(ConfigurableResource):
@@ -129,3 +145,117 @@ class ModelServiceResource(ConfigurableResource):
         if self.url:
             return ServiceScorer(self.url, self.token)
         return InProcessScorer(load_champion(tracking.client()))
+
+
+@resource(
+    config_schema=CONFIG_SCHEMA,
+    description="dagster-mlflow's run-scoped parent MLflow run, on this project's store.",
+)
+def mlflow_training_run(context: InitResourceContext) -> Iterator[MlFlow]:
+    """dagster-mlflow's ``mlflow_tracking``, after the store and experiment exist.
+
+    Wrapped because its legacy resource creates a missing experiment with MLflow's
+    default artifact location (``./mlruns`` of whatever directory the run starts in);
+    ``registry.client`` creates it first with the artifact root under FX_HOME. Its
+    ``end_mlflow_on_run_finished`` hook ends the run on the training job; a run without
+    the hook (``materialize``) or whose last step was skipped is ended at teardown, so
+    it is never left active in the process for the next one.
+    """
+    import mlflow
+
+    registry.client(context.resource_config.get("mlflow_tracking_uri"))
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*MlFlow.*beta.*")
+        tracker = MlFlow(context)
+    # Its own ``mlflow_run_id`` stays None for a run it created: remember the active one.
+    started = mlflow.active_run()
+    try:
+        yield tracker
+    finally:
+        active = mlflow.active_run()
+        if active is not None and started is not None and active.info.run_id == started.info.run_id:
+            mlflow.end_run()
+
+
+def mlflow_parent_run(tracking_uri: Any) -> Any:
+    """The ``mlflow`` resource: dagster-mlflow's parent run on ``tracking_uri``."""
+    return mlflow_training_run.configured(
+        {
+            "experiment_name": EXPERIMENT_NAME,
+            "mlflow_tracking_uri": tracking_uri,
+            "extra_tags": {registry.TAG_RUN_KIND: "training"},
+        }
+    )
+
+
+def _secret(settings: Settings, field: str) -> Any:
+    """An ``EnvVar`` for a secret that is set (the UI shows its name), else None."""
+    return EnvVar(env_name(field)) if getattr(settings, field) is not None else None
+
+
+def _env_or_value(settings: Settings, field: str) -> Any:
+    """A URL that may hold a password goes in as its variable when the user set it."""
+    return EnvVar(env_name(field)) if settings.is_set(field) else getattr(settings, field)
+
+
+def build_resources(settings: Settings) -> dict[str, Any]:
+    tracking_uri = _env_or_value(settings, "mlflow_tracking_uri")
+    return {
+        "warehouse": WarehouseResource(url=_env_or_value(settings, "warehouse_url")),
+        "market_data": MarketDataResource(
+            source=settings.source,
+            start_date=settings.start_date.isoformat() if settings.start_date else None,
+            twelvedata_api_key=_secret(settings, "twelvedata_api_key"),
+            twelvedata_base_url=settings.twelvedata_base_url,
+            ecb_url=settings.ecb_url,
+            cache_dir=str(settings.home / "sources"),
+            on_bad_rows=settings.on_bad_rows,
+            max_rejected_share=settings.max_rejected_share,
+            stale_after_days=settings.stale_after_days,
+        ),
+        "training": TrainingResource(
+            test_days=settings.test_days,
+            gap_days=settings.gap_days,
+            cv_folds=settings.cv_folds,
+            tuning_budget=settings.tuning_budget,
+            tuning_timeout=settings.tuning_timeout,
+            promotion_margin=settings.promotion_margin,
+            promotion_policy=settings.promotion_policy,
+            seed=settings.seed,
+        ),
+        "monitoring": MonitoringResource(
+            drift_window=settings.drift_window,
+            drift_psi=settings.drift_psi,
+            retrain_on_decay=settings.retrain_on_decay,
+            retrain_min_days=settings.retrain_min_days,
+        ),
+        "evaluation": EvaluationResource(
+            refit_days=settings.backtest_refit_days,
+            min_train_days=settings.backtest_min_train_days,
+            cost_pips=settings.backtest_cost_pips,
+        ),
+        "alerts": AlertsResource(
+            webhook_url=_secret(settings, "alert_webhook_url"),
+            email_to=settings.alert_email_to,
+            smtp_host=settings.smtp_host,
+            smtp_port=settings.smtp_port,
+            smtp_user=settings.smtp_user,
+            smtp_password=_secret(settings, "smtp_password"),
+            smtp_from=settings.smtp_from,
+        ),
+        "tracking_store": MlflowResource(tracking_uri=tracking_uri),
+        "mlflow": mlflow_parent_run(
+            {"env": env_name("mlflow_tracking_uri")}
+            if settings.is_set("mlflow_tracking_uri")
+            else settings.mlflow_tracking_uri
+        ),
+        "model_service": ModelServiceResource(
+            url=settings.model_service_url, token=_secret(settings, "api_token")
+        ),
+    }
+
+
+@dg.definitions
+def resources() -> dg.Definitions:
+    """Every resource of the code location, from the environment at load time."""
+    return dg.Definitions(resources=build_resources(load_settings()))

@@ -25,8 +25,8 @@ import httpx
 import pandas as pd
 import tenacity
 
+from fx_assets.core.domain import ECB_FIRST_DATE
 from fx_assets.core.ingestion.sources import EcbSource, SourceError, _in_range, read_ecb_zip
-from fx_assets.core.settings import ECB_FIRST_DATE
 
 log = logging.getLogger(__name__)
 

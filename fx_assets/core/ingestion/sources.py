@@ -18,7 +18,8 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
-from fx_assets.core.settings import ECB_FIRST_DATE, ConfigError
+from fx_assets.core.domain import ECB_FIRST_DATE
+from fx_assets.core.settings import ConfigError
 
 BAR_COLUMNS = ["date", "open", "high", "low", "close"]
 

@@ -14,19 +14,15 @@ from typing import Any
 
 import numpy as np
 
-from fx_assets.core.features import FEATURES
+from fx_assets.core.domain import FEATURES, MODEL_NAME, THRESHOLD
 from fx_assets.core.models.fastpath import Probability, agrees, candidates
 from fx_assets.core.models.registry import (
     CHAMPION,
-    MODEL_NAME,
     TAG_BASELINE_PR_AUC,
     TAG_FEATURES,
     TAG_TEST_PR_AUC,
     TAG_TRAINING_CUTOFF,
 )
-
-# A day is forecast "up" when the model's probability of a higher close reaches this.
-THRESHOLD = 0.5
 
 # Registry answers that mean "there is no champion yet", as opposed to an outage.
 _NOT_FOUND_CODES = {"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND"}

@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from fx_assets.core.calendar import next_weekday
-from fx_assets.core.features import FEATURES
-from fx_assets.core.models.champion import THRESHOLD, Champion, ChampionError, NoChampionError
+from fx_assets.core.domain import FEATURES, THRESHOLD
+from fx_assets.core.models.champion import Champion, ChampionError, NoChampionError
 
 # Rows per request to the model service; the service accepts up to MAX_BATCH.
 MAX_BATCH = 512

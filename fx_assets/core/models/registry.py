@@ -16,11 +16,10 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-MODEL_NAME = "eur_usd_direction"
-EXPERIMENT_NAME = "eur_usd_direction"
+from fx_assets.core.domain import EXPERIMENT_NAME, MODEL_NAME
+
 CHAMPION = "champion"
 CHALLENGER = "challenger"
 
@@ -40,8 +39,6 @@ TAG_DECISION = "decision"  # why the version holds its lifecycle state
 TAG_RUN_KIND = "fx.kind"  # training (parent), candidate, challenger, decision
 TAG_DAGSTER_RUN_ID = "dagster_run_id"  # the tag dagster-mlflow uses, so both agree
 
-LIFECYCLE_STATES = ("challenger", "champion", "archived", "rejected")
-
 
 def tracking_uri() -> str:
     from fx_assets.core.settings import load_settings
@@ -53,7 +50,7 @@ def configure_mlflow(uri: str | None = None) -> str:
     """Point the ``mlflow`` module at our store; create the experiment with our artifact root."""
     import mlflow
 
-    from fx_assets.core.settings import load_settings
+    from fx_assets.core.settings import load_settings, sqlite_path
 
     settings = load_settings()
     uri = uri or settings.mlflow_tracking_uri
@@ -61,8 +58,9 @@ def configure_mlflow(uri: str | None = None) -> str:
     # our own training writes to this registry, so its models are trusted; an operator
     # who sets it to false explicitly keeps MLflow's refusal.
     os.environ.setdefault("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", "true")
-    if uri.startswith("sqlite:///"):
-        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    path = sqlite_path(uri)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     client = mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)

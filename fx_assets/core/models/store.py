@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from fx_assets.core.locking import exclusive
-from fx_assets.core.settings import redact_url
+from fx_assets.core.redaction import redact_url
 
 log = logging.getLogger(__name__)
 

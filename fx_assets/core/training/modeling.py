@@ -29,8 +29,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from xgboost import XGBClassifier
 
-from fx_assets.core.features import FEATURES, TARGET
-from fx_assets.core.models.champion import THRESHOLD
+from fx_assets.core.domain import FEATURES, TARGET, THRESHOLD
 
 SEED = 42
 DEFAULT_CV_FOLDS = 5

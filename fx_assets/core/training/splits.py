@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import pandas as pd
 import pandera.pandas as pa
 
-from fx_assets.core.features import TARGET
-from fx_assets.core.schemas import validate
+from fx_assets.core.contracts import validate
+from fx_assets.core.domain import TARGET
 
 DEFAULT_TEST_DAYS = 500
 DEFAULT_GAP_DAYS = 1

@@ -18,8 +18,9 @@ from typing import Any
 import mlflow
 import numpy as np
 
+from fx_assets.core.domain import EXPERIMENT_NAME
 from fx_assets.core.models import registry
-from fx_assets.core.models.registry import EXPERIMENT_NAME, TAG_FAMILY, TAG_RUN_KIND
+from fx_assets.core.models.registry import TAG_FAMILY, TAG_RUN_KIND
 from fx_assets.core.training.modeling import CVResult, Trial, Tuning
 
 # Types skops may load besides scikit-learn's own: our trees and boosters, nothing else.

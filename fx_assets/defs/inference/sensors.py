@@ -1,19 +1,29 @@
-"""Sensors: predictions follow every new version of the modelling table."""
+"""Predictions follow every new version of the modelling table."""
 
 from dagster import (
     AssetKey,
+    AssetSelection,
     DefaultSensorStatus,
     EventLogEntry,
     RunRequest,
     SensorEvaluationContext,
     asset_sensor,
+    define_asset_job,
+    in_process_executor,
 )
 
-from fx_assets.defs.jobs import predictions_job
+from fx_assets.core.contracts import FINAL
+
+predictions_job = define_asset_job(
+    "predictions_job",
+    executor_def=in_process_executor,
+    selection=AssetSelection.groups("inference"),
+    description="Forecast the next trading day (and any missed day) with the champion model.",
+)
 
 
 @asset_sensor(
-    asset_key=AssetKey("eur_usd_final"),
+    asset_key=AssetKey(FINAL.name),
     job=predictions_job,
     default_status=DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=30,
@@ -23,9 +33,6 @@ def predictions_sensor(context: SensorEvaluationContext, asset_event: EventLogEn
     # One key per materialization (its run and time): a re-evaluated tick never launches a
     # second run for it, and the asset sensor's cursor moves past it afterwards.
     return RunRequest(
-        run_key=f"eur_usd_final:{asset_event.run_id}:{asset_event.timestamp}",
-        tags={"fx/trigger": "eur_usd_final", "fx/final_run_id": asset_event.run_id},
+        run_key=f"{FINAL.name}:{asset_event.run_id}:{asset_event.timestamp}",
+        tags={"fx/trigger": FINAL.name, "fx/final_run_id": asset_event.run_id},
     )
-
-
-SENSORS = [predictions_sensor]

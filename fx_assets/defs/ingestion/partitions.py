@@ -8,6 +8,10 @@ per partition. A year holds ~260 bars, so the whole history is ~28 partitions an
 in seconds. The daily run rematerializes the current year: one source request and one
 transaction that replaces ~260 rows, which is also how a late correction by the source
 is picked up.
+
+The partitions start with the ECB's first fixing whatever FX_START_DATE says: read at
+import, a setting would change the code location's shape with the environment. The
+start date trims the window inside the asset instead (years before it hold no rows).
 """
 
 from __future__ import annotations
@@ -16,27 +20,29 @@ from datetime import date
 
 from dagster import TimeWindowPartitionsDefinition
 
-from fx_assets.core.settings import ECB_FIRST_DATE, load_settings
+from fx_assets.core.domain import ECB_FIRST_DATE
 
 # Partition keys are years ("2026"); a window runs from 1 January to the next 1 January.
 YEARLY_CRON = "0 0 1 1 *"
 KEY_FORMAT = "%Y"
 
 
-def trading_year_partitions(start: date | None = None) -> TimeWindowPartitionsDefinition:
-    """Yearly partitions from the year of ``start`` (FX_START_DATE, else the ECB's first fixing).
+def trading_year_partitions(start: date = ECB_FIRST_DATE) -> TimeWindowPartitionsDefinition:
+    """Yearly partitions from the year of ``start``.
 
     ``end_offset=1`` exposes the current, still open year, which is where the newest
     trading day lives.
     """
-    first = start or load_settings().start_date or ECB_FIRST_DATE
     return TimeWindowPartitionsDefinition(
         cron_schedule=YEARLY_CRON,
-        start=str(first.year),
+        start=str(start.year),
         fmt=KEY_FORMAT,
         timezone="UTC",
         end_offset=1,
     )
+
+
+TRADING_YEARS = trading_year_partitions()
 
 
 def partition_key_for(day: date) -> str:

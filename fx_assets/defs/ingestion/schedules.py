@@ -1,4 +1,4 @@
-"""Jobs and schedules."""
+"""The daily ETL: the newest completed trading day's year through ``eur_usd_final``."""
 
 from datetime import date
 
@@ -13,16 +13,14 @@ from dagster import (
 )
 
 from fx_assets.core.calendar import previous_weekday
-from fx_assets.defs.ingestion.assets import ETL_ASSETS, TRADING_YEARS
-from fx_assets.defs.ingestion.partitions import partition_key_for
-from fx_assets.defs.training.assets import TRAINING_ASSETS
+from fx_assets.defs.ingestion.partitions import TRADING_YEARS, partition_key_for
 
 # Every job is a chain of steps that cannot run side by side, so a process per step would
 # buy no parallelism and pay ~5 s of imports (dagster, mlflow, xgboost) at each step.
 etl_job = define_asset_job(
     "etl_job",
     executor_def=in_process_executor,
-    selection=AssetSelection.assets(*ETL_ASSETS),
+    selection=AssetSelection.groups("ingestion", "features"),
     partitions_def=TRADING_YEARS,
     description="Ingest trading days of EUR/USD bars and rebuild features and the modelling table.",
 )
@@ -53,35 +51,3 @@ def etl_schedule(context: ScheduleEvaluationContext) -> RunRequest:
     return RunRequest(
         run_key=day, partition_key=etl_partition_for(run_date), tags={"fx/trading_day": day}
     )
-
-
-predictions_job = define_asset_job(
-    "predictions_job",
-    executor_def=in_process_executor,
-    selection=AssetSelection.assets("eur_usd_predictions"),
-    description="Forecast the next trading day (and any missed day) with the champion model.",
-)
-
-training_job = define_asset_job(
-    "training_job",
-    executor_def=in_process_executor,
-    selection=AssetSelection.assets(*TRAINING_ASSETS),
-    description="Split, cross-validate three families, tune the best, register it, promote or not.",
-    # The deployed run queue (dagster.yaml) runs one fx/pool=training run
-    # at a time: two trainings never overlap.
-    tags={"fx/pool": "training"},
-)
-
-# Sunday 07:00 UTC: no fixing is published on a weekend, so the week's data is complete.
-TRAINING_CRON = "0 7 * * 0"
-
-
-@schedule(
-    cron_schedule=TRAINING_CRON,
-    job=training_job,
-    execution_timezone="UTC",
-    default_status=DefaultScheduleStatus.RUNNING,
-)
-def training_schedule(context: ScheduleEvaluationContext) -> RunRequest:
-    """Retrain on the newest modelling table and decide whether the champion changes."""
-    return RunRequest(run_key=context.scheduled_execution_time.date().isoformat())

@@ -1,0 +1,65 @@
+"""Contracts of the monitoring tables: feature drift, realized performance, alerts sent."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from fx_assets.core.contracts.base import Col, TableContract, probability, unique
+
+DRIFT = TableContract(
+    name="eur_usd_drift",
+    description="Each model feature's newest window against the champion's training rows.",
+    columns=(
+        Col("feature", sa.String, "model feature", size=64),
+        Col("window_end", sa.Date, "newest feature date of the window"),
+        Col(
+            "model_version",
+            sa.String,
+            "champion version whose training rows are the reference",
+            size=32,
+        ),
+        Col("reference_start", sa.Date, "first training row"),
+        Col("reference_end", sa.Date, "last training row (the training cutoff)"),
+        Col("window_start", sa.Date, "oldest feature date of the window"),
+        Col("psi", sa.Float, "population stability index on reference deciles"),
+        Col("ks_stat", sa.Float, "two-sample Kolmogorov-Smirnov statistic"),
+        Col("ks_pvalue", sa.Float, "its p-value", checks=(probability(),)),
+        Col("drifted", sa.Boolean, "PSI over FX_DRIFT_PSI or KS significant after Bonferroni"),
+    ),
+    key=("feature", "window_end", "model_version"),
+    checks=(unique(("feature", "window_end", "model_version")),),
+)
+
+PERFORMANCE = TableContract(
+    name="eur_usd_performance",
+    description="Realized accuracy of the stored forecasts over the newest resolved ones.",
+    columns=(
+        Col("window", sa.String, "20, 60, 250 or all resolved forecasts", size=8),
+        Col("window_end", sa.Date, "newest resolved feature date in the window"),
+        Col("n", sa.Integer, "resolved forecasts in the window"),
+        Col("accuracy", sa.Float, "share right", nullable=True, checks=(probability(),)),
+        Col("baseline_accuracy", sa.Float, "always-up on the same days", nullable=True),
+        Col("brier", sa.Float, "mean squared error of P(up)", nullable=True),
+        Col("p_value", sa.Float, "exact binomial test against always-up", nullable=True),
+        Col("degraded", sa.Boolean, "significantly worse than always-up, or Brier worse"),
+        Col("up_share", sa.Float, "share of up forecasts in the window", nullable=True),
+        Col("mean_probability_up", sa.Float, "mean P(up) in the window", nullable=True),
+        Col("train_up_share", sa.Float, "share of up days in training", nullable=True),
+    ),
+    key=("window", "window_end"),
+    checks=(unique(("window", "window_end")),),
+)
+
+ALERTS = TableContract(
+    name="fx_alerts",
+    description="Alerts sent to a person: one per condition per day at most.",
+    columns=(
+        Col("condition", sa.String, "what fired (run failure, check, promotion)", size=256),
+        Col("day", sa.Date, "the day it was sent (UTC)"),
+        Col("severity", sa.String, "info, warn or error", size=16),
+        Col("text", sa.String, "the message, redacted", size=4000),
+        Col("channels", sa.String, "where it was delivered", size=64),
+        Col("sent_at", sa.DateTime, "when", required=False),
+    ),
+    key=("condition", "day"),
+)

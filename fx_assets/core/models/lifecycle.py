@@ -1,0 +1,122 @@
+"""The model lifecycle in one place: load a version, check it, score it, compare, apply.
+
+The training assets, the champion check and ``fx promote`` / ``fx rollback`` all go
+through these functions, so "can this version be used?" and "what does it score on the
+test days?" have one answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fx_assets.core.domain import FEATURES
+from fx_assets.core.models import registry
+from fx_assets.core.redaction import one_line
+from fx_assets.core.training.modeling import pr_auc, probability_up, xy
+from fx_assets.core.training.promotion import Decision, decide
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One version on a set of rows: its probabilities and PR-AUC, or why it could not."""
+
+    version: registry.Version
+    features: tuple[str, ...]
+    probabilities: np.ndarray | None = None
+    pr_auc: float | None = None
+    error: str | None = None
+
+    @property
+    def usable(self) -> bool:
+        return self.pr_auc is not None
+
+
+def feature_problem(version: registry.Version) -> str | None:
+    """Why ``version`` cannot score today's feature rows, or None."""
+    where = f"v{version.version}"
+    if list(registry.model_features(version.model_uri)) != FEATURES:
+        return f"{where}'s signature does not match the current feature list"
+    if list(version.features) != FEATURES:
+        return f"{where}'s '{registry.TAG_FEATURES}' tag is not the feature list"
+    return None
+
+
+def score(version: registry.Version, rows: pd.DataFrame) -> Scored:
+    """Load ``version`` and score it on ``rows`` (features and target); never raises."""
+    features = registry.model_features(version.model_uri)
+    if list(features) != FEATURES:
+        return Scored(version, features, error="its signature expects other features")
+    x, y = xy(rows)
+    try:
+        p = probability_up(registry.load_model(version.model_uri), x)
+    except Exception as exc:  # a version that cannot score is reported, not raised
+        return Scored(version, features, error=one_line(exc))
+    return Scored(version, features, p, pr_auc(y, p) if len(y) else None)
+
+
+def compare(
+    challenger: Scored,
+    champion: Scored | None,
+    test: pd.DataFrame,
+    *,
+    margin: float,
+) -> Decision:
+    """The promotion decision for ``challenger`` against ``champion`` on ``test``."""
+    if challenger.pr_auc is None:
+        raise registry.RegistryError(
+            f"challenger v{challenger.version.version} cannot score the test days:"
+            f" {challenger.error}"
+        )
+    _, y = xy(test)
+    same = champion is not None and champion.version.version == challenger.version.version
+    return decide(
+        challenger_version=challenger.version.version,
+        challenger_pr_auc=challenger.pr_auc,
+        champion_version=champion.version.version if champion else None,
+        champion_pr_auc=None if champion is None or same else champion.pr_auc,
+        champion_features=None if champion is None or same else champion.features,
+        features=FEATURES,
+        baseline_pr_auc=float(y.mean()),
+        margin=margin,
+        champion_error=None if champion is None or same else champion.error,
+        challenger_lifecycle=challenger.version.lifecycle or "challenger",
+    )
+
+
+def apply(client: Any, decision: Decision) -> None:
+    """Move the aliases and lifecycle tags as ``decision`` says."""
+    if decision.promote:
+        registry.promote(client, decision.challenger_version, reason=decision.reason)
+    elif decision.champion_version != decision.challenger_version:
+        registry.reject(client, decision.challenger_version, reason=decision.reason)
+
+
+def champion_problem(client: Any, rows: pd.DataFrame) -> tuple[str | None, str]:
+    """(what is wrong with the champion, or None; its version) on a few feature rows."""
+    champion = registry.alias_version(client, registry.CHAMPION)
+    if champion is None:
+        return f"{registry.MODEL_NAME} has no '{registry.CHAMPION}' alias", ""
+    problem = feature_problem(champion)
+    if problem:
+        return f"champion {problem}", champion.version
+    scored = score(champion, rows)
+    if scored.error:
+        return f"champion v{champion.version} does not load or score: {scored.error}", (
+            champion.version
+        )
+    return None, champion.version
+
+
+def test_scores(
+    versions: list[registry.Version], test: pd.DataFrame
+) -> tuple[dict[str, float], float | None]:
+    """PR-AUC of each usable version on ``test``, and the always-up baseline."""
+    if test.empty:
+        return {}, None
+    _, y = xy(test)
+    scores = {v.version: s.pr_auc for v in versions if (s := score(v, test)).pr_auc is not None}
+    return scores, float(y.mean())  # type: ignore[return-value]

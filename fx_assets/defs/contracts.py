@@ -1,0 +1,101 @@
+"""The Dagster side of the table contracts: column schemas, batch validation, checks.
+
+Every asset's ``dagster/column_schema`` and every blocking schema check is derived here
+from its table's contract (``fx_assets.core.contracts``), so the UI, the writer and the
+check can never disagree about a table.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from dagster import (
+    AssetCheckResult,
+    AssetChecksDefinition,
+    AssetCheckSeverity,
+    Failure,
+    MetadataValue,
+    TableColumn,
+    TableColumnConstraints,
+    TableSchema,
+    asset_check,
+)
+
+from fx_assets.core.contracts import DataValidationError, TableContract
+from fx_assets.core.markdown import markdown_table
+from fx_assets.defs.resources import WarehouseResource
+
+
+def column_schema(contract: TableContract) -> TableSchema:
+    """The table's columns as the Dagster UI shows them."""
+    return TableSchema(
+        columns=[
+            TableColumn(
+                name=c.name,
+                type=c.type_name,
+                description=c.description,
+                constraints=TableColumnConstraints(
+                    nullable=c.nullable, unique=contract.key == (c.name,)
+                ),
+            )
+            for c in contract.columns
+        ]
+    )
+
+
+def asset_metadata(contract: TableContract) -> dict[str, object]:
+    """Definition-time metadata of the asset that produces ``contract``'s table."""
+    return {"dagster/column_schema": column_schema(contract), "dagster/table_name": contract.name}
+
+
+def table_metadata(df: pd.DataFrame, key: str = "date", **extra: object) -> dict[str, object]:
+    """Row count, date range and a preview of the newest rows: what a reader checks first."""
+    meta: dict[str, object] = {"dagster/row_count": len(df)}
+    if len(df):
+        meta["first_date"] = str(pd.Timestamp(df[key].min()).date())
+        meta["last_date"] = str(pd.Timestamp(df[key].max()).date())
+        meta["preview"] = MetadataValue.md(markdown_table(df))
+    meta.update(extra)
+    return meta
+
+
+def fail(message: str) -> Failure:
+    """A deterministic failure: retrying cannot fix bad data or too little history."""
+    return Failure(description=message, allow_retries=False)
+
+
+def validated(contract: TableContract, df: pd.DataFrame) -> pd.DataFrame:
+    """The batch checked against its contract before it is written, or a failed step."""
+    try:
+        return contract.validate(df.reset_index(drop=True))
+    except DataValidationError as exc:
+        raise fail(str(exc)) from None
+
+
+def check_stored(warehouse: WarehouseResource, contract: TableContract) -> AssetCheckResult:
+    """The stored table against its contract: a failure blocks every consumer."""
+    df = warehouse.get().read(contract)
+    try:
+        contract.validate(df)
+    except DataValidationError as exc:
+        return AssetCheckResult(
+            passed=False,
+            severity=AssetCheckSeverity.ERROR,
+            description=str(exc),
+            metadata={"rows": len(df)},
+        )
+    return AssetCheckResult(passed=True, metadata={"rows": len(df)})
+
+
+def contract_check(contract: TableContract, description: str) -> AssetChecksDefinition:
+    """The blocking ``<table>_schema`` check of the asset that writes ``contract``'s table."""
+
+    @asset_check(
+        asset=contract.name,
+        name=f"{contract.name}_schema",
+        blocking=True,
+        description=description,
+    )
+    def _check(warehouse: WarehouseResource) -> AssetCheckResult:
+        return check_stored(warehouse, contract)
+
+    return _check

@@ -1,0 +1,38 @@
+"""The weekly training: split, candidates, tuning, promotion (and what evaluates it)."""
+
+from dagster import (
+    AssetSelection,
+    DefaultScheduleStatus,
+    RunRequest,
+    ScheduleEvaluationContext,
+    define_asset_job,
+    in_process_executor,
+    schedule,
+)
+from dagster_mlflow import end_mlflow_on_run_finished
+
+training_job = define_asset_job(
+    "training_job",
+    executor_def=in_process_executor,
+    selection=AssetSelection.groups("training"),
+    description="Split, cross-validate three families, tune the best, register it, promote or not.",
+    # The deployed run queue (dagster.yaml) runs one fx/pool=training run at a time: two
+    # trainings never overlap.
+    tags={"fx/pool": "training"},
+    # Ends dagster-mlflow's parent run when the job's last step finishes.
+    hooks={end_mlflow_on_run_finished},
+)
+
+# Sunday 07:00 UTC: no fixing is published on a weekend, so the week's data is complete.
+TRAINING_CRON = "0 7 * * 0"
+
+
+@schedule(
+    cron_schedule=TRAINING_CRON,
+    job=training_job,
+    execution_timezone="UTC",
+    default_status=DefaultScheduleStatus.RUNNING,
+)
+def training_schedule(context: ScheduleEvaluationContext) -> RunRequest:
+    """Retrain on the newest modelling table and decide whether the champion changes."""
+    return RunRequest(run_key=context.scheduled_execution_time.date().isoformat())
