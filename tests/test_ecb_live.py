@@ -161,8 +161,8 @@ def test_a_corrupt_zip_is_a_clear_error_and_keeps_the_cache(
     assert (tmp_path / "ecb" / "eurofxref-hist.zip").read_bytes() == ecb_zip()
 
 
-def test_make_source_builds_ecb_live_under_fx_home(tmp_path: Path) -> None:
-    ecb = make_source("ecb-live", ecb_url="http://127.0.0.1:9/x.zip", home=tmp_path)
+def test_make_source_builds_ecb_live_under_its_cache_dir(tmp_path: Path) -> None:
+    ecb = make_source("ecb-live", ecb_url="http://127.0.0.1:9/x.zip", cache_dir=tmp_path)
 
     assert isinstance(ecb, EcbLiveSource) and ecb.name == "ecb-live"
     assert ecb.cache_dir == tmp_path / "ecb" and ecb.first_date() == date(1999, 1, 4)

@@ -24,6 +24,10 @@ from enum import StrEnum
 import numpy as np
 import pandas as pd
 
+# The raw contract's plausible-move check: a larger move that is not an isolated spike is
+# no bad tick but a broken feed (inverted quotes, another pair), so it fails the batch.
+from fx_assets.core.contracts import MAX_DAILY_LOG_MOVE
+
 BAR_COLUMNS = ["date", "open", "high", "low", "close"]
 REJECTED_COLUMNS = [*BAR_COLUMNS, "rule", "reason"]
 _PRICES = ("open", "high", "low", "close")
@@ -34,9 +38,6 @@ SPIKE_SIGMAS = 8.0
 SPIKE_FLOOR = 0.03
 # ... and the bar after it must undo most of the jump (net move < half the smaller leg).
 SPIKE_REVERT = 0.5
-# Matches the raw schema's plausible-move check: a larger move that is not an isolated
-# spike is no bad tick but a broken feed (inverted quotes, another pair), so it fails.
-MAX_DAILY_LOG_MOVE = 0.15
 # Recorded, not acted on: larger than any ECB fixing-to-fixing move since 1999.
 LARGE_MOVE = 0.05
 _VOL_WINDOW = 61

@@ -160,12 +160,12 @@ def make_source(
     api_key: str | None = None,
     base_url: str | None = None,
     ecb_url: str | None = None,
-    home: Path | None = None,
+    cache_dir: str | Path | None = None,
 ) -> Source:
     """``ecb``, ``ecb-live``, ``twelvedata`` or ``csv:PATH`` (the value of ``FX_SOURCE``).
 
-    ``ecb_url`` (FX_ECB_URL) and ``home`` (FX_HOME, where the download is cached) are
-    for ``ecb-live``.
+    ``ecb_url`` (FX_ECB_URL) and ``cache_dir`` (under FX_HOME, where the download is
+    kept between runs) are for ``ecb-live``.
     """
     spec = spec.strip()
     if spec == "ecb":
@@ -173,7 +173,7 @@ def make_source(
     if spec == "ecb-live":
         from fx_assets.core.ingestion.ecb_live import EcbLiveSource
 
-        return EcbLiveSource(url=ecb_url, cache_dir=(home or Path(".fx")) / "ecb")
+        return EcbLiveSource(url=ecb_url, cache_dir=Path(cache_dir or ".fx/sources") / "ecb")
     if spec.startswith("csv:"):
         return CsvSource(spec[4:])
     if spec == "twelvedata":
