@@ -64,13 +64,14 @@ def test_trading_days_between_counts_weekdays_only() -> None:
     assert trading_days_between(date(2026, 11, 30), date(2026, 11, 27)) == 0
 
 
-def test_a_forecast_is_stale_when_its_target_day_has_begun_or_the_data_is_behind() -> None:
+def test_a_forecast_is_stale_when_its_target_day_is_past_or_the_data_is_behind() -> None:
     today = date(2026, 12, 1)
     current = freshness(date(2026, 11, 30), today=today)
     behind = freshness(date(2026, 10, 30), today=today)
 
     assert not forecast_is_stale(date(2026, 12, 2), current, today)
-    assert forecast_is_stale(date(2026, 12, 1), current, today)
+    assert not forecast_is_stale(date(2026, 12, 1), current, today)
+    assert forecast_is_stale(date(2026, 11, 30), current, today)
     assert forecast_is_stale(date(2026, 11, 2), behind, today)
     assert forecast_is_stale(date(2026, 12, 2), behind, today)
 

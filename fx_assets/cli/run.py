@@ -237,7 +237,7 @@ def run_predictions(echo: Echo, log_level: str | None = None) -> dict[str, Any] 
         f" (features of {row['feature_date']:%Y-%m-%d}):"
         f" EUR/USD {arrow}, P(up) = {row['probability_up']:.3f}"
         f" [{row['model_name']} v{row['model_version']}]"
-        + (" (stale: that day has begun)" if row["target_date"].date() <= _today() else "")
+        + (" (stale: that day is past)" if row["target_date"].date() < _today() else "")
     )
     return row
 

@@ -81,8 +81,9 @@ def freshness(
 
 
 def forecast_is_stale(target_date: date | None, fresh: Freshness, today: date) -> bool:
-    """A forecast is stale when its target day has already begun or the data is behind."""
-    return fresh.stale or target_date is None or target_date <= today
+    """A forecast is stale when its target day is already past or the data is behind (on
+    the target day itself the forecast still says where that day's close will be)."""
+    return fresh.stale or target_date is None or target_date < today
 
 
 @dataclass(frozen=True)
