@@ -202,7 +202,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"fx {args.command}: interrupted", file=sys.stderr)
         return 130
-    if args.command == "run":
+    if args.command == "run" and code == 0:
         print(f"fx run: done in {time.perf_counter() - started:.1f} s")
     return code
 
