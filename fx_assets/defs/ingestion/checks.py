@@ -7,16 +7,20 @@ from dagster import AssetCheckResult, AssetCheckSeverity, asset_check
 
 from fx_assets.core.contracts import RAW, RAW_REJECTED
 from fx_assets.core.ingestion.freshness import find_gaps, freshness
-from fx_assets.defs.contracts import contract_check
+from fx_assets.defs.contracts import check_stored, contract_check
 from fx_assets.defs.resources import MarketDataResource, WarehouseResource
 
 eur_usd_raw_schema = contract_check(
     RAW, "Stored bars: unique weekday dates, positive prices, consistent OHLC, plausible moves."
 )
 
-eur_usd_raw_rejected_schema = contract_check(
-    RAW_REJECTED, "Stored rejects: one row per date and rule, each with its reason."
-)
+
+# On eur_usd_raw, which writes the rejects (eur_usd_raw_rejected is reported, not run).
+@asset_check(asset=RAW.name, blocking=True)
+def eur_usd_raw_rejected_schema(warehouse: WarehouseResource) -> AssetCheckResult:
+    """Stored rejects: one row per date and rule, each with its reason."""
+    return check_stored(warehouse, RAW_REJECTED)
+
 
 # Listed in the description; the metadata holds them all.
 _GAPS_SHOWN = 5
