@@ -8,6 +8,7 @@ through its own callback, so a slow or unreachable registry never holds up the r
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import threading
@@ -22,6 +23,7 @@ from fx_dash.compression import compressing_server
 from fx_dash.figures import empty_figure, price_figure, rolling_accuracy_figure
 from fx_dash.metrics import ROLLING_WINDOW, resolved, rolling_accuracy
 from fx_dash.model import HTTP_DEFAULTS, ModelPanel, load_model_panel
+from fx_dash.monitoring import load_monitoring, monitoring_panel
 from fx_dash.panels import (
     NOTHING_TO_SHOW,
     accuracy_panel,
@@ -37,6 +39,7 @@ from fx_dash.panels import (
 )
 from fx_dash.quality import data_status
 from fx_dash.reader import DEFAULT_RANGE, RANGES, Snapshot, load_snapshot
+from fx_dash.skill import load_skill, skill_panel
 from fx_dash.style import INDEX_STRING
 
 log = logging.getLogger(__name__)
@@ -173,7 +176,14 @@ def page(snapshot: Snapshot, every: int) -> html.Div:
                 ],
                 className="row",
             ),
+            _card(
+                "Is there skill?", html.Div(id="skill-panel", children=[message_box("Loading…")])
+            ),
             _card("Model", html.Div(id="model-panel", children=[message_box("Loading…")])),
+            _card(
+                "Monitoring",
+                html.Div(id="monitoring-panel", children=[message_box("Loading…")]),
+            ),
             dcc.Interval(id="refresh", interval=max(every, 1) * 1000, disabled=every == 0),
         ],
         className="page",
@@ -273,8 +283,29 @@ def create_app() -> Dash:
         except Exception as exc:
             return [message_box(_failure(exc).message or "", problem=True)]
 
+    @app.callback(Output("skill-panel", "children"), Input("refresh", "n_intervals"))
+    def refresh_skill(_n: int | None) -> list[Any]:
+        try:
+            settings = load_settings()
+            return skill_panel(
+                load_skill(settings.warehouse_url, cost_pips=settings.backtest_cost_pips)
+            )
+        except Exception as exc:
+            return [message_box(_failure(exc).message or "", problem=True)]
+
+    @app.callback(Output("monitoring-panel", "children"), Input("refresh", "n_intervals"))
+    def refresh_monitoring(_n: int | None) -> list[Any]:
+        try:
+            return monitoring_panel(load_monitoring(load_settings().warehouse_url))
+        except Exception as exc:
+            return [message_box(_failure(exc).message or "", problem=True)]
+
     # Importing MLflow and opening its store take seconds: do it now, not on the first view.
-    threading.Thread(target=_warm_registry, daemon=True).start()
+    warm = threading.Thread(target=_warm_registry, daemon=True)
+    warm.start()
+    # A process that exits while the warm-up is still importing C extensions (pyarrow,
+    # grpc) aborts in the interpreter's shutdown ("exception not rethrown"): wait for it.
+    atexit.register(warm.join, 60)
     return app
 
 

@@ -13,6 +13,7 @@ from datetime import date
 import pandas as pd
 
 from fx_assets.core.contracts import PREDICTIONS
+from fx_assets.core.evaluation import stats
 
 PREDICTION_COLUMNS = PREDICTIONS.column_names
 WINDOWS = (60, 20)
@@ -58,6 +59,9 @@ class Accuracy:
     baseline_hits: int
     first: date | None
     last: date | None
+    # The accuracy's 95 % moving-block bootstrap interval (core.evaluation.stats).
+    ci_low: float | None = None
+    ci_high: float | None = None
 
     @property
     def accuracy(self) -> float | None:
@@ -80,6 +84,11 @@ def _score(done: pd.DataFrame, window: int | None) -> Accuracy:
     correct = done["correct"].to_numpy(dtype=bool)
     # Always-up predicts 1 every day: it is right exactly when the target is 1.
     ups = done["actual"].to_numpy(dtype=int) == 1
+    interval = (
+        stats.mean_interval(correct.astype(float), block=stats.block_for(n), resamples=1000)
+        if n > 1
+        else None
+    )
     return Accuracy(
         label="overall" if window is None else f"last {window}",
         window=window,
@@ -88,6 +97,8 @@ def _score(done: pd.DataFrame, window: int | None) -> Accuracy:
         baseline_hits=int(ups.sum()),
         first=done["feature_date"].iloc[0].date() if n else None,
         last=done["feature_date"].iloc[-1].date() if n else None,
+        ci_low=interval.low if interval else None,
+        ci_high=interval.high if interval else None,
     )
 
 

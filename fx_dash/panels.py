@@ -100,6 +100,12 @@ def _accuracy_card(acc: Accuracy) -> html.Div:
     else:
         body = [
             html.Div(format_pct(acc.accuracy), className="big"),
+            html.Div(
+                f"95 % CI {format_pct(acc.ci_low)}..{format_pct(acc.ci_high)}"
+                if acc.ci_low is not None
+                else "95 % CI n/a",
+                className="interval",
+            ),
             html.Div(f"n = {acc.n} ({acc.hits} right)", className="n"),
             html.Div(
                 f"always up: {format_pct(acc.baseline_accuracy)} "

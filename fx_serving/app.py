@@ -2,9 +2,10 @@
 
 Run with ``fx api`` or ``uvicorn fx_serving.app:app``. Settings are read when the
 app starts (not at import): ``FX_API_TOKEN`` (bearer token for every route but
-``/health`` and the docs), ``FX_CHAMPION_RELOAD_SECONDS`` (how often the ``champion``
-alias is checked, default 30) and the warehouse and MLflow settings of
-``fx_assets.core.settings``.
+``/health``, ``/metrics`` and the docs), ``FX_METRICS_TOKEN`` (``/metrics`` needs it
+when set; ``fx_serving.metrics`` says why it is open by default),
+``FX_CHAMPION_RELOAD_SECONDS`` (how often the ``champion`` alias is checked, default 30)
+and the warehouse and MLflow settings of ``fx_assets.core.settings``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
+# First: it decides the metrics' multiprocess mode before prometheus_client is loaded.
+from fx_serving.metrics import MetricsMiddleware  # isort: skip
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
@@ -24,6 +28,7 @@ from fastapi.responses import JSONResponse
 from fx_assets.core.settings import Settings, load_settings
 from fx_assets.core.warehouse import Warehouse
 from fx_serving.holder import ChampionHolder
+from fx_serving.monitoring import monitoring_routes
 from fx_serving.routes import open_routes, predict_routes, routes
 from fx_serving.schemas import PredictRequest
 
@@ -50,6 +55,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = load_settings()
     app.state.token = settings.secret(settings.api_token)
     app.state.stale_after_days = settings.stale_after_days
+    app.state.metrics_token = settings.secret(settings.metrics_token)
     # Read only: the tables are the pipeline's to create (the deployment reads with a
     # read-only role).
     app.state.warehouse = Warehouse(settings.warehouse_url, create=False)
@@ -118,11 +124,14 @@ def create_app(
     app.state.token = None
     app.state.today = today or _utc_today
     app.state.stale_after_days = Settings.model_fields["stale_after_days"].default
+    app.state.metrics_token = None
+    app.add_middleware(MetricsMiddleware)
     app.add_exception_handler(RequestValidationError, _validation_error)
     # /predict first: routes are matched in order and it is the one called per row.
     app.include_router(predict_routes)
     app.include_router(open_routes)
     app.include_router(routes)
+    app.include_router(monitoring_routes)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -21,6 +21,7 @@ from fx_assets.core.models.champion import (
     load_champion,
     no_champion_message,
 )
+from fx_serving import metrics
 
 log = logging.getLogger("fx_serving")
 
@@ -59,13 +60,16 @@ class ChampionHolder:
                 # Keep serving what is loaded; /ready and /model report the problem if none is.
                 self.problem = str(exc)
                 log.warning("champion reload failed: %s", exc)
+                metrics.reload_failed()
                 return False
             except Exception as exc:
                 # A store error can quote its URL (and a password): name only the kind.
                 self.problem = f"model registry error ({type(exc).__name__}); see the service log"
                 log.exception("champion reload failed")
+                metrics.reload_failed()
                 return False
             self.champion = loaded
+            metrics.champion_swapped(loaded.name, loaded.version, current and current.version)
             # As long-lived as the one it replaces (which refcounting still frees).
             gc.freeze()
             log.info(

@@ -18,12 +18,17 @@ from fastapi.security import HTTPBearer
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
-from fx_assets.core.contracts import FINAL, PREDICTIONS, RAW
+from fx_assets.core.contracts import BACKTEST_SUMMARY, FINAL, PREDICTIONS, RAW
+from fx_assets.core.evaluation.summary import BASELINES, verdict
+from fx_assets.core.evaluation.trading import DISCLAIMER
 from fx_assets.core.ingestion.freshness import Freshness, forecast_is_stale, freshness
 from fx_assets.core.models.champion import Champion
 from fx_assets.core.warehouse import Warehouse
+from fx_serving import metrics
 from fx_serving.holder import ChampionHolder
 from fx_serving.schemas import (
+    Backtest,
+    BacktestRow,
     ErrorBody,
     FieldErrors,
     Forecast,
@@ -137,6 +142,7 @@ async def predict(request: Request) -> Response:
         p, d = await run_in_threadpool(champion.score, x)
     else:
         p, d = champion.score(x)
+    metrics.count_predictions(d)
     if not np.isfinite(p).all():
         bad = int(np.flatnonzero(~np.isfinite(p))[0])
         raise _invalid_input(
@@ -158,6 +164,28 @@ async def health() -> Status:
     return Status(status="ok")
 
 
+@open_routes.get(
+    "/metrics",
+    response_class=Response,
+    responses={
+        200: {"content": {"text/plain": {}}, "description": "Prometheus text format."},
+        **_unauthorized,
+    },
+    summary="Prometheus metrics (open like /health unless FX_METRICS_TOKEN is set)",
+)
+def prometheus_metrics(request: Request) -> Response:
+    if not metrics.token_ok(
+        request.app.state.metrics_token, request.headers.get("authorization", "")
+    ):
+        raise HTTPException(
+            401,
+            detail="missing or wrong bearer token: send Authorization: Bearer <FX_METRICS_TOKEN>",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    body, content_type = metrics.render()
+    return Response(body, media_type=content_type)
+
+
 @routes.get("/ready", response_model=Status, responses=_no_champion, summary="A champion is loaded")
 async def ready(request: Request) -> Status:
     return Status(status="ready", model_version=champion_of(request).version)
@@ -175,6 +203,11 @@ async def model(request: Request) -> ModelCard:
         test_pr_auc=c.test_pr_auc,
         baseline_pr_auc=c.baseline_pr_auc,
         loaded_at=c.loaded_at,
+        decision=c.decision,
+        decision_policy=c.decision_policy,
+        decision_lift=c.decision_lift,
+        decision_lift_ci_low=c.decision_lift_ci_low,
+        decision_lift_ci_high=c.decision_lift_ci_high,
     )
 
 
@@ -260,3 +293,30 @@ def predictions(
             )
         )
     return out
+
+
+def _number(value: Any) -> Any:
+    return None if value is None or pd.isna(value) else value
+
+
+@routes.get(
+    "/backtest",
+    response_model=Backtest,
+    responses={404: {"model": ErrorBody, "description": "No backtest yet."}, **_no_warehouse},
+    summary="The walk-forward backtest's skill: model and baselines, intervals, p-values",
+)
+def backtest(request: Request) -> Backtest:
+    wh = warehouse_of(request)
+    with warehouse_errors():
+        summary = wh.read(BACKTEST_SUMMARY) if wh.has(BACKTEST_SUMMARY) else pd.DataFrame()
+    if summary.empty:
+        raise HTTPException(
+            404, detail="no backtest yet; the weekly training (or fx run) computes it"
+        )
+    rows = [
+        BacktestRow(**{k: _number(v) for k, v in row.items()}) for row in summary.to_dict("records")
+    ]
+    words = {b: verdict(summary, b) for b in BASELINES}
+    return Backtest(
+        verdict=words["always_up"], verdicts=words, strategies=rows, trading_note=DISCLAIMER
+    )

@@ -107,6 +107,17 @@ class ModelCard(BaseModel):
     test_pr_auc: float | None = Field(description="PR-AUC on the held-out test set.")
     baseline_pr_auc: float | None = Field(description="PR-AUC of always predicting up.")
     loaded_at: datetime = Field(description="When this service loaded the version (UTC).")
+    decision: str | None = Field(default=None, description="Why it became the champion.")
+    decision_policy: str | None = Field(
+        default=None, description="FX_PROMOTION_POLICY of that decision: margin or significant."
+    )
+    decision_lift: float | None = Field(
+        default=None, description="Its PR-AUC lift over the champion it replaced (same days)."
+    )
+    decision_lift_ci_low: float | None = Field(
+        default=None, description="The lift's paired block-bootstrap 95 % interval, low."
+    )
+    decision_lift_ci_high: float | None = Field(default=None, description="Its high end.")
 
 
 class StoredPrediction(BaseModel):
@@ -153,3 +164,30 @@ class FieldError(BaseModel):
 
 class FieldErrors(BaseModel):
     detail: list[FieldError]
+
+
+class BacktestRow(BaseModel):
+    """One strategy's walk-forward skill (``eur_usd_backtest_summary``)."""
+
+    strategy: str = Field(examples=["model"])
+    n: int
+    accuracy: float
+    accuracy_ci_low: float
+    accuracy_ci_high: float
+    pr_auc: float | None
+    pr_auc_ci_low: float | None
+    pr_auc_ci_high: float | None
+    brier: float | None
+    p_value: float | None = Field(description="The model against this strategy, same days.")
+    cumulative_return: float | None
+    annualized_return: float | None
+    annualized_volatility: float | None
+    sharpe: float | None
+    max_drawdown: float | None
+
+
+class Backtest(BaseModel):
+    verdict: str = Field(examples=["not distinguishable from always-up, p = 0.41"])
+    verdicts: dict[str, str] = Field(description="The model against each baseline, in words.")
+    strategies: list[BacktestRow]
+    trading_note: str

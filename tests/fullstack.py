@@ -227,8 +227,10 @@ class StackDatabases:
         )
 
     @classmethod
-    def create(cls, server_url: str) -> StackDatabases:
-        dbs = cls(make_url(server_url), f"fxfs_{uuid.uuid4().hex[:10]}")
+    def create(
+        cls, server_url: str, prefix: str = "fxfs", passwords: dict[str, str] | None = None
+    ) -> StackDatabases:
+        dbs = cls(make_url(server_url), f"{prefix}_{uuid.uuid4().hex[:10]}")
         names = {
             "warehouse_db": "warehouse",
             "warehouse_user": "warehouse_role",
@@ -240,8 +242,9 @@ class StackDatabases:
         }
         args = [f"--set={k}={dbs.name(v)}" for k, v in names.items()]
         # Local trust authentication: the passwords are set but never checked.
-        args += [f"--set={who}_password={uuid.uuid4().hex}" for who in ("warehouse", "dagster")]
-        args += [f"--set={who}_password={uuid.uuid4().hex}" for who in ("mlflow", "reader")]
+        secret = passwords or {}
+        for who in ("warehouse", "dagster", "mlflow", "reader"):
+            args.append(f"--set={who}_password={secret.get(who) or uuid.uuid4().hex}")
         dbs.psql(*args, "-f", str(ROOT / "deploy" / "postgres" / "init.sql"))
         return dbs
 

@@ -144,7 +144,10 @@ def ecb_zip(extra: dict[date, float] | None = None, *, drop_after: date | None =
     ]
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr("eurofxref-hist.csv", "\n".join([header, *added, *rows]) + "\n")
+        # A fixed timestamp: the same fixings give the same bytes, call after call.
+        member = zipfile.ZipInfo("eurofxref-hist.csv", date_time=(2026, 11, 30, 16, 0, 0))
+        member.compress_type = zipfile.ZIP_DEFLATED
+        zf.writestr(member, "\n".join([header, *added, *rows]) + "\n")
     return buffer.getvalue()
 
 

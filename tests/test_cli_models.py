@@ -6,6 +6,7 @@ uses, with small logistic regressions on ECB rows, so no Dagster run is needed h
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import date
 from pathlib import Path
@@ -13,6 +14,7 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 import pytest
+from pytest_httpserver import HTTPServer
 
 from fx_assets.cli.main import main
 from fx_assets.core.contracts import TEST, TRAIN
@@ -186,6 +188,25 @@ def test_models_lists_versions_with_aliases_lifecycle_and_scores(
     assert f"{float(test_pr_auc):.4f}" in rows[store["b"]]
 
 
+def test_models_shows_the_decision_lift_with_its_interval(
+    store: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    registry.set_decision_interval(
+        registry.client(),
+        store["c"],
+        policy="significant",
+        lift=0.004,
+        low=-0.021,
+        high=0.030,
+        p_value=0.71,
+    )
+    code, out, _ = fx(capsys, "models")
+    assert code == 0 and "lift (95 % CI) policy" in out.splitlines()[0]
+    rows = {line.split()[0]: line for line in out.splitlines()[1:]}
+    assert "+0.0040 (-0.0210..+0.0300) significant" in rows[store["c"]]
+    assert "significant" not in rows[store["a"]]  # a version that never faced a champion
+
+
 def test_champion_check_fails_on_a_champion_with_an_old_feature_list(
     store: dict[str, str],
 ) -> None:
@@ -203,3 +224,39 @@ def test_champion_check_fails_on_a_champion_with_an_old_feature_list(
 
     registry.promote(client, store["c"], reason="test")
     assert champion_usable(**resources).passed
+
+
+def test_promotion_and_rollback_alert_a_person(
+    store: dict[str, str],
+    capsys: pytest.CaptureFixture[str],
+    httpserver: HTTPServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    httpserver.expect_request("/hook").respond_with_data("ok")
+    monkeypatch.setenv("FX_ALERT_WEBHOOK_URL", httpserver.url_for("/hook"))
+    a, b = store["a"], store["b"]
+    assert fx(capsys, "promote", a, "--reason", "first")[0] == 0
+    assert fx(capsys, "promote", b, "--reason", "better")[0] == 0
+    assert fx(capsys, "rollback", "--reason", "b misbehaves")[0] == 0
+    texts = [json.loads(req.get_data())["text"] for req, _ in httpserver.log]
+    assert texts[0].startswith(f"[info] promotion: champion is now v{a}")
+    assert texts[1].startswith(f"[info] promotion: champion is now v{b} (was v{a})")
+    assert texts[2].startswith(f"[info] rollback: champion is now v{a} (was v{b})")
+    assert "b misbehaves" in texts[2]
+
+
+def test_alert_test_sends_to_the_webhook_or_says_what_to_set(
+    fx_home: Path,
+    capsys: pytest.CaptureFixture[str],
+    httpserver: HTTPServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for var in ("FX_ALERT_WEBHOOK_URL", "FX_ALERT_EMAIL_TO", "FX_SMTP_HOST"):
+        monkeypatch.delenv(var, raising=False)
+    code, _, err = fx(capsys, "alert-test")
+    assert code == 1 and "set FX_ALERT_WEBHOOK_URL" in err and err.count("\n") == 1
+    httpserver.expect_request("/hook").respond_with_data("ok")
+    monkeypatch.setenv("FX_ALERT_WEBHOOK_URL", httpserver.url_for("/hook"))
+    code, out, _ = fx(capsys, "alert-test")
+    assert code == 0 and "webhook: sent" in out
+    assert "alerts reach you" in json.loads(httpserver.log[0][0].get_data())["text"]

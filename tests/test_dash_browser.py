@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -27,6 +28,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from fx_assets.core.domain import FEATURES
 from fx_assets.core.ingestion.sources import EcbSource
 from tests.champions import (  # noqa: F401  (mlflow_db_template is a fixture)
     free_port,
@@ -55,7 +57,14 @@ CHROME_FLAGS = (
 # Enough ECB days for features (60-day windows), two CV folds of 50 and a 30-day test.
 ECB_DAYS = 260
 CSV_OVERLAP_DAYS, CSV_EXTRA_DAYS = 30, 6
-TRAINING_ENV = {"FX_TEST_DAYS": "30", "FX_CV_FOLDS": "2", "FX_TUNING_BUDGET": "1"}
+TRAINING_ENV = {
+    "FX_TEST_DAYS": "30",
+    "FX_CV_FOLDS": "2",
+    "FX_TUNING_BUDGET": "1",
+    # A short history: the backtest starts after 100 rows and refits every 30.
+    "FX_BACKTEST_MIN_TRAIN_DAYS": "100",
+    "FX_BACKTEST_REFIT_DAYS": "30",
+}
 # The first step of `fx run` on its own: ingestion through eur_usd_final.
 ETL_ONLY = (
     "from fx_assets.cli.main import prepare_environment; prepare_environment(); "
@@ -277,7 +286,9 @@ def check_accuracy(driver: Any, world: World) -> None:
     for body, window in zip(cards, (None, 60, 20), strict=True):
         n, hits, ups = world.scores(window)
         assert n > 0
-        assert f"{hits / n:.1%}\nn = {n} ({hits} right)" in body, body
+        assert f"{hits / n:.1%}\n95 % CI " in body and f"\nn = {n} ({hits} right)" in body, body
+        low, high = re.search(r"95 % CI ([\d.]+)%\.\.([\d.]+)%", body).groups()  # type: ignore[union-attr]
+        assert float(low) <= 100 * hits / n <= float(high), body
         assert f"always up: {ups / n:.1%} ({ups} of the same {n} days)" in body, body
         if window and n < window:
             assert f"only {n} of {window} resolved so far" in body
@@ -350,6 +361,40 @@ def check_model_panel(driver: Any, world: World) -> None:
     assert first_prediction[:10] > cutoff
 
 
+def check_skill_panel(driver: Any) -> None:
+    """The "Is there skill?" panel: the verdict in words, dots with whiskers, the charts."""
+    wait_for(driver, lambda d: "The model is" in text(d, "#skill-panel"), "the skill panel")
+    verdict = text(driver, "#skill-verdict")
+    assert "always-up, p = " in verdict, verdict
+    dots = driver.execute_script(
+        "return document.querySelector('#skill-accuracy .js-plotly-plot').data[0]"
+    )
+    assert sorted(dots["y"]) == ["always-up", "momentum", "persistence", "the model"]
+    assert len(dots["error_x"]["array"]) == 4
+    for chart in ("#skill-equity", "#skill-yearly"):
+        assert (
+            driver.execute_script(
+                f"return document.querySelector('{chart} .js-plotly-plot').data.length"
+            )
+            == 2
+        )
+    assert "not investment advice" in text(driver, "#skill-panel")
+    assert "95 % CI" in text(driver, "#accuracy")  # the accuracy cards' intervals
+
+
+PSI_BARS_JS = "return document.querySelector('#psi-chart .js-plotly-plot').data[0].y.length"
+
+
+def check_monitoring_panel(driver: Any) -> None:
+    """After fx run: PSI per feature, realized accuracy and the prediction shares render."""
+    wait_for(driver, lambda d: "Feature drift, window ending" in text(d, "#monitoring-panel"),
+             "the monitoring panel")  # fmt: skip
+    assert driver.execute_script(PSI_BARS_JS) == len(FEATURES)
+    panel = text(driver, "#monitoring-panel")
+    assert "Data freshness: newest bar" in panel
+    assert "Prediction drift" in panel and "Newest alerts" in panel
+
+
 def test_dashboard_follows_the_pipeline(
     browser: Any,
     tmp_path: Path,
@@ -374,6 +419,8 @@ def test_dashboard_follows_the_pipeline(
         assert "Nothing to show" in text(browser, "#accuracy")
         assert price_traces(browser) == []
         assert text(browser, "#model-panel").startswith("No model registered as eur_usd_direction")
+        wait_for(browser, lambda d: "No drift" in text(d, "#monitoring-panel"), "monitoring")
+        assert "No alert sent yet" in text(browser, "#monitoring-panel")
         body = text(browser, "body")
         assert "Traceback" not in body and "Error" not in body
         browser.save_screenshot(str(ARTIFACTS / "dashboard-empty.png"))
@@ -387,6 +434,7 @@ def test_dashboard_follows_the_pipeline(
         assert text(browser, "#forecast").startswith("No forecast yet")
         assert text(browser, "#accuracy").startswith("No prediction resolved yet")
         assert text(browser, "#model-panel").startswith("No model registered as eur_usd_direction")
+        assert text(browser, "#skill-panel").startswith("No backtest yet")
         assert digest(home / "mlflow.db") == registry_before
 
         # 3. `fx run` on a CSV source with OHLC, past the ECB file's last day.
@@ -421,4 +469,6 @@ def test_dashboard_follows_the_pipeline(
         check_accuracy(browser, world)
         check_table(browser, world)
         check_model_panel(browser, world)
+        check_skill_panel(browser)
+        check_monitoring_panel(browser)
         browser.save_screenshot(str(ARTIFACTS / "dashboard.png"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -131,3 +132,30 @@ def test_rolling_accuracy_over_twenty_resolved() -> None:
     assert by_date.loc[days[99], "model"] == pytest.approx(0.5)
     assert by_date.loc[days[99], "always_up"] == pytest.approx(1.0)
     assert days[100] not in by_date.index
+
+
+def test_accuracy_cards_carry_a_block_bootstrap_interval() -> None:
+    from fx_dash.metrics import Accuracy, accuracy
+
+    rng = np.random.default_rng(4)
+    n = 200
+    dates = pd.bdate_range("2024-01-01", periods=n)
+    preds = pd.DataFrame(
+        {
+            "feature_date": dates,
+            "target_date": dates + pd.offsets.BDay(1),
+            "probability_up": 0.6,
+            "direction": 1,
+            "model_name": "m",
+            "model_version": "1",
+            "predicted_at": pd.Timestamp("2024-01-01", tz="UTC"),
+        }
+    )
+    final = pd.DataFrame({"date": dates, "target": rng.integers(0, 2, n)})
+    acc: Accuracy = accuracy(join_outcomes(preds, final))
+    assert acc.ci_low is not None and acc.ci_high is not None
+    assert acc.ci_low < acc.accuracy < acc.ci_high
+    # About two standard errors each side of a coin toss on 200 days.
+    assert 0.04 < acc.ci_high - acc.ci_low < 0.2
+    last20 = accuracy(join_outcomes(preds, final), window=20)
+    assert last20.ci_high - last20.ci_low > acc.ci_high - acc.ci_low

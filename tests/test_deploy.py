@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from fx_assets.cli.up import GENERATED_MARKER, deploy_dir, instance_yaml, procfile, write_instance
-from tests.test_deploy_compose import services
+from tests.compose import services
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -111,7 +111,10 @@ def test_dockerfile_is_multi_stage_slim_and_non_root() -> None:
     stages = re.findall(r"^FROM\s+(\S+)(?:\s+AS\s+(\S+))?", text, flags=re.M | re.I)
     assert len(stages) >= 2
     runtime = re.split(r"^FROM\s", text, flags=re.M)[-1]
-    assert "-slim" in stages[-1][0]
+    # Every stage on the one base argument, whose default is the slim image by digest.
+    assert {image for image, _ in stages} == {"${BASE_IMAGE}"}
+    (base,) = re.findall(r"^ARG BASE_IMAGE=(\S+)", text, flags=re.M)
+    assert re.fullmatch(r"python:3\.11-slim[\w.-]*@sha256:[0-9a-f]{64}", base), base
     assert re.search(r"^COPY --from=build /opt/venv", runtime, flags=re.M)
     users = re.findall(r"^USER\s+(\S+)", runtime, flags=re.M)
     assert users and users[-1] not in ("root", "0")

@@ -15,7 +15,6 @@ import os
 import re
 import shutil
 import subprocess
-from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,8 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
+
+from tests.compose import compose, services
 
 ROOT = Path(__file__).resolve().parents[1]
 LONG_RUNNING = {
@@ -34,6 +35,7 @@ LONG_RUNNING = {
     "dagster-daemon",
     "model-service",
     "dashboard",
+    "prometheus",
 }
 ONE_SHOT = {"minio-init", "warehouse-init"}
 # The code each service of ours runs: its environment must hold what that code reads.
@@ -44,16 +46,6 @@ ENTRY_MODULES = {
     "dashboard": "fx_dash.app",
 }
 SECRET = re.compile(r"PASSWORD|SECRET|TOKEN|API_KEY")
-
-
-@cache
-def compose() -> dict[str, Any]:
-    # PyYAML resolves the anchors and merge keys as Compose does.
-    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-
-
-def services() -> dict[str, dict[str, Any]]:
-    return compose()["services"]
 
 
 def env_example() -> dict[str, str]:
@@ -157,7 +149,7 @@ def test_compose_covers_every_service_with_healthchecks_and_ordering() -> None:
     published = {
         int(port.rsplit(":", 2)[-2]) for spec in svc.values() for port in spec.get("ports", [])
     }
-    assert published == {3000, 5000, 8000, 8050, 5432, 9000, 9001}
+    assert published == {3000, 5000, 8000, 8050, 5432, 9000, 9001, 9090}
     for spec in svc.values():
         for port in spec.get("ports", []):
             assert port.startswith("${FX_BIND:-127.0.0.1}:"), port
@@ -383,3 +375,55 @@ def test_env_example_lists_every_variable_and_holds_no_secret() -> None:
         if SECRET.search(var):
             assert value == "" or value.startswith("change-me"), f"{var} looks like a real secret"
     assert ".env" in (ROOT / ".gitignore").read_text().splitlines()
+
+
+# --- Prometheus --------------------------------------------------------------------------
+
+PROMETHEUS = ROOT / "deploy" / "prometheus"
+
+
+def test_prometheus_scrapes_the_model_service_and_holds_two_alerting_rules() -> None:
+    from fx_serving import metrics
+
+    spec = services()["prometheus"]
+    assert "./deploy/prometheus:/etc/prometheus:ro" in spec["volumes"]
+    assert spec["depends_on"] == {"model-service": {"condition": "service_healthy"}}
+    config = yaml.safe_load((PROMETHEUS / "prometheus.yml").read_text())
+    (job,) = config["scrape_configs"]
+    assert job["metrics_path"] == "/metrics"
+    (target,) = job["static_configs"][0]["targets"]
+    host, _, port = target.partition(":")
+    assert host == "model-service"
+    assert f"--port={port}" in services()["model-service"]["command"]
+    # Every rule file it loads is in the mounted folder.
+    for path in config["rule_files"]:
+        assert (PROMETHEUS / Path(path).relative_to("/etc/prometheus")).is_file(), path
+    rules = yaml.safe_load((PROMETHEUS / "alerts.yml").read_text())["groups"][0]["rules"]
+    by_name = {r["alert"]: r for r in rules}
+    assert set(by_name) == {"ModelServiceDown", "ModelServiceP99LatencyHigh"}
+    assert f'up{{job="{job["job_name"]}"}} == 0' in by_name["ModelServiceDown"]["expr"]
+    latency = by_name["ModelServiceP99LatencyHigh"]["expr"]
+    assert f"{metrics.LATENCY._name}_bucket" in latency and "0.99" in latency
+    assert "> 0.05" in latency
+    assert 0.05 in metrics.LATENCY_BUCKETS  # the threshold is a bucket edge: an exact quantile
+
+
+def test_promtool_accepts_the_configuration_and_rules(tmp_path: Path) -> None:
+    exe = shutil.which("promtool")
+    if exe is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("promtool is missing: .ci/run installs Debian's prometheus")
+        pytest.skip("promtool not installed (apt-get install prometheus)")
+    rules = subprocess.run(
+        [exe, "check", "rules", str(PROMETHEUS / "alerts.yml")], capture_output=True, text=True
+    )
+    assert rules.returncode == 0, rules.stdout + rules.stderr
+    assert "2 rules found" in rules.stdout
+    # The folder as the container mounts it: the config names its rules by that path.
+    mounted = tmp_path / "etc-prometheus"
+    shutil.copytree(PROMETHEUS, mounted)
+    config = mounted / "prometheus.yml"
+    config.write_text(config.read_text().replace("/etc/prometheus/", f"{mounted}/"))
+    checked = subprocess.run([exe, "check", "config", str(config)], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "SUCCESS" in checked.stdout + checked.stderr

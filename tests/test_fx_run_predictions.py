@@ -43,6 +43,7 @@ def test_run_predictions_prints_the_forecast(home: Path, definitions_here: None)
     lines: list[str] = []
     row = run_predictions(lines.append)
     assert row is not None
-    assert "forecast for 2024-10-01 (features of 2024-09-30)" in lines[-1]
-    assert f"eur_usd_direction v{version}" in lines[-1]
-    assert ("UP" in lines[-1]) == (row["direction"] == 1)
+    (forecast,) = [line for line in lines if "forecast for" in line]  # monitoring lines follow
+    assert "forecast for 2024-10-01 (features of 2024-09-30)" in forecast
+    assert f"eur_usd_direction v{version}" in forecast
+    assert ("UP" in forecast) == (row["direction"] == 1)

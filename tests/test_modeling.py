@@ -1,4 +1,5 @@
-"""Cross-validation never looks ahead; candidates, tuning and metrics are deterministic."""
+"""Cross-validation never looks ahead; candidates and metrics are deterministic (tuning:
+test_tuning.py)."""
 
 from __future__ import annotations
 
@@ -24,8 +25,6 @@ from fx_assets.core.training.modeling import (
     fit,
     holdout_metrics,
     make_estimator,
-    tune,
-    tuning_configs,
     xy,
 )
 from fx_assets.core.training.splits import known_rows
@@ -93,26 +92,6 @@ def test_candidates_are_deterministic_and_scored_by_pr_auc(rows: pd.DataFrame) -
         assert trial.cv.baselines and all(0.3 < b < 0.7 for b in trial.cv.baselines)
     winner = best(first)
     assert winner.cv.mean == max(t.cv.mean for t in first)
-
-
-def test_tuning_budget_defaults_first_and_distinct() -> None:
-    for family in FAMILIES:
-        configs = tuning_configs(family, 6, seed=7)
-        assert configs[0] == DEFAULT_PARAMS[family]
-        assert len(configs) == 6
-        assert len({tuple(sorted(c.items())) for c in configs}) == 6
-        assert configs == tuning_configs(family, 6, seed=7)
-    with pytest.raises(ValueError, match="budget"):
-        tuning_configs("xgboost", 0)
-
-
-def test_tune_picks_the_best_trial_on_train_only(rows: pd.DataFrame) -> None:
-    x, y = xy(rows)
-    tuning = tune("logistic_regression", x, y, budget=4, folds=3, gap=1)
-    assert len(tuning.trials) == 4
-    assert tuning.best.cv.mean == max(t.cv.mean for t in tuning.trials)
-    # Every fold of every trial scores rows inside the rows it was given.
-    assert all(f.test_end < len(x) for t in tuning.trials for f in t.cv.folds)
 
 
 def test_holdout_metrics_and_the_always_up_baseline(rows: pd.DataFrame) -> None:

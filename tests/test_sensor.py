@@ -68,4 +68,9 @@ def test_sensor_is_on_by_default_and_launches_the_predictions_job() -> None:
     defs = load()
     assert defs.resolve_sensor_def("predictions_sensor").job_name == "predictions_job"
     job = defs.resolve_job_def("predictions_job")
-    assert job.asset_layer.executable_asset_keys == {AssetKey("eur_usd_predictions")}
+    # Monitoring follows every forecast run in the same job.
+    assert job.asset_layer.executable_asset_keys == {
+        AssetKey("eur_usd_predictions"),
+        AssetKey("eur_usd_drift"),
+        AssetKey("eur_usd_performance"),
+    }

@@ -289,6 +289,66 @@ def test_the_stored_prediction_model_is_the_table_contract() -> None:
     assert list(StoredPrediction.model_fields) == PREDICTIONS.column_names
 
 
+def test_backtest_returns_the_summary_and_the_verdict(client: TestClient, world: World) -> None:
+    from fx_assets.core.contracts import BACKTEST_SUMMARY
+    from fx_assets.core.evaluation.summary import SUMMARY_COLUMNS
+
+    wh = Warehouse(world.warehouse_url)
+    if not wh.has(BACKTEST_SUMMARY):
+        missing = client.get("/backtest")
+        assert missing.status_code == 404 and "no backtest yet" in missing.json()["detail"]
+    rows = []
+    for strategy, accuracy, p in (
+        ("model", 0.512, None),
+        ("always_up", 0.503, 0.41),
+        ("persistence", 0.49, 0.03),
+        ("momentum", 0.50, 0.2),
+    ):
+        row = dict.fromkeys(SUMMARY_COLUMNS)
+        row.update(
+            strategy=strategy,
+            n=6000,
+            accuracy=accuracy,
+            accuracy_ci_low=accuracy - 0.013,
+            accuracy_ci_high=accuracy + 0.013,
+            p_value=p,
+        )
+        rows.append(row)
+    wh.replace_tables({BACKTEST_SUMMARY: BACKTEST_SUMMARY.validate(pd.DataFrame(rows))})
+    response = client.get("/backtest")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["verdict"] == "not distinguishable from always-up, p = 0.41"
+    assert body["verdicts"]["persistence"] == "better than persistence, p = 0.03"
+    by = {r["strategy"]: r for r in body["strategies"]}
+    assert set(by) == {"model", "always_up", "persistence", "momentum"}
+    assert by["model"]["accuracy_ci_low"] == pytest.approx(0.499)
+    assert by["model"]["p_value"] is None and by["model"]["sharpe"] is None
+    assert "not investment advice" in body["trading_note"]
+
+
+def test_model_card_carries_the_decision_interval(world: World) -> None:
+    from fx_assets.core.models import registry
+
+    registry.set_decision_interval(
+        registry.client(),
+        world.version,
+        policy="significant",
+        lift=0.03,
+        low=0.01,
+        high=0.05,
+        p_value=0.004,
+    )
+    with use_home(world.home), TestClient(create_app()) as fresh:
+        card = fresh.get("/model").json()
+    assert card["decision_policy"] == "significant"
+    assert (card["decision_lift"], card["decision_lift_ci_low"], card["decision_lift_ci_high"]) == (
+        pytest.approx(0.03),
+        pytest.approx(0.01),
+        pytest.approx(0.05),
+    )
+
+
 @pytest.mark.parametrize(
     "today, stale",
     [

@@ -42,8 +42,10 @@ def test_a_bad_secret_is_named_but_never_printed(
 def test_empty_variables_mean_unset(fx_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FX_WAREHOUSE_URL", "")
     monkeypatch.setenv("FX_API_TOKEN", "")
+    monkeypatch.setenv("FX_GAP_DAYS", "")  # docker-compose.yml's `${FX_GAP_DAYS:-}`
     s = load_settings()
     assert s.api_token is None and s.warehouse_url.startswith("sqlite:///")
+    assert s.gap_days == Settings.model_fields["gap_days"].default
 
 
 def test_the_readme_configuration_table_is_the_settings_class() -> None:

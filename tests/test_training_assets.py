@@ -28,6 +28,7 @@ from fx_assets.core.domain import FEATURES, TARGET
 from fx_assets.core.models import registry
 from fx_assets.core.warehouse import Warehouse
 from fx_assets.defs.resources import (
+    AlertsResource,
     MarketDataResource,
     MlflowResource,
     TrainingResource,
@@ -65,6 +66,7 @@ class Trained:
             "training": TrainingResource(**{**SETTINGS, **training}),
             "tracking_store": MlflowResource(tracking_uri=self.uri),
             "mlflow": mlflow_parent_run(self.uri),
+            "alerts": AlertsResource(),  # no channel: a promotion alerts nobody here
         }
 
 

@@ -153,6 +153,21 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_alert_test(args: argparse.Namespace) -> int:
+    from fx_assets.core.alerts import AlertConfig, Notifier
+
+    config = AlertConfig.from_settings(load_settings())
+    if not config.channels():
+        raise CliError(
+            "no alert channel configured: set FX_ALERT_WEBHOOK_URL, or FX_ALERT_EMAIL_TO "
+            "with FX_SMTP_HOST"
+        )
+    results = Notifier(config).test()
+    for channel, outcome in results.items():
+        print(f"fx alert-test: {channel}: {outcome}")
+    return 0 if all(v == "sent" for v in results.values()) else 1
+
+
 Command = tuple[
     str, str, Callable[[argparse.Namespace], int], Callable[[argparse.ArgumentParser], None] | None
 ]
@@ -174,6 +189,7 @@ def _commands() -> list[Command]:
         ("rollback", "Restore the last archived champion (logged).", cmd_rollback, rollback_args),
         ("up", "Start the whole stack as local processes (Ctrl-C stops it).", cmd_up, _up_args),
         ("migrate", "Create the warehouse tables that do not exist yet.", cmd_migrate, None),
+        ("alert-test", "Send a test alert to the configured channels.", cmd_alert_test, None),
     ]
 
 

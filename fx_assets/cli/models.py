@@ -11,6 +11,7 @@ import argparse
 import getpass
 from typing import Any
 
+from fx_assets.core.alerts import Alert, champion_changed
 from fx_assets.core.contracts import TEST
 from fx_assets.core.models import registry
 from fx_assets.core.models.registry import RegistryError
@@ -27,6 +28,16 @@ def _fmt(value: float | None) -> str:
     return "" if value is None else f"{value:.4f}"
 
 
+def _lift(v: registry.Version) -> str:
+    """The decision's PR-AUC lift with its 95 % interval and policy, when it faced a champion."""
+    lift = v.number(registry.TAG_DECISION_LIFT)
+    low, high = v.number(registry.TAG_DECISION_LIFT_LOW), v.number(registry.TAG_DECISION_LIFT_HIGH)
+    if lift is None or low is None or high is None:
+        return ""
+    policy = v.tags.get(registry.TAG_DECISION_POLICY, "")
+    return f"{lift:+.4f} ({low:+.4f}..{high:+.4f}) {policy}".rstrip()
+
+
 def cmd_models(args: argparse.Namespace) -> int:
     versions = registry.list_versions(registry.client())
     if not versions:
@@ -41,11 +52,21 @@ def cmd_models(args: argparse.Namespace) -> int:
             _fmt(v.number(registry.TAG_TEST_PR_AUC)),
             _fmt(v.number(registry.TAG_BASELINE_PR_AUC)),
             v.tags.get(registry.TAG_TRAINING_CUTOFF, ""),
+            _lift(v),
             f"{v.created_at:%Y-%m-%d %H:%M}" if v.created_at else "",
         )
         for v in versions
     ]
-    head = ("version", "aliases", "lifecycle", "family", "test PR-AUC", "always-up", "cutoff")
+    head = (
+        "version",
+        "aliases",
+        "lifecycle",
+        "family",
+        "test PR-AUC",
+        "always-up",
+        "cutoff",
+        "lift (95 % CI) policy",
+    )
     table = [(*head, "registered (UTC)"), *rows]
     widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
     for row in table:
@@ -91,6 +112,18 @@ def _log(client: Any, kind: str, crowned: str, replaced: str | None, reason: str
         print(f"  test PR-AUC now: {shown} (always up {baseline:.4f})")
 
 
+def announce(alert: Alert) -> None:
+    """Alert the configured channels (none configured: nothing to do); never raises."""
+    from fx_assets.core.alerts import AlertConfig, Notifier
+    from fx_assets.core.settings import load_settings
+    from fx_assets.core.warehouse import Warehouse
+
+    settings = load_settings()
+    config = AlertConfig.from_settings(settings)
+    if config.channels():
+        Notifier(config, Warehouse.cached(settings.warehouse_url).engine).send(alert)
+
+
 def cmd_promote(args: argparse.Namespace) -> int:
     from fx_assets.core.models import lifecycle
 
@@ -104,6 +137,7 @@ def cmd_promote(args: argparse.Namespace) -> int:
     was = f"v{previous.version}, now archived" if previous else "none"
     print(f"fx promote: v{target.version} is the champion (previous champion: {was})")
     _log(client, "manual", target.version, previous.version if previous else None, reason)
+    announce(champion_changed("promotion", target.version, previous and previous.version, reason))
     return 0
 
 
@@ -116,6 +150,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
         f" v{demoted.version} is tagged rejected"
     )
     _log(client, "rollback", restored.version, demoted.version, reason)
+    announce(champion_changed("rollback", restored.version, demoted.version, reason))
     return 0
 
 

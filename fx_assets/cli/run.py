@@ -62,14 +62,20 @@ def _failure(result: ExecuteInProcessResult) -> tuple[str, str]:
     return "the run", "see the run in the Dagster UI"
 
 
-def failure_message(job_name: str, result: ExecuteInProcessResult) -> str:
-    """A few lines: the job and step or check, the reason (no secret), the run id."""
+def failure_reason(result: ExecuteInProcessResult) -> tuple[str, str]:
+    """(step or check, reason): one line, secrets redacted, bounded."""
     from fx_assets.core.redaction import redact_text
 
     where, why = _failure(result)
     why = redact_text(" ".join(why.split()), _secrets())
     if len(why) > REASON_CHARS:
         why = why[: REASON_CHARS - 3] + "..."
+    return where, why
+
+
+def failure_message(job_name: str, result: ExecuteInProcessResult) -> str:
+    """A few lines: the job and step or check, the reason (no secret), the run id."""
+    where, why = failure_reason(result)
     return (
         f"{job_name} failed at {where}\n"
         f"  reason: {why}\n"
@@ -95,8 +101,26 @@ def execute(
         raise_on_error=False,
     )
     if not result.success:
+        where, why = failure_reason(result)
+        alert_failure(job_name, result.run_id, f"{where} failed: {why}")
         raise PipelineError(failure_message(job_name, result))
     return result
+
+
+def alert_failure(job_name: str, run_id: str, reason: str) -> None:
+    """Tell a person, as the run-failure sensor does for daemon runs: the same condition,
+    so a daemon watching this instance too does not send it a second time."""
+    from fx_assets.core.alerts import AlertConfig, Notifier, run_failed
+    from fx_assets.core.settings import load_settings
+    from fx_assets.core.warehouse import Warehouse
+
+    settings = load_settings()
+    config = AlertConfig.from_settings(settings)
+    if not config.channels():
+        return
+    where, _, why = reason.partition(" failed: ")
+    engine = Warehouse.cached(settings.warehouse_url).engine
+    Notifier(config, engine).send(run_failed(job_name, run_id, where, why or reason))
 
 
 def _first_date() -> date:
@@ -195,7 +219,10 @@ def run_training(echo: Echo, log_level: str | None = None) -> dict[str, Any]:
     """Split, cross-validate, tune, register and promote; print the decision."""
     from fx_assets.core.domain import MODEL_NAME
 
-    echo("training: split, cross-validate 3 candidates, tune the best, register, promote")
+    echo(
+        "training: split, cross-validate 3 candidates, tune the best, register, promote,"
+        " backtest the champion"
+    )
     result = execute("training_job", log_level=log_level)
     candidates = _metadata(result, "model_candidates")
     challenger = _metadata(result, "challenger_model")
@@ -216,6 +243,9 @@ def run_training(echo: Echo, log_level: str | None = None) -> dict[str, Any]:
     )
     echo(f"  decision: {decision['decision']}: {decision['reason']}")
     echo(f"  champion: {MODEL_NAME} v{decision['champion_version']}")
+    from fx_assets.cli.evaluation import report_backtest
+
+    report_backtest(echo, result)  # the training job ends with the backtest
     return decision
 
 
@@ -239,11 +269,36 @@ def run_predictions(echo: Echo, log_level: str | None = None) -> dict[str, Any] 
         f" [{row['model_name']} v{row['model_version']}]"
         + (" (stale: that day is past)" if row["target_date"].date() < _today() else "")
     )
+    echo_monitoring(echo)
     return row
 
 
 def _today() -> date:
     return datetime.now(UTC).date()
+
+
+def echo_monitoring(echo: Echo) -> None:
+    """What the monitoring step of the predictions run found, in two lines."""
+    from fx_assets.core.contracts import DRIFT, PERFORMANCE
+    from fx_assets.core.monitoring.drift import drifted_features
+    from fx_assets.core.monitoring.store import newest_rows
+    from fx_assets.core.settings import load_settings
+    from fx_assets.core.warehouse import Warehouse
+
+    wh = Warehouse.cached(load_settings().warehouse_url)
+    drift, perf = newest_rows(wh, DRIFT), newest_rows(wh, PERFORMANCE)
+    if len(drift):
+        named = drifted_features(drift)
+        listed = ", ".join(f"{f} (PSI {p:.2f})" for f, p in named.items()) or "none"
+        echo(f"  monitoring: {len(named)} of {len(drift)} features drifted: {listed}")
+    rows = perf[perf["window"] == "60"] if len(perf) else perf
+    if len(rows):
+        r = rows.iloc[0]
+        echo(
+            f"  monitoring: last {int(r['n'])} resolved: accuracy {r['accuracy']:.1%},"
+            f" always up {r['baseline_accuracy']:.1%}, p={r['p_value']:.3f},"
+            f" {'DEGRADED' if r['degraded'] else 'not degraded'}"
+        )
 
 
 def run_pipeline(echo: Echo, log_level: str | None = None) -> int:

@@ -173,6 +173,11 @@ def endpoints(args: argparse.Namespace) -> list[Endpoint]:
     ]
 
 
+def metrics_url(args: argparse.Namespace) -> str:
+    local = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
+    return f"http://{local}:{args.api_port}/metrics"
+
+
 def _answers(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=2) as resp:
@@ -246,6 +251,9 @@ def up(args: argparse.Namespace) -> int:
     targets = [ep for ep in endpoints(args) if ep.service in chosen]
     for ep in targets:
         print(f"fx up: {ep.label:<14} {ep.url}")
+    if "model-service" in chosen:
+        # Where Prometheus scrapes (open unless FX_METRICS_TOKEN is set, like /health).
+        print(f"fx up: {'metrics':<14} {metrics_url(args)}")
     sys.stdout.flush()
 
     manager = Manager()

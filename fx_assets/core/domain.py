@@ -39,3 +39,6 @@ FEATURES: list[str] = [
 ]
 # 1 when the next trading day's close is above this day's, else 0.
 TARGET = "target"
+
+# The baselines every backtest compares the model with, on the same days.
+BASELINES = ("always_up", "persistence", "momentum")

@@ -39,8 +39,14 @@ def _env(name: str) -> Any:
 class Settings(BaseSettings):
     """The platform's configuration, from the environment (all optional)."""
 
+    # env_ignore_empty: docker-compose.yml passes every knob as `${FX_GAP_DAYS:-}`, so an
+    # unset one arrives as "", which means the default (.env.example: "empty: the defaults").
     model_config = SettingsConfigDict(
-        env_prefix="FX_", case_sensitive=False, extra="ignore", populate_by_name=True
+        env_prefix="FX_",
+        case_sensitive=False,
+        extra="ignore",
+        populate_by_name=True,
+        env_ignore_empty=True,
     )
 
     _given: frozenset[str] = PrivateAttr(default=frozenset())

@@ -41,7 +41,7 @@ _SUMMARY_COLUMNS = (
     Col("accuracy", sa.Float, "share right"),
     Col("accuracy_ci_low", sa.Float, "95 % moving-block bootstrap interval, low"),
     Col("accuracy_ci_high", sa.Float, "95 % moving-block bootstrap interval, high"),
-    Col("pr_auc", sa.Float, "PR-AUC (model only)", nullable=True),
+    Col("pr_auc", sa.Float, "PR-AUC (the model; always-up's is the up share)", nullable=True),
     Col("pr_auc_ci_low", sa.Float, "its interval, low", nullable=True),
     Col("pr_auc_ci_high", sa.Float, "its interval, high", nullable=True),
     Col("brier", sa.Float, "Brier score (model only)", nullable=True),

@@ -28,6 +28,8 @@ DRIFT = TableContract(
     ),
     key=("feature", "window_end", "model_version"),
     checks=(unique(("feature", "window_end", "model_version")),),
+    # The drift rows carry each feature's PSI threshold for the check's metadata only.
+    strict="filter",
 )
 
 PERFORMANCE = TableContract(
@@ -44,22 +46,42 @@ PERFORMANCE = TableContract(
         Col("degraded", sa.Boolean, "significantly worse than always-up, or Brier worse"),
         Col("up_share", sa.Float, "share of up forecasts in the window", nullable=True),
         Col("mean_probability_up", sa.Float, "mean P(up) in the window", nullable=True),
-        Col("train_up_share", sa.Float, "share of up days in training", nullable=True),
+        Col(
+            "train_up_share",
+            sa.Float,
+            "share of up forecasts the champion makes on its training rows",
+            nullable=True,
+        ),
+        Col(
+            "train_mean_probability_up",
+            sa.Float,
+            "mean P(up) the champion gives its training rows",
+            nullable=True,
+        ),
+        Col("prediction_drifted", sa.Boolean, "the up share moved from training's"),
     ),
     key=("window", "window_end"),
     checks=(unique(("window", "window_end")),),
+    # The rows carry the champion's version for the asset's metadata only.
+    strict="filter",
 )
 
 ALERTS = TableContract(
     name="fx_alerts",
-    description="Alerts sent to a person: one per condition per day at most.",
+    description="Alerts to a person: one per condition, day and channel at most.",
     columns=(
-        Col("condition", sa.String, "what fired (run failure, check, promotion)", size=256),
-        Col("day", sa.Date, "the day it was sent (UTC)"),
-        Col("severity", sa.String, "info, warn or error", size=16),
+        Col("condition", sa.String, "what fired (run failure, check, promotion)", size=200),
+        Col("day", sa.Date, "the day it was raised (UTC)"),
+        Col("channel", sa.String, "webhook or email", size=16),
+        Col("severity", sa.String, "info, warning or error", size=16),
+        Col("title", sa.String, "the subject line, redacted", size=300),
         Col("text", sa.String, "the message, redacted", size=4000),
-        Col("channels", sa.String, "where it was delivered", size=64),
-        Col("sent_at", sa.DateTime, "when", required=False),
+        Col("created_at", sa.DateTime, "when it was raised"),
+        Col("delivered_at", sa.DateTime, "when the receiver took it", nullable=True),
+        Col("attempts", sa.Integer, "deliveries tried"),
+        Col("last_error", sa.String, "why the last try failed", nullable=True, size=300),
     ),
-    key=("condition", "day"),
+    # The primary key is what makes "once per day" hold across processes: the sensor and
+    # the run that both see one failure cannot both claim its row.
+    key=("condition", "day", "channel"),
 )

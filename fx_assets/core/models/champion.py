@@ -19,6 +19,11 @@ from fx_assets.core.models.fastpath import Probability, agrees, candidates
 from fx_assets.core.models.registry import (
     CHAMPION,
     TAG_BASELINE_PR_AUC,
+    TAG_DECISION,
+    TAG_DECISION_LIFT,
+    TAG_DECISION_LIFT_HIGH,
+    TAG_DECISION_LIFT_LOW,
+    TAG_DECISION_POLICY,
     TAG_FEATURES,
     TAG_TEST_PR_AUC,
     TAG_TRAINING_CUTOFF,
@@ -54,6 +59,13 @@ class Champion:
     loaded_at: datetime
     estimator: Any = field(repr=False)
     positive_column: int = 1
+    # The promotion decision that made it champion: PR-AUC lift over the champion it
+    # faced, its paired-bootstrap 95 % interval, and the policy (None: nothing to face).
+    decision: str | None = None
+    decision_policy: str | None = None
+    decision_lift: float | None = None
+    decision_lift_ci_low: float | None = None
+    decision_lift_ci_high: float | None = None
     fast: Probability | None = field(default=None, repr=False)
 
     def estimator_probability_up(self, x: np.ndarray) -> np.ndarray:
@@ -170,6 +182,11 @@ def load_champion(client: Any = None, name: str = MODEL_NAME) -> Champion:
         loaded_at=datetime.now(UTC),
         estimator=estimator,
         positive_column=_positive_column(estimator, where),
+        decision=tags.get(TAG_DECISION),
+        decision_policy=tags.get(TAG_DECISION_POLICY),
+        decision_lift=_float_tag(tags, TAG_DECISION_LIFT),
+        decision_lift_ci_low=_float_tag(tags, TAG_DECISION_LIFT_LOW),
+        decision_lift_ci_high=_float_tag(tags, TAG_DECISION_LIFT_HIGH),
     )
     for fast in candidates(estimator, champion.positive_column):
         if agrees(fast, champion.estimator_probability_up, len(features)):

@@ -17,7 +17,7 @@ from fx_assets.core.domain import FEATURES
 from fx_assets.core.models import registry
 from fx_assets.core.redaction import one_line
 from fx_assets.core.training.modeling import pr_auc, probability_up, xy
-from fx_assets.core.training.promotion import Decision, decide
+from fx_assets.core.training.promotion import DEFAULT_POLICY, Decision, decide, lift_interval
 
 
 @dataclass(frozen=True)
@@ -64,8 +64,13 @@ def compare(
     test: pd.DataFrame,
     *,
     margin: float,
+    policy: str = DEFAULT_POLICY,
+    seed: int = 0,
 ) -> Decision:
-    """The promotion decision for ``challenger`` against ``champion`` on ``test``."""
+    """The promotion decision for ``challenger`` against ``champion`` on ``test``.
+
+    When both scored, the lift's paired block-bootstrap interval decides under ``policy``.
+    """
     if challenger.pr_auc is None:
         raise registry.RegistryError(
             f"challenger v{challenger.version.version} cannot score the test days:"
@@ -73,6 +78,14 @@ def compare(
         )
     _, y = xy(test)
     same = champion is not None and champion.version.version == challenger.version.version
+    lift = None
+    if (
+        champion is not None
+        and not same
+        and champion.probabilities is not None
+        and challenger.probabilities is not None
+    ):
+        lift = lift_interval(y, challenger.probabilities, champion.probabilities, seed=seed)
     return decide(
         challenger_version=challenger.version.version,
         challenger_pr_auc=challenger.pr_auc,
@@ -84,15 +97,28 @@ def compare(
         margin=margin,
         champion_error=None if champion is None or same else champion.error,
         challenger_lifecycle=challenger.version.lifecycle or "challenger",
+        lift=lift,
+        policy=policy,
     )
 
 
 def apply(client: Any, decision: Decision) -> None:
-    """Move the aliases and lifecycle tags as ``decision`` says."""
+    """Move the aliases and lifecycle tags as ``decision`` says; the lift's interval too."""
     if decision.promote:
         registry.promote(client, decision.challenger_version, reason=decision.reason)
     elif decision.champion_version != decision.challenger_version:
         registry.reject(client, decision.challenger_version, reason=decision.reason)
+    else:
+        return
+    registry.set_decision_interval(
+        client,
+        decision.challenger_version,
+        policy=decision.policy,
+        lift=decision.lift,
+        low=decision.lift_ci_low,
+        high=decision.lift_ci_high,
+        p_value=decision.lift_p_value,
+    )
 
 
 def champion_problem(client: Any, rows: pd.DataFrame) -> tuple[str | None, str]:

@@ -12,6 +12,7 @@ recorded as an MLflow run by ``fx_assets.core.training.tracking.log_decision``.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -35,6 +36,13 @@ TAG_ARCHIVED_AT = "archived_at"
 TAG_FAMILY = "family"  # logistic_regression, random_forest or xgboost
 TAG_CV_PR_AUC = "cv_pr_auc"
 TAG_DECISION = "decision"  # why the version holds its lifecycle state
+# The promotion's PR-AUC lift over the champion it faced, with its paired-bootstrap 95 %
+# interval and p-value, and the policy that decided (absent: no champion to face).
+TAG_DECISION_POLICY = "decision_policy"
+TAG_DECISION_LIFT = "decision_lift"
+TAG_DECISION_LIFT_LOW = "decision_lift_ci_low"
+TAG_DECISION_LIFT_HIGH = "decision_lift_ci_high"
+TAG_DECISION_LIFT_P = "decision_lift_p_value"
 
 # Run tags: what a run in the experiment is, and which Dagster run made it.
 TAG_RUN_KIND = "fx.kind"  # training (parent), candidate, challenger, decision
@@ -246,6 +254,28 @@ def reject(client: Any, version: str, *, reason: str) -> None:
     """Tag a challenger that lost (it keeps the ``challenger`` alias until the next one)."""
     client.set_model_version_tag(MODEL_NAME, str(version), TAG_LIFECYCLE, "rejected")
     client.set_model_version_tag(MODEL_NAME, str(version), TAG_DECISION, reason)
+
+
+def set_decision_interval(
+    client: Any,
+    version: str,
+    *,
+    policy: str,
+    lift: float,
+    low: float,
+    high: float,
+    p_value: float,
+) -> None:
+    """Record the decision's lift interval on ``version`` (NaN: there was nothing to face)."""
+    client.set_model_version_tag(MODEL_NAME, str(version), TAG_DECISION_POLICY, policy)
+    for tag, value in (
+        (TAG_DECISION_LIFT, lift),
+        (TAG_DECISION_LIFT_LOW, low),
+        (TAG_DECISION_LIFT_HIGH, high),
+        (TAG_DECISION_LIFT_P, p_value),
+    ):
+        if not math.isnan(value):
+            client.set_model_version_tag(MODEL_NAME, str(version), tag, f"{value:.6f}")
 
 
 def last_archived(client: Any) -> Version | None:

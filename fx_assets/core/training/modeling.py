@@ -1,4 +1,4 @@
-"""Candidate models, time-series cross-validation, tuning and test metrics.
+"""Candidate models, time-series cross-validation and test metrics (tuning: ``tuning``).
 
 Dagster-free and MLflow-free. Three families, each a scikit-learn-API classifier with
 ``predict_proba``: logistic regression (scaled, in a pipeline), random forest and
@@ -11,7 +11,7 @@ gives the same scores.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -24,7 +24,7 @@ from sklearn.metrics import (
     brier_score_loss,
     roc_auc_score,
 )
-from sklearn.model_selection import ParameterGrid, ParameterSampler, TimeSeriesSplit
+from sklearn.model_selection import TimeSeriesSplit
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from xgboost import XGBClassifier
@@ -33,7 +33,6 @@ from fx_assets.core.domain import FEATURES, TARGET, THRESHOLD
 
 SEED = 42
 DEFAULT_CV_FOLDS = 5
-DEFAULT_TUNING_BUDGET = 8
 
 FAMILIES = ("logistic_regression", "random_forest", "xgboost")
 
@@ -56,24 +55,6 @@ DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
         "subsample": 0.9,
         "colsample_bytree": 0.9,
         "min_child_weight": 1,
-    },
-}
-
-SEARCH_SPACES: dict[str, dict[str, list[Any]]] = {
-    "logistic_regression": {"C": [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0]},
-    "random_forest": {
-        "n_estimators": [100, 150, 200],
-        "max_depth": [3, 4, 6],
-        "min_samples_leaf": [20, 50, 100],
-        "max_features": ["sqrt", 0.5],
-    },
-    "xgboost": {
-        "n_estimators": [100, 200, 300],
-        "max_depth": [2, 3, 4],
-        "learning_rate": [0.03, 0.05, 0.1],
-        "subsample": [0.7, 0.9],
-        "colsample_bytree": [0.7, 1.0],
-        "min_child_weight": [1, 10],
     },
 }
 
@@ -194,53 +175,6 @@ def evaluate_candidates(
 def best(trials: list[Trial]) -> Trial:
     """The trial with the highest mean CV PR-AUC; the earliest one wins a tie."""
     return max(reversed(trials), key=lambda t: t.cv.mean)
-
-
-@dataclass(frozen=True)
-class Tuning:
-    family: str
-    best: Trial
-    trials: list[Trial] = field(default_factory=list)
-
-
-def tuning_configs(family: str, budget: int, seed: int = SEED) -> list[dict[str, Any]]:
-    """The defaults, then ``budget - 1`` distinct configurations sampled with ``seed``."""
-    if budget < 1:
-        raise ValueError(f"tuning budget must be at least 1, not {budget}")
-    configs = [dict(DEFAULT_PARAMS[family])]
-    space = SEARCH_SPACES[family]
-    draws = min(budget * 3, len(ParameterGrid(space)))
-    for params in ParameterSampler(space, n_iter=draws, random_state=seed):
-        candidate = {**DEFAULT_PARAMS[family], **params}
-        if candidate not in configs:
-            configs.append(candidate)
-        if len(configs) == budget:
-            break
-    return configs
-
-
-def tune(
-    family: str,
-    x: pd.DataFrame,
-    y: np.ndarray,
-    *,
-    budget: int,
-    folds: int,
-    gap: int,
-    seed: int = SEED,
-) -> Tuning:
-    """Time-series-CV search over ``family``'s space, on the training rows only."""
-    trials = [
-        Trial(
-            family,
-            params,
-            cross_validate(
-                lambda p=params: make_estimator(family, p, seed), x, y, folds=folds, gap=gap
-            ),
-        )
-        for params in tuning_configs(family, budget, seed)
-    ]
-    return Tuning(family=family, best=best(trials), trials=trials)
 
 
 def fit(family: str, params: Mapping[str, Any], rows: pd.DataFrame, seed: int = SEED) -> Any:

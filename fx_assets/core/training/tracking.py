@@ -21,7 +21,8 @@ import numpy as np
 from fx_assets.core.domain import EXPERIMENT_NAME
 from fx_assets.core.models import registry
 from fx_assets.core.models.registry import TAG_FAMILY, TAG_RUN_KIND
-from fx_assets.core.training.modeling import CVResult, Trial, Tuning
+from fx_assets.core.training.modeling import CVResult, Trial
+from fx_assets.core.training.tuning import TunedTrial, Tuning
 
 # Types skops may load besides scikit-learn's own: our trees and boosters, nothing else.
 SKOPS_TRUSTED_TYPES = [
@@ -54,16 +55,31 @@ def log_candidate(trial: Trial, *, settings: Mapping[str, Any]) -> str:
 def log_tuning(
     tuning: Tuning, metrics: Mapping[str, float], *, settings: Mapping[str, Any]
 ) -> None:
-    """In the active challenger run: the chosen params, every trial, CV and test scores."""
+    """In the active challenger run: the study's best value and params, every trial, scores."""
     mlflow.log_params({**tuning.best.params, **settings, "family": tuning.family})
+    mlflow.log_params(
+        {
+            "study_best_trial": tuning.best.number,
+            "study_trials": len(tuning.trials),
+            "study_pruned": tuning.pruned,
+            "study_timed_out": tuning.timed_out,
+            "study_sampler": "TPESampler",
+            "study_pruner": "MedianPruner",
+        }
+    )
     mlflow.log_metrics(_cv_metrics(tuning.best.cv))
-    for step, trial in enumerate(tuning.trials):
-        mlflow.log_metric("tuning_cv_pr_auc_mean", trial.cv.mean, step=step)
+    mlflow.log_metrics({"study_best_value": tuning.best.cv.mean, "study_seconds": tuning.seconds})
+    for trial in tuning.trials:
+        if trial.state == "complete":
+            mlflow.log_metric("tuning_cv_pr_auc_mean", trial.cv.mean, step=trial.number)
     mlflow.log_dict(
         {
             "family": tuning.family,
+            "best_trial": tuning.best.number,
             "trials": [
                 {
+                    "number": t.number,
+                    "state": t.state,
                     "params": t.params,
                     "cv_pr_auc_mean": t.cv.mean,
                     "cv_pr_auc_std": t.cv.std,
@@ -75,6 +91,41 @@ def log_tuning(
         "tuning_trials.json",
     )
     mlflow.log_metrics({f"test_{k}": v for k, v in metrics.items() if not math.isnan(v)})
+
+
+def log_trial(
+    client: Any, trial: TunedTrial, *, parent_run_id: str, settings: Mapping[str, Any]
+) -> str:
+    """One Optuna trial as a run nested under the training's parent run; its id.
+
+    Through the client in one batch, not the fluent API: it leaves the active run (the
+    parent) alone and costs one round trip per trial.
+    """
+    from mlflow.entities import Metric, Param
+
+    experiment = client.get_experiment_by_name(EXPERIMENT_NAME)
+    run = client.create_run(
+        experiment.experiment_id,
+        run_name=f"trial {trial.number} {trial.family} ({trial.state})",
+        tags={
+            TAG_RUN_KIND: "trial",
+            TAG_FAMILY: trial.family,
+            "mlflow.parentRunId": parent_run_id,
+            "optuna_state": trial.state,
+        },
+    )
+    now_ms = int(time.time() * 1000)
+    metrics = _cv_metrics(trial.cv) if trial.cv.scores else {}
+    client.log_batch(
+        run.info.run_id,
+        metrics=[Metric(k, float(v), now_ms, 0) for k, v in metrics.items()],
+        params=[
+            Param(k, str(v))
+            for k, v in {**trial.params, **settings, "trial_number": trial.number}.items()
+        ],
+    )
+    client.set_terminated(run.info.run_id, "FINISHED" if trial.state == "complete" else "KILLED")
+    return str(run.info.run_id)
 
 
 def _pip_requirements() -> list[str]:

@@ -17,8 +17,10 @@ from fx_assets.core.contracts import FINAL
 predictions_job = define_asset_job(
     "predictions_job",
     executor_def=in_process_executor,
-    selection=AssetSelection.groups("inference"),
-    description="Forecast the next trading day (and any missed day) with the champion model.",
+    # Monitoring follows every forecast run: drift, realized performance and their checks.
+    selection=AssetSelection.groups("inference", "monitoring"),
+    description="Forecast the next trading day (and any missed day) with the champion model, "
+    "then measure drift and realized performance.",
 )
 
 

@@ -19,6 +19,7 @@ from dagster import (
 )
 from dagster_mlflow.resources import MlFlow
 
+from fx_assets.core.alerts import champion_changed
 from fx_assets.core.contracts import FINAL, TEST, TRAIN, DataValidationError
 from fx_assets.core.domain import FEATURES, TARGET
 from fx_assets.core.models import lifecycle, registry
@@ -28,7 +29,6 @@ from fx_assets.core.training.modeling import (
     evaluate_candidates,
     fit,
     holdout_metrics,
-    tune,
     xy,
 )
 from fx_assets.core.training.splits import (
@@ -38,8 +38,15 @@ from fx_assets.core.training.splits import (
     split_train_test,
     validate_split,
 )
+from fx_assets.core.training.tuning import tune
 from fx_assets.defs.contracts import asset_metadata, fail, table_metadata, validated
-from fx_assets.defs.resources import MlflowResource, TrainingResource, WarehouseResource
+from fx_assets.defs.monitoring.alerting import notifier
+from fx_assets.defs.resources import (
+    AlertsResource,
+    MlflowResource,
+    TrainingResource,
+    WarehouseResource,
+)
 
 _KINDS = {"pandas", "sql"}
 
@@ -177,6 +184,7 @@ def challenger_model(
     model_candidates: Candidates,
     warehouse: WarehouseResource,
     training: TrainingResource,
+    tracking_store: MlflowResource,
     mlflow: ResourceParam[MlFlow],
 ) -> MaterializeResult:
     """The best family, tuned and refit on the training days, registered as the challenger."""
@@ -184,20 +192,28 @@ def challenger_model(
     wh = warehouse.get()
     train, test = wh.read(TRAIN), wh.read(TEST)
     x, y = xy(train)
+    client, parent_id = tracking_store.client(), _parent_run_id(mlflow)
+    trial_settings = {"cv_folds": training.cv_folds, "cv_gap": training.gap_days}
     tuning = tune(
         family,
         x,
         y,
         budget=training.tuning_budget,
+        timeout=training.tuning_timeout,
         folds=training.cv_folds,
         gap=training.gap_days,
         seed=training.seed,
+        # Each Optuna trial becomes a run nested under the training's parent run.
+        on_trial=lambda trial: tracking.log_trial(
+            client, trial, parent_run_id=parent_id, settings=trial_settings
+        ),
     )
     model = fit(family, tuning.best.params, train, training.seed)
     metrics = holdout_metrics(model, test)
     cutoff = str(pd.Timestamp(train["date"].iloc[-1]).date())
     settings = {
         "tuning_budget": training.tuning_budget,
+        "tuning_timeout": training.tuning_timeout,
         "cv_folds": training.cv_folds,
         "cv_gap": training.gap_days,
         "seed": training.seed,
@@ -238,6 +254,9 @@ def challenger_model(
             "params": tuning.best.params,
             "cv_pr_auc": tuning.best.cv.mean,
             "configs_tried": len(tuning.trials),
+            "trials_pruned": tuning.pruned,
+            "tuning_seconds": round(tuning.seconds, 1),
+            "study_best_trial": tuning.best.number,
             **{f"test_{k}": v for k, v in metrics.items()},
             "training_cutoff": cutoff,
             "mlflow_run_id": run.info.run_id,
@@ -256,6 +275,7 @@ def champion_model(
     training: TrainingResource,
     tracking_store: MlflowResource,
     mlflow: ResourceParam[MlFlow],
+    alerts: AlertsResource,
 ) -> MaterializeResult:
     """The model predictions use; only a challenger scoring better on the test days replaces it."""
     client = tracking_store.client()
@@ -266,7 +286,14 @@ def champion_model(
     champion = registry.alias_version(client, registry.CHAMPION)
     scored = lifecycle.score(challenger, test)
     versus = lifecycle.score(champion, test) if champion else None
-    decision = lifecycle.compare(scored, versus, test, margin=training.promotion_margin)
+    decision = lifecycle.compare(
+        scored,
+        versus,
+        test,
+        margin=training.promotion_margin,
+        policy=training.promotion_policy,
+        seed=training.seed,
+    )
     lifecycle.apply(client, decision)
     run_id = tracking.log_decision(
         client,
@@ -275,6 +302,12 @@ def champion_model(
         parent_run_id=_parent_run_id(mlflow),
     )
     context.log.info(decision.reason)
+    if decision.promote:
+        notifier(alerts, warehouse)(
+            champion_changed(
+                "promotion", decision.challenger_version, decision.champion_version, decision.reason
+            )
+        )
     after = registry.alias_version(client, registry.CHAMPION)
     return MaterializeResult(
         metadata={
@@ -287,6 +320,11 @@ def champion_model(
             "champion_pr_auc": decision.champion_pr_auc,
             "baseline_pr_auc": decision.baseline_pr_auc,
             "margin": decision.margin,
+            "policy": decision.policy,
+            "lift": decision.lift,
+            "lift_ci_low": decision.lift_ci_low,
+            "lift_ci_high": decision.lift_ci_high,
+            "lift_p_value": decision.lift_p_value,
             "mlflow_run_id": run_id,
         }
     )

@@ -14,8 +14,13 @@ from dagster_mlflow import end_mlflow_on_run_finished
 training_job = define_asset_job(
     "training_job",
     executor_def=in_process_executor,
-    selection=AssetSelection.groups("training"),
-    description="Split, cross-validate three families, tune the best, register it, promote or not.",
+    # The backtest of the (possibly new) champion runs after the promotion, in the same run:
+    # its MLflow run nests under the training's parent run.
+    selection=AssetSelection.groups("training", "evaluation"),
+    description=(
+        "Split, cross-validate three families, tune the best, register it, promote or not;"
+        " then walk the champion's recipe forward over the history and judge its skill."
+    ),
     # The deployed run queue (dagster.yaml) runs one fx/pool=training run at a time: two
     # trainings never overlap.
     tags={"fx/pool": "training"},

@@ -1,0 +1,80 @@
+"""The backtest in MLflow: its verdict as metrics, its tables and pictures as artifacts.
+
+Dagster-free. Called inside the training's parent run; the backtest gets a nested run,
+so the MLflow UI shows the same figures and the same sentence as the dashboard.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import mlflow
+import pandas as pd
+
+from fx_assets.core.evaluation import figures
+from fx_assets.core.evaluation.summary import verdict
+from fx_assets.core.models.registry import TAG_RUN_KIND
+
+METRIC_COLUMNS = (
+    "accuracy",
+    "accuracy_ci_low",
+    "accuracy_ci_high",
+    "pr_auc",
+    "pr_auc_ci_low",
+    "pr_auc_ci_high",
+    "brier",
+    "p_value",
+    "cumulative_return",
+    "annualized_return",
+    "annualized_volatility",
+    "sharpe",
+    "max_drawdown",
+)
+
+
+def summary_metrics(summary: pd.DataFrame) -> dict[str, float]:
+    """``<strategy>_<column>`` for every number of the summary (nulls left out)."""
+    out: dict[str, float] = {}
+    for row in summary.to_dict("records"):
+        for column in METRIC_COLUMNS:
+            value = row.get(column)
+            if value is not None and not (isinstance(value, float) and math.isnan(value)):
+                out[f"{row['strategy']}_{column}"] = float(value)
+        out[f"{row['strategy']}_n"] = float(row["n"])
+    return out
+
+
+def log_backtest(
+    *,
+    run_name: str,
+    params: Mapping[str, Any],
+    backtest: pd.DataFrame,
+    summary: pd.DataFrame,
+    yearly: pd.DataFrame,
+    curves: pd.DataFrame,
+) -> str:
+    """One run nested in the active run: params, summary metrics, tables, figures; its id."""
+    words = {b: verdict(summary, b) for b in ("always_up", "persistence", "momentum")}
+    with mlflow.start_run(
+        run_name=run_name,
+        nested=True,
+        tags={TAG_RUN_KIND: "backtest", "verdict": words["always_up"]},
+    ) as run:
+        mlflow.log_params({k: str(v) for k, v in params.items()})
+        mlflow.log_metrics(summary_metrics(summary))
+        mlflow.log_text(summary.to_csv(index=False), "backtest/summary.csv")
+        mlflow.log_text(yearly.to_csv(index=False), "backtest/yearly.csv")
+        mlflow.log_text(backtest.to_csv(index=False), "backtest/forecasts.csv")
+        mlflow.log_text(
+            "\n".join(f"model vs {b}: {w}" for b, w in words.items()) + "\n",
+            "backtest/verdict.txt",
+        )
+        for name, figure in (
+            ("accuracy", figures.accuracy_figure(summary)),
+            ("equity", figures.equity_figure(curves)),
+            ("yearly", figures.yearly_figure(yearly)),
+        ):
+            mlflow.log_text(figures.to_html(figure), f"backtest/{name}.html")
+        return str(run.info.run_id)

@@ -1,0 +1,64 @@
+"""Both monitoring tables for the champion in one call: what the assets and the bench run.
+
+Dagster-free. The reference of both tables is the champion's own training rows: the
+``eur_usd_final`` rows up to its ``training_cutoff`` tag (training reads its rows from
+there), scored by the champion itself for the prediction-drift reference.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Protocol
+
+import numpy as np
+import pandas as pd
+
+from fx_assets.core.domain import TARGET
+from fx_assets.core.monitoring import drift, performance
+
+
+class Model(Protocol):
+    """What monitoring needs of a model (``Champion`` has it)."""
+
+    version: str
+    features: tuple[str, ...]
+    training_cutoff: date
+
+    def probability_up(self, x: np.ndarray) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class Tables:
+    drift: pd.DataFrame
+    performance: pd.DataFrame
+
+
+def training_rows(final: pd.DataFrame, model: Model) -> pd.DataFrame:
+    rows = final[pd.to_datetime(final["date"]) <= pd.Timestamp(model.training_cutoff)]
+    return rows[rows[TARGET].notna()]
+
+
+def monitor(
+    final: pd.DataFrame,
+    predictions: pd.DataFrame,
+    model: Model,
+    window: int = drift.DEFAULT_WINDOW,
+    psi_threshold: float = drift.DEFAULT_PSI_THRESHOLD,
+) -> Tables:
+    """``eur_usd_drift`` and ``eur_usd_performance`` rows for ``model`` on these tables."""
+    features = list(model.features)
+    drift_rows = drift.feature_drift(
+        final, features, model.training_cutoff, model.version, window, psi_threshold=psi_threshold
+    )
+    train = training_rows(final, model)
+    reference = None
+    if len(train):
+        p = model.probability_up(train[features].to_numpy(dtype=float))
+        reference = performance.reference_of(p, train[TARGET].to_numpy(dtype=int))
+    # Only this model's predictions: a table of another version's calls says nothing of it.
+    mine = predictions[predictions["model_version"].astype(str) == str(model.version)]
+    perf = performance.performance(performance.resolve(mine, final), reference)
+    if len(perf):
+        perf["model_version"] = str(model.version)
+    return Tables(drift=drift_rows, performance=perf)

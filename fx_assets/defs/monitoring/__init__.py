@@ -1,0 +1,1 @@
+"""Monitoring: feature drift, realized performance, their WARN checks, alerts, retraining."""

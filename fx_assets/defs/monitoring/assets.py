@@ -1,0 +1,170 @@
+"""Monitoring assets: feature drift and realized performance of the champion, with WARN checks.
+
+One step computes both tables (the champion is loaded once) and evaluates the three
+checks on what it just wrote; a fired check alerts a person, and never blocks.
+"""
+
+from collections.abc import Iterator
+
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetSpec,
+    MaterializeResult,
+    MetadataValue,
+    multi_asset,
+)
+
+from fx_assets.core.alerts import Alert
+from fx_assets.core.contracts import DRIFT, FINAL, PERFORMANCE, PREDICTIONS
+from fx_assets.core.markdown import markdown_table
+from fx_assets.core.models.champion import ChampionError, load_champion
+from fx_assets.core.monitoring import findings, report
+from fx_assets.defs.contracts import asset_metadata, fail, validated
+from fx_assets.defs.monitoring.alerting import notifier
+from fx_assets.defs.resources import (
+    AlertsResource,
+    MlflowResource,
+    MonitoringResource,
+    WarehouseResource,
+)
+
+DEPS = [FINAL.name, PREDICTIONS.name, "champion_model"]
+CHECKS = {
+    "feature_drift": (DRIFT.name, "Features of the newest window drifted from the training rows."),
+    "performance_decay": (PERFORMANCE.name, "The champion is worse than always-up lately."),
+    "prediction_drift": (PERFORMANCE.name, "The share of up calls moved from training's."),
+}
+DRIFT_PREVIEW = ["feature", "psi", "ks_stat", "ks_pvalue", "drifted"]
+PERFORMANCE_PREVIEW = [
+    "window",
+    "n",
+    "accuracy",
+    "baseline_accuracy",
+    "brier",
+    "p_value",
+    "degraded",
+]
+
+
+@multi_asset(
+    specs=[
+        AssetSpec(
+            DRIFT.name,
+            deps=DEPS,
+            group_name="monitoring",
+            kinds={"pandas", "sql"},
+            description="Each model feature's newest window against the champion's training rows.",
+            metadata=asset_metadata(DRIFT),
+        ),
+        AssetSpec(
+            PERFORMANCE.name,
+            deps=DEPS,
+            group_name="monitoring",
+            kinds={"pandas", "sql"},
+            description="Realized accuracy of the stored forecasts against always-up.",
+            metadata=asset_metadata(PERFORMANCE),
+        ),
+    ],
+    check_specs=[
+        AssetCheckSpec(name, asset=asset, description=text)
+        for name, (asset, text) in CHECKS.items()
+    ],
+    name="model_monitoring",
+)
+def model_monitoring(
+    context: AssetExecutionContext,
+    warehouse: WarehouseResource,
+    tracking_store: MlflowResource,
+    monitoring: MonitoringResource,
+    alerts: AlertsResource,
+) -> Iterator[MaterializeResult | AssetCheckResult]:
+    """Is the champion still looking at the data it learned from, and is it still right?"""
+    wh = warehouse.get()
+    try:
+        champion = load_champion(tracking_store.client())
+    except ChampionError as exc:
+        raise fail(str(exc)) from None
+    tables = report.monitor(
+        wh.read(FINAL),
+        wh.read(PREDICTIONS),
+        champion,
+        window=monitoring.drift_window,
+        psi_threshold=monitoring.drift_psi,
+    )
+    drift_rows = validated(DRIFT, tables.drift)
+    written = 0
+    if len(drift_rows):
+        written = wh.replace_where(
+            DRIFT,
+            drift_rows,
+            window_end=drift_rows["window_end"].iloc[0],
+            model_version=champion.version,
+        )
+    perf_rows = validated(PERFORMANCE, tables.performance)
+    perf_written = 0
+    if len(perf_rows):
+        perf_written = wh.replace_where(
+            PERFORMANCE, perf_rows, window_end=perf_rows["window_end"].iloc[0]
+        )
+    drift_finding = findings.feature_drift(tables.drift)
+    yield MaterializeResult(
+        asset_key=DRIFT.name,
+        metadata={
+            "dagster/row_count": written,
+            "model_version": champion.version,
+            "drifted_features": len(drift_finding.metadata.get("drifted", {})),
+            "window": drift_finding.metadata.get("window", "none"),
+            "preview": MetadataValue.md(
+                markdown_table(tables.drift.sort_values("psi", ascending=False)[DRIFT_PREVIEW])
+                if len(tables.drift)
+                else "no feature rows yet"
+            ),
+        },
+    )
+    yield MaterializeResult(
+        asset_key=PERFORMANCE.name,
+        metadata={
+            "dagster/row_count": perf_written,
+            "model_version": champion.version,
+            "resolved_predictions": int(tables.performance["n"].max()) if perf_written else 0,
+            "preview": MetadataValue.md(
+                markdown_table(tables.performance[PERFORMANCE_PREVIEW])
+                if perf_written
+                else "no resolved prediction of this champion yet"
+            ),
+        },
+    )
+    send = notifier(alerts, warehouse)
+    for finding in (
+        drift_finding,
+        findings.performance_decay(tables.performance),
+        findings.prediction_drift(tables.performance),
+    ):
+        if finding.fired:
+            send(
+                Alert(
+                    condition=f"check:{finding.check}",
+                    title=f"{finding.check}: champion v{champion.version}",
+                    text=finding.alert_text(),
+                    severity="warning",
+                )
+            )
+            context.log.warning(f"{finding.check}: {finding.summary}")
+        yield AssetCheckResult(
+            check_name=finding.check,
+            asset_key=CHECKS[finding.check][0],
+            passed=not finding.fired,
+            severity=AssetCheckSeverity.WARN,
+            description=finding.summary,
+            metadata={k: _meta(v) for k, v in finding.metadata.items()},
+        )
+
+
+def _meta(value: object) -> object:
+    """Check metadata values Dagster takes: nested figures as JSON."""
+    if isinstance(value, dict):
+        return MetadataValue.json(value)
+    return value

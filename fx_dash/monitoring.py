@@ -1,0 +1,245 @@
+"""The monitoring panel: feature drift, realized accuracy, prediction drift, freshness, alerts.
+
+Read-only like the rest of the page, and filled by its own callback, so a monitoring
+table that does not exist yet (no monitoring run so far) shows an empty state, never an
+error. The figures are plain Plotly dicts, as in ``fx_dash.figures``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+from dash import dcc, html
+
+from fx_assets.core.alerts import newest_alerts
+from fx_assets.core.contracts import DRIFT, FINAL, PERFORMANCE, PREDICTIONS, RAW
+from fx_assets.core.monitoring.drift import DEFAULT_PSI_THRESHOLD
+from fx_assets.core.monitoring.performance import resolve, rolling_accuracy
+from fx_assets.core.monitoring.store import newest_rows
+from fx_assets.core.redaction import redact_url
+from fx_assets.core.settings import sqlite_path
+from fx_assets.core.warehouse import Warehouse
+from fx_dash.figures import BASELINE, DOWN, MODEL, Figure, _axis, _dates, _layout, _numbers
+from fx_dash.panels import message_box
+from fx_dash.reader import _one_line
+
+ACCURACY_WINDOW = 60
+ALERTS_SHOWN = 8
+DRIFTED = DOWN
+STABLE = "#8c959f"
+BAND = "rgba(9, 105, 218, 0.15)"
+
+
+@dataclass
+class Monitoring:
+    """What the panel shows; ``message`` set means the warehouse could not be read."""
+
+    drift: pd.DataFrame = field(default_factory=pd.DataFrame)
+    performance: pd.DataFrame = field(default_factory=pd.DataFrame)
+    accuracy: pd.DataFrame = field(default_factory=pd.DataFrame)
+    newest_bar: date | None = None
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+    message: str | None = None
+
+
+def load_monitoring(url: str) -> Monitoring:
+    """Read the panel's data; never raises for a missing or unreachable warehouse."""
+    path = sqlite_path(url)
+    if path is not None and not path.exists():
+        return Monitoring()
+    try:
+        wh = Warehouse.cached(url, read_only=True)
+        drift = newest_rows(wh, DRIFT)
+        performance = newest_rows(wh, PERFORMANCE)
+        newest_bar = wh.date_range(RAW)[1] if wh.has(RAW) else None
+        accuracy = pd.DataFrame()
+        if wh.has(FINAL) and wh.has(PREDICTIONS):
+            predictions = wh.read(PREDICTIONS)
+            if len(predictions):
+                final = wh.read(
+                    FINAL,
+                    start=predictions["feature_date"].min().date(),
+                    columns=["date", "target"],
+                )
+                done = resolve(predictions, final)
+                if len(done):
+                    accuracy = rolling_accuracy(done, ACCURACY_WINDOW)
+        alerts = newest_alerts(wh.engine, ALERTS_SHOWN)
+    except sa.exc.SQLAlchemyError as exc:
+        return Monitoring(
+            message=f"Warehouse unreachable ({redact_url(url)}): {_one_line(exc, url)}."
+        )
+    return Monitoring(drift, performance, accuracy, newest_bar, alerts)
+
+
+def psi_figure(drift: pd.DataFrame, threshold: float = DEFAULT_PSI_THRESHOLD) -> Figure:
+    """PSI per feature against the threshold; drifted features in red."""
+    rows = drift.sort_values("psi")
+    colours = [DRIFTED if bool(d) else STABLE for d in rows["drifted"]]
+    return {
+        "data": [
+            {
+                "type": "bar",
+                "orientation": "h",
+                "name": "PSI",
+                "x": _numbers(rows["psi"], 4),
+                "y": [str(f) for f in rows["feature"]],
+                "marker": {"color": colours},
+            }
+        ],
+        "layout": _layout(
+            hovermode="closest",
+            showlegend=False,
+            xaxis=_axis(title={"text": "PSI (newest window against the training rows)"}),
+            yaxis=_axis(),
+            shapes=[
+                {
+                    "type": "line",
+                    "xref": "x",
+                    "yref": "paper",
+                    "x0": threshold,
+                    "x1": threshold,
+                    "y0": 0,
+                    "y1": 1,
+                    "line": {"color": DRIFTED, "width": 1, "dash": "dash"},
+                }
+            ],
+        ),
+    }
+
+
+def accuracy_figure(accuracy: pd.DataFrame) -> Figure:
+    """Trailing accuracy with its 95 % exact binomial band and the always-up line."""
+    x = _dates(accuracy["feature_date"])
+    line = {"type": "scatter", "mode": "lines", "x": x}
+    return {
+        "data": [
+            {
+                **line,
+                "name": "95% band",
+                "y": _numbers(accuracy["ci_low"], 4),
+                "line": {"width": 0},
+                "showlegend": False,
+                "hoverinfo": "skip",
+            },
+            {
+                **line,
+                "name": "95% band",
+                "y": _numbers(accuracy["ci_high"], 4),
+                "line": {"width": 0},
+                "fill": "tonexty",
+                "fillcolor": BAND,
+            },
+            {
+                **line,
+                "name": f"model, last {ACCURACY_WINDOW}",
+                "y": _numbers(accuracy["accuracy"], 4),
+                "line": {"color": MODEL, "width": 2},
+            },
+            {
+                **line,
+                "name": "always up, same days",
+                "y": _numbers(accuracy["baseline_accuracy"], 4),
+                "line": {"color": BASELINE, "width": 1.5, "dash": "dot"},
+            },
+        ],
+        "layout": _layout(
+            xaxis=_axis(type="date", title={"text": "feature date"}),
+            yaxis=_axis(tickformat=".0%", range=[0, 1]),
+        ),
+    }
+
+
+def _pct(value: Any) -> str:
+    return "n/a" if value is None or pd.isna(value) else f"{float(value):.1%}"
+
+
+def _freshness(newest_bar: date | None, today: date) -> html.Div:
+    if newest_bar is None:
+        return html.Div("Data freshness: no bars stored yet.", id="monitoring-freshness")
+    age = (today - newest_bar).days
+    return html.Div(
+        f"Data freshness: newest bar {newest_bar:%Y-%m-%d}, {age} day(s) old.",
+        id="monitoring-freshness",
+    )
+
+
+def _share_table(performance: pd.DataFrame) -> html.Table:
+    head = ["window", "up calls", "in training", "mean p(up)", "in training", "drifted"]
+    rows = [html.Tr([html.Th(h) for h in head])]
+    for r in performance.to_dict("records"):
+        rows.append(
+            html.Tr(
+                [
+                    html.Td(str(r["window"])),
+                    html.Td(_pct(r.get("up_share"))),
+                    html.Td(_pct(r.get("train_up_share"))),
+                    html.Td(_pct(r.get("mean_probability_up"))),
+                    html.Td(_pct(r.get("train_mean_probability_up"))),
+                    html.Td("yes" if r.get("prediction_drifted") else "no"),
+                ]
+            )
+        )
+    return html.Table(rows, id="monitoring-shares", className="versions")
+
+
+def _alerts(alerts: list[dict[str, Any]]) -> html.Div:
+    if not alerts:
+        return html.Div("No alert sent yet.", id="monitoring-alerts", className="detail")
+    items = [
+        html.Li(
+            f"{pd.Timestamp(a['created_at']):%Y-%m-%d %H:%M} {a['severity']} via {a['channel']}: "
+            f"{a['title']}" + ("" if a.get("delivered_at") else " (not delivered yet)")
+        )
+        for a in alerts
+    ]
+    return html.Ul(items, id="monitoring-alerts")
+
+
+def monitoring_panel(
+    data: Monitoring, psi_threshold: float = DEFAULT_PSI_THRESHOLD, today: date | None = None
+) -> list[Any]:
+    """The panel's children; each part has its own empty state."""
+    if data.message:
+        return [message_box(data.message, problem=True)]
+    today = today or datetime.now(UTC).date()
+    out: list[Any] = [_freshness(data.newest_bar, today)]
+    if data.drift.empty:
+        out.append(
+            message_box("No drift measured yet: monitoring runs after the predictions (fx run).")
+        )
+    else:
+        drifted = data.drift[data.drift["drifted"].astype(bool)].sort_values("psi")[::-1]
+        names = ", ".join(
+            f"{f} (PSI {p:.2f})" for f, p in zip(drifted["feature"], drifted["psi"], strict=True)
+        )
+        end = pd.Timestamp(data.drift["window_end"].iloc[0])
+        out += [
+            html.Div(
+                f"Feature drift, window ending {end:%Y-%m-%d}: "
+                + (f"drifted: {names}" if names else "no feature drifted"),
+                id="monitoring-drifted",
+                className="card-title",
+            ),
+            dcc.Graph(id="psi-chart", figure=psi_figure(data.drift, psi_threshold),
+                      config={"displaylogo": False}, style={"height": "420px"}),
+        ]  # fmt: skip
+    if data.accuracy.empty:
+        out.append(message_box("No resolved prediction yet: accuracy appears once outcomes do."))
+    else:
+        out += [
+            html.Div("Realized accuracy", className="card-title"),
+            dcc.Graph(id="monitoring-accuracy-chart", figure=accuracy_figure(data.accuracy),
+                      config={"displaylogo": False}, style={"height": "340px"}),
+        ]  # fmt: skip
+    if not data.performance.empty:
+        out += [
+            html.Div("Prediction drift", className="card-title"),
+            _share_table(data.performance),
+        ]
+    out += [html.Div("Newest alerts", className="card-title"), _alerts(data.alerts)]
+    return out

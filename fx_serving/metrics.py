@@ -1,0 +1,161 @@
+"""Prometheus metrics of the model service, served at ``GET /metrics``.
+
+prometheus-client directly, through one pure ASGI middleware: it reads the matched
+route's template from the scope and the status from the response start, so a request
+costs two dictionary reads, a counter and a histogram (measured with bench/serving.py;
+see the README's figures). A full instrumentation middleware does more per request.
+
+Several workers: each worker is a process with its own counters, so they must write to
+files that ``/metrics`` adds up (prometheus-client's multiprocess mode, switched on by
+``PROMETHEUS_MULTIPROC_DIR``). ``uvicorn --workers N`` starts its workers with
+multiprocessing, so a worker that finds a multiprocessing parent and no
+``PROMETHEUS_MULTIPROC_DIR`` takes a folder keyed by that parent's pid: the compose
+service (two workers) is right without a setting. Under gunicorn set the variable
+yourself to an empty folder (gunicorn's workers are forks without that parent).
+
+Access: ``/metrics`` is open like ``/health`` by default, also when ``FX_API_TOKEN`` is
+set. It holds counts, latencies, route templates and the champion's version: no
+forecast, no feature value and no secret, so Prometheus scrapes it without a credential
+(a scraper holding the API token could score and read forecasts). Where the port is
+reachable by others, set ``FX_METRICS_TOKEN``: then ``/metrics`` needs
+``Authorization: Bearer <FX_METRICS_TOKEN>``, a token of its own for the scraper.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import secrets
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from pathlib import Path
+from typing import Any
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def _choose_multiprocess_dir() -> None:
+    """Multiprocess mode for uvicorn's workers; must run before prometheus_client loads."""
+    if os.environ.get(MULTIPROC_ENV) or os.environ.get(MULTIPROC_ENV.lower()):
+        return
+    parent = multiprocessing.parent_process()
+    if parent is None or parent.pid is None:
+        return
+    folder = Path(tempfile.gettempdir()) / f"fx-prometheus-{parent.pid}"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    os.environ[MULTIPROC_ENV] = str(folder)
+
+
+_choose_multiprocess_dir()
+
+from prometheus_client import (  # noqa: E402  (after the multiprocess decision)
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client import multiprocess as _multiprocess  # noqa: E402
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+# Bucket edges around the service's own figures: a one-row /predict is about 0.5 ms, the
+# compose alert fires above 50 ms, and warehouse reads take tens of milliseconds.
+LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+
+REQUESTS = Counter(
+    "fx_http_requests_total", "HTTP requests by route template, method and status.",
+    ["route", "method", "status"],
+)  # fmt: skip
+LATENCY = Histogram(
+    "fx_http_request_duration_seconds", "Time from request to response end, by route.",
+    ["route", "method", "status"], buckets=LATENCY_BUCKETS,
+)  # fmt: skip
+PREDICTIONS = Counter(
+    "fx_predictions_total", "Rows scored by /predict, by predicted direction.", ["direction"]
+)
+# livemax: the version some live worker serves is 1; a version no live worker serves
+# any more reads 0 (a worker sets its old version to 0 when it swaps).
+CHAMPION = Gauge(
+    "fx_champion_version_info", "The champion version a worker serves (1) or served (0).",
+    ["model_name", "version"], multiprocess_mode="livemax",
+)  # fmt: skip
+RELOADS = Counter("fx_champion_reloads_total", "Champion versions loaded (first load included).")
+RELOAD_FAILURES = Counter(
+    "fx_champion_reload_failures_total", "Champion reloads that failed (the old one kept)."
+)
+
+# Unknown paths share one label: a scanner trying a thousand URLs must not make a thousand
+# time series.
+UNMATCHED = "unmatched"
+
+
+def count_predictions(direction: Any) -> None:
+    """Count a batch of directions (0/1 array) by up and down."""
+    up = int(direction.sum())
+    if up:
+        PREDICTIONS.labels("up").inc(up)
+    if len(direction) - up:
+        PREDICTIONS.labels("down").inc(len(direction) - up)
+
+
+def champion_swapped(name: str, version: str, previous: str | None) -> None:
+    RELOADS.inc()
+    if previous is not None and previous != version:
+        CHAMPION.labels(name, previous).set(0)
+    CHAMPION.labels(name, version).set(1)
+
+
+def reload_failed() -> None:
+    RELOAD_FAILURES.inc()
+
+
+class MetricsMiddleware:
+    """Counts and times every HTTP request by its route template and status."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = [500]
+
+        async def send_status(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            route = scope.get("route")
+            labels = (getattr(route, "path", UNMATCHED), scope["method"], str(status[0]))
+            REQUESTS.labels(*labels).inc()
+            LATENCY.labels(*labels).observe(time.perf_counter() - started)
+
+
+def render() -> tuple[bytes, str]:
+    """The exposition text: this process's registry, or every worker's files summed."""
+    if os.environ.get(MULTIPROC_ENV):
+        registry = CollectorRegistry()
+        _multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+
+
+def token_ok(token: str | None, authorization: str) -> bool:
+    """True when no FX_METRICS_TOKEN is set or the header carries it as a bearer token."""
+    if not token:
+        return True
+    scheme, _, given = authorization.partition(" ")
+    return scheme.lower() == "bearer" and secrets.compare_digest(given.encode(), token.encode())

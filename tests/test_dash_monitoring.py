@@ -1,0 +1,135 @@
+"""The dashboard's monitoring panel: its data, empty states and figures (no browser)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from fx_assets.core.alerts import Alert, AlertConfig, Notifier
+from fx_assets.core.contracts import FINAL, PREDICTIONS
+from fx_assets.core.domain import FEATURES
+from fx_assets.core.monitoring import drift, performance
+from fx_assets.core.warehouse import Warehouse
+from fx_dash.monitoring import (
+    Monitoring,
+    accuracy_figure,
+    load_monitoring,
+    monitoring_panel,
+    psi_figure,
+)
+
+
+def _text(children: object) -> str:
+    """All strings in a Dash component tree."""
+    if isinstance(children, str):
+        return children
+    if isinstance(children, list | tuple):
+        return " ".join(_text(c) for c in children)
+    inner = getattr(children, "children", None)
+    return "" if inner is None else _text(inner)
+
+
+def test_a_missing_warehouse_gives_every_empty_state(tmp_path: Path) -> None:
+    data = load_monitoring(f"sqlite:///{tmp_path / 'none.db'}")
+    text = _text(monitoring_panel(data, today=date(2026, 12, 1)))
+    assert "no bars stored yet" in text
+    assert "No drift measured yet" in text
+    assert "No resolved prediction yet" in text
+    assert "No alert sent yet" in text
+
+
+def test_an_unreachable_warehouse_is_one_line_without_its_password() -> None:
+    data = load_monitoring("postgresql://fx:hunter2@127.0.0.1:1/none")
+    assert data.message and "hunter2" not in data.message
+    assert "unreachable" in _text(monitoring_panel(data))
+
+
+def test_predictions_and_alerts_fill_the_panel(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'wh.db'}"
+    wh = Warehouse(url)
+    dates = pd.bdate_range("2024-01-01", periods=120)
+    rng = np.random.default_rng(0)
+    final = pd.DataFrame({"date": dates, **{f: rng.normal(size=120) for f in FEATURES}})
+    final["target"] = rng.integers(0, 2, 120)
+    wh.replace_all(FINAL, final)
+    p = rng.uniform(0.3, 0.7, 120)
+    wh.insert_new(
+        PREDICTIONS,
+        pd.DataFrame(
+            {
+                "feature_date": dates,
+                "target_date": dates + pd.offsets.BDay(1),
+                "probability_up": p,
+                "direction": (p >= 0.5).astype(int),
+                "model_name": "eur_usd_direction",
+                "model_version": "1",
+                "predicted_at": datetime.now(UTC),
+            }
+        ),
+    )
+    Notifier(
+        AlertConfig(webhook_url="http://127.0.0.1:1/hook", attempts=1, timeout=0.5), wh.engine
+    ).send(Alert("check:feature_drift", "feature drift: vol_5", "PSI 3.1"))
+    data = load_monitoring(url)
+    assert len(data.accuracy) == 120 and data.accuracy["n"].iloc[-1] == 60
+    text = _text(monitoring_panel(data))
+    assert "Realized accuracy" in text
+    assert "feature drift: vol_5 (not delivered yet)" in text
+
+
+def test_psi_figure_marks_the_drifted_features() -> None:
+    rng = np.random.default_rng(2)
+    reference = pd.DataFrame(
+        {
+            "date": pd.bdate_range("2020-01-01", periods=1000),
+            "a": rng.normal(size=1000),
+            "b": rng.normal(size=1000),
+        }
+    )
+    window = pd.DataFrame(
+        {
+            "date": pd.bdate_range("2024-01-01", periods=60),
+            "a": rng.normal(size=60),
+            "b": rng.normal(3, size=60),
+        }
+    )
+    rows = drift.compare(reference, window, ["a", "b"], "1")
+    figure = psi_figure(rows)
+    bar = figure["data"][0]
+    assert bar["y"] == ["a", "b"]  # sorted by PSI, largest at the top
+    assert bar["marker"]["color"][1] != bar["marker"]["color"][0]
+    assert figure["layout"]["shapes"][0]["x0"] == drift.DEFAULT_PSI_THRESHOLD
+    text = _text(monitoring_panel(Monitoring(drift=rows)))
+    assert "drifted: b (PSI" in text and "a (PSI" not in text
+
+
+def test_accuracy_figure_has_band_model_and_always_up() -> None:
+    resolved = pd.DataFrame(
+        {
+            "feature_date": pd.bdate_range("2024-01-01", periods=80),
+            "probability_up": 0.6,
+            "direction": 1,
+            "actual": [1, 0] * 40,
+        }
+    )
+    figure = accuracy_figure(performance.rolling_accuracy(resolved, 60))
+    names = [t["name"] for t in figure["data"]]
+    assert names == ["95% band", "95% band", "model, last 60", "always up, same days"]
+    assert figure["data"][1]["fill"] == "tonexty"
+
+
+def test_prediction_share_table_from_the_performance_rows() -> None:
+    resolved = pd.DataFrame(
+        {
+            "feature_date": pd.bdate_range("2024-01-01", periods=30),
+            "probability_up": 0.6,
+            "direction": 1,
+            "actual": [1, 0] * 15,
+        }
+    )
+    rows = performance.performance(resolved, performance.Reference(0.5, 0.4, 0.5))
+    text = _text(monitoring_panel(Monitoring(performance=rows)))
+    assert "Prediction drift" in text and "100.0%" in text and "40.0%" in text
