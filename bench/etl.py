@@ -2,9 +2,12 @@
 
 Runs on SQLite and, when FX_BENCH_POSTGRES_URL (or FX_TEST_POSTGRES_URL) names a server,
 on a fresh PostgreSQL database. Each run uses a fresh FX_HOME and a persistent SQLite
-Dagster instance, as `fx run` does.
+Dagster instance, as `fx run` does. The row rules (quarantine, spikes, the share guard)
+are on in every load; their own cost is also timed alone on the whole ECB history. The
+``ecb-live`` backend loads through the live ECB source from a local HTTP server serving
+the ECB's zip: first a download, then a 304 (cache reused).
 
-    python bench/etl.py [--start 1999-01-04] [--backends sqlite,postgres]
+    python bench/etl.py [--start 1999-01-04] [--backends sqlite,postgres,ecb-live]
 """
 
 from __future__ import annotations
@@ -14,8 +17,10 @@ import os
 import resource
 import sys
 import tempfile
+import threading
 import time
 import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from fx_assets.core.contracts import FINAL, RAW
@@ -71,14 +76,74 @@ def bench_backend(name: str, warehouse_url: str, start: str) -> dict[str, float]
     return {"full": full, "imports": imports, "one_day": one_day}
 
 
+def bench_rules() -> None:
+    """The row rules alone on the whole ECB history: the part of the load they add."""
+    from fx_assets.core.ingestion.expectations import evaluate
+    from fx_assets.core.ingestion.sources import EcbSource
+
+    history = EcbSource.history()
+    evaluate(history)  # warm
+    t0 = time.perf_counter()
+    for _ in range(10):
+        report = evaluate(history)
+    each = (time.perf_counter() - t0) / 10
+    print(
+        f"rules     {len(history)} ECB bars: {each * 1000:.0f} ms per evaluation, "
+        f"{len(report.rejected)} quarantined"
+    )
+
+
+class _EcbHandler(BaseHTTPRequestHandler):
+    body = b""
+    etag = '"bench"'
+
+    def do_GET(self) -> None:
+        if self.headers.get("If-None-Match") == self.etag:
+            self.send_response(304)
+            self.send_header("ETag", self.etag)
+            self.end_headers()
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "application/zip")
+        self.send_header("ETag", self.etag)
+        self.send_header("Content-Length", str(len(self.body)))
+        self.end_headers()
+        self.wfile.write(self.body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def bench_ecb_live(start: str) -> None:
+    from fx_assets.core.ingestion.sources import EcbSource
+
+    _EcbHandler.body = EcbSource.data_file().read_bytes()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _EcbHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix="fx-bench-ecb-live-"))
+        _prepare(tmp, f"sqlite:///{tmp / 'warehouse.db'}")
+        os.environ["FX_SOURCE"] = "ecb-live"
+        os.environ["FX_ECB_URL"] = f"http://127.0.0.1:{server.server_port}/eurofxref-hist.zip"
+        bench_backend("ecb-live", os.environ["FX_WAREHOUSE_URL"], start)
+    finally:
+        server.shutdown()
+        os.environ.pop("FX_SOURCE", None)
+        os.environ.pop("FX_ECB_URL", None)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--start", default="1999-01-04")
-    parser.add_argument("--backends", default="sqlite,postgres")
+    parser.add_argument("--backends", default="sqlite,postgres,ecb-live")
     args = parser.parse_args()
     os.environ["FX_START_DATE"] = args.start
+    bench_rules()
     for backend in args.backends.split(","):
         tmp = Path(tempfile.mkdtemp(prefix=f"fx-bench-{backend}-"))
+        if backend == "ecb-live":
+            bench_ecb_live(args.start)
+            continue
         if backend == "sqlite":
             _prepare(tmp, f"sqlite:///{tmp / 'warehouse.db'}")
             bench_backend("sqlite", os.environ["FX_WAREHOUSE_URL"], args.start)

@@ -37,6 +37,7 @@ from fx_dash.panels import (
     table_records,
     updated_text,
 )
+from fx_dash.quality import data_status
 from fx_dash.reader import DEFAULT_RANGE, RANGES, Snapshot, load_snapshot
 from fx_dash.skill import load_skill, skill_panel
 from fx_dash.style import INDEX_STRING
@@ -87,7 +88,7 @@ def _build_views(snapshot: Snapshot, overlay: bool, every: int) -> tuple[Any, ..
         )
     return (
         _status(snapshot),
-        forecast_panel(snapshot),
+        [*data_status(snapshot, load_settings().stale_after_days), *forecast_panel(snapshot)],
         accuracy_panel(snapshot),
         prices,
         rolling,

@@ -12,6 +12,7 @@ from typing import Any
 
 from fx_assets.core.domain import MODEL_NAME
 from fx_assets.core.models.registry import CHALLENGER, CHAMPION, Version, list_versions
+from fx_assets.core.models.store import ensure_tracking_store
 from fx_assets.core.redaction import one_line, redact_url
 from fx_assets.core.settings import sqlite_path
 
@@ -35,6 +36,9 @@ class ModelPanel:
 def _client(uri: str) -> Any:
     import mlflow
 
+    # The page may be the first process to open a new store (fx up starts it beside the
+    # others): create and migrate it under the store's lock rather than race them.
+    ensure_tracking_store(uri)
     return mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 

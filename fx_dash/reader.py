@@ -14,7 +14,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from fx_assets.core.contracts import FINAL, PREDICTIONS, RAW
+from fx_assets.core.contracts import FINAL, PREDICTIONS, RAW, RAW_REJECTED
 from fx_assets.core.redaction import one_line, redact_url
 from fx_assets.core.settings import sqlite_path
 from fx_assets.core.warehouse import Warehouse, normalize_url
@@ -43,6 +43,8 @@ class Snapshot:
     predictions: pd.DataFrame = field(default_factory=lambda: join_outcomes(None, None))
     newest_price: date | None = None
     newest_final: date | None = None
+    # Quarantined bars (date, rule), for the data-quality line; None before the table exists.
+    rejected: pd.DataFrame | None = None
     message: str | None = None
     problem: bool = False
 
@@ -81,6 +83,7 @@ def load_snapshot(url: str, range_key: str = DEFAULT_RANGE, *, prices: bool = Tr
             else pd.DataFrame(columns=PRICE_COLUMNS)
         )
         predictions = wh.read(PREDICTIONS) if has_predictions else None
+        rejected = wh.read(RAW_REJECTED, columns=["date", "rule"]) if wh.has(RAW_REJECTED) else None
         outcomes = None
         if predictions is not None and len(predictions):
             outcomes = wh.read(
@@ -99,4 +102,5 @@ def load_snapshot(url: str, range_key: str = DEFAULT_RANGE, *, prices: bool = Tr
         predictions=join_outcomes(predictions, outcomes),
         newest_price=newest_price,
         newest_final=newest_final,
+        rejected=rejected,
     )

@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, date, datetime
 from typing import Any
 
 # First: it decides the metrics' multiprocess mode before prometheus_client is loaded.
@@ -24,7 +25,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 
-from fx_assets.core.settings import load_settings
+from fx_assets.core.settings import Settings, load_settings
 from fx_assets.core.warehouse import Warehouse
 from fx_serving.holder import ChampionHolder
 from fx_serving.monitoring import monitoring_routes
@@ -53,6 +54,7 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = load_settings()
     app.state.token = settings.secret(settings.api_token)
+    app.state.stale_after_days = settings.stale_after_days
     app.state.metrics_token = settings.secret(settings.metrics_token)
     # Read only: the tables are the pipeline's to create (the deployment reads with a
     # read-only role).
@@ -97,8 +99,15 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     return app.openapi_schema
 
 
-def create_app(reload_seconds: float | None = None) -> FastAPI:
-    """The service; ``reload_seconds`` overrides FX_CHAMPION_RELOAD_SECONDS (tests)."""
+def _utc_today() -> date:
+    return datetime.now(UTC).date()
+
+
+def create_app(
+    reload_seconds: float | None = None, today: Callable[[], date] | None = None
+) -> FastAPI:
+    """The service; ``reload_seconds`` overrides FX_CHAMPION_RELOAD_SECONDS and ``today``
+    the clock that decides what is stale (tests)."""
     app = FastAPI(
         title="fx model service",
         version="1",
@@ -113,6 +122,8 @@ def create_app(reload_seconds: float | None = None) -> FastAPI:
     app.state.holder = ChampionHolder()
     app.state.reload_seconds = reload_seconds
     app.state.token = None
+    app.state.today = today or _utc_today
+    app.state.stale_after_days = Settings.model_fields["stale_after_days"].default
     app.state.metrics_token = None
     app.add_middleware(MetricsMiddleware)
     app.add_exception_handler(RequestValidationError, _validation_error)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import secrets
 from collections.abc import Iterator
+from datetime import date
 from typing import Annotated, Any
 
 import numpy as np
@@ -17,9 +18,10 @@ from fastapi.security import HTTPBearer
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
-from fx_assets.core.contracts import BACKTEST_SUMMARY, FINAL, PREDICTIONS
+from fx_assets.core.contracts import BACKTEST_SUMMARY, FINAL, PREDICTIONS, RAW
 from fx_assets.core.evaluation.summary import BASELINES, verdict
 from fx_assets.core.evaluation.trading import DISCLAIMER
+from fx_assets.core.ingestion.freshness import Freshness, forecast_is_stale, freshness
 from fx_assets.core.models.champion import Champion
 from fx_assets.core.warehouse import Warehouse
 from fx_serving import metrics
@@ -29,13 +31,13 @@ from fx_serving.schemas import (
     BacktestRow,
     ErrorBody,
     FieldErrors,
+    Forecast,
     IsoDate,
     ModelCard,
     PredictRequest,
     PredictResponse,
     ScoredPrediction,
     Status,
-    StoredPrediction,
 )
 
 # Above this many rows, score in a worker thread so one big batch does not stall others.
@@ -209,6 +211,18 @@ async def model(request: Request) -> ModelCard:
     )
 
 
+def _data_status(request: Request) -> tuple[Freshness, date]:
+    """How current the bars are, as of the service's today (UTC; a clock in tests)."""
+    today: date = request.app.state.today()
+    newest = warehouse_of(request).date_range(RAW)[1]
+    return freshness(newest, today, request.app.state.stale_after_days), today
+
+
+def _status_fields(row: dict[str, Any], fresh: Freshness, today: date) -> dict[str, Any]:
+    target = pd.Timestamp(row["target_date"]).date()
+    return {"data_as_of": fresh.newest, "stale": forecast_is_stale(target, fresh, today)}
+
+
 def _stored(row: dict[str, Any]) -> dict[str, Any]:
     return {
         "feature_date": pd.Timestamp(row["feature_date"]).date(),
@@ -223,19 +237,21 @@ def _stored(row: dict[str, Any]) -> dict[str, Any]:
 
 @routes.get(
     "/forecast/latest",
-    response_model=StoredPrediction,
+    response_model=Forecast,
     responses={
         404: {"model": ErrorBody, "description": "No forecast stored yet."},
         **_no_warehouse,
     },
     summary="The newest stored next-day forecast",
 )
-def forecast_latest(request: Request) -> StoredPrediction:
+def forecast_latest(request: Request) -> Forecast:
     with warehouse_errors():
         newest = warehouse_of(request).read(PREDICTIONS, newest=1)
-    if newest.empty:
-        raise HTTPException(404, detail="no forecast stored yet; run the predictions (fx run)")
-    return StoredPrediction(**_stored(newest.iloc[0].to_dict()))
+        if newest.empty:
+            raise HTTPException(404, detail="no forecast stored yet; run the predictions (fx run)")
+        fresh, today = _data_status(request)
+    row = newest.iloc[0].to_dict()
+    return Forecast(**_stored(row), **_status_fields(row, fresh, today))
 
 
 @routes.get(
@@ -262,6 +278,7 @@ def predictions(
             end=stored["feature_date"].max().date(),
             columns=["date", "target"],
         )
+        fresh, today = _data_status(request)
     actual = dict(zip(outcomes["date"], outcomes["target"], strict=True))
     out = []
     for row in stored.to_dict("records"):
@@ -270,6 +287,7 @@ def predictions(
         out.append(
             ScoredPrediction(
                 **_stored(row),
+                **_status_fields(row, fresh, today),
                 actual=value,
                 correct=None if value is None else int(row["direction"]) == value,
             )

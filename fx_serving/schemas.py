@@ -130,7 +130,19 @@ class StoredPrediction(BaseModel):
     predicted_at: datetime
 
 
-class ScoredPrediction(StoredPrediction):
+class Forecast(StoredPrediction):
+    """A stored prediction as served: with how current the data behind it is."""
+
+    data_as_of: date | None = Field(
+        description="The newest bar in eur_usd_raw: the data every forecast is made from."
+    )
+    stale: bool = Field(
+        description="True when the target day is already past, or the data is more than "
+        "FX_STALE_AFTER_DAYS trading days behind the last completed trading day."
+    )
+
+
+class ScoredPrediction(Forecast):
     actual: int | None = Field(description="1 if the target day closed higher; null if unknown.")
     correct: bool | None = Field(description="direction == actual; null while unknown.")
 

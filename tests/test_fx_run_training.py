@@ -24,12 +24,15 @@ def test_fx_run_with_too_little_history_stops_at_training(fx_home: Path) -> None
         [str(fx_bin), "run"], env=env, capture_output=True, text=True, timeout=600
     )
     assert done.returncode == 1
-    errors = [line for line in done.stderr.splitlines() if line.startswith("fx run: error:")]
-    assert len(errors) == 1
-    assert (
-        "step eur_usd_split failed: eur_usd_final has" in errors[0]
-        and f"training needs at least {min_train_rows(5) + 1 + 500}" in errors[0]
-    )
+    lines = done.stderr.strip().splitlines()
+    at = [i for i, line in enumerate(lines) if line.startswith("fx run: error:")]
+    assert len(at) == 1
+    # The job and step, then the reason, then the run id: a few lines.
+    where, reason, run_id = lines[at[0] : at[0] + 3]
+    assert where == "fx run: error: training_job failed at step eur_usd_split"
+    assert reason.startswith("  reason: eur_usd_final has")
+    assert f"training needs at least {min_train_rows(5) + 1 + 500}" in reason
+    assert run_id.startswith("  run id: ")
     assert "Traceback" not in done.stderr
     wh = Warehouse(f"sqlite:///{fx_home / 'warehouse.db'}")
     assert wh.count(RAW) > 60 and wh.count(FINAL) > 0  # ETL tables stay

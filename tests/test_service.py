@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -346,3 +347,40 @@ def test_model_card_carries_the_decision_interval(world: World) -> None:
         pytest.approx(0.01),
         pytest.approx(0.05),
     )
+
+
+@pytest.mark.parametrize(
+    "today, stale",
+    [
+        (date(2024, 10, 1), False),  # the forecast is for today: current
+        (date(2024, 10, 3), True),  # its target day is past, though data is 2 days behind
+        (date(2024, 10, 9), True),  # data 6 trading days behind
+    ],
+)
+def test_forecasts_say_how_current_their_data_is(world: World, today: date, stale: bool) -> None:
+    from fx_assets.core.contracts import RAW
+    from fx_assets.core.ingestion.sources import EcbSource
+
+    bars = EcbSource().fetch(date(2024, 9, 2), date(2024, 9, 30))
+    stamped = bars.assign(source="ecb", ingested_at=pd.Timestamp.now(tz="UTC"))
+    Warehouse(world.warehouse_url).replace_all(RAW, stamped)
+    with use_home(world.home), TestClient(create_app(today=lambda: today)) as c:
+        latest = c.get("/forecast/latest").json()
+        history = c.get("/predictions", params={"start": "2024-09-26"}).json()
+
+    assert latest["target_date"] == "2024-10-01"
+    assert latest["data_as_of"] == "2024-09-30" and latest["stale"] is stale
+    assert [r["data_as_of"] for r in history] == ["2024-09-30"] * len(history)
+    # Older forecasts' target days are past: stale, whatever today is.
+    assert [r["stale"] for r in history[:-1]] == [True] * (len(history) - 1)
+    assert history[-1]["stale"] is stale
+
+
+def test_without_bars_a_forecast_is_stale_and_has_no_data_date(world: World) -> None:
+    from fx_assets.core.contracts import RAW
+
+    Warehouse(world.warehouse_url).replace_all(RAW, Warehouse(world.warehouse_url).read(RAW)[:0])
+    with use_home(world.home), TestClient(create_app(today=lambda: date(2024, 10, 1))) as c:
+        latest = c.get("/forecast/latest").json()
+
+    assert latest["data_as_of"] is None and latest["stale"] is True

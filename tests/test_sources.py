@@ -17,7 +17,8 @@ from dagster import EnvVar, materialize
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from fx_assets.core.contracts import RAW
+from fx_assets.core.contracts import RAW, RAW_REJECTED
+from fx_assets.core.ingestion.expectations import BadBatchError, evaluate
 from fx_assets.core.ingestion.sources import (
     BAR_COLUMNS,
     CsvSource,
@@ -30,6 +31,7 @@ from fx_assets.core.warehouse import Warehouse
 from fx_assets.defs.ingestion.assets import eur_usd_raw
 from fx_assets.defs.ingestion.checks import eur_usd_raw_schema
 from fx_assets.defs.resources import MarketDataResource, WarehouseResource
+from tests.market_data import provider_series, twelvedata_replay
 
 KEY = "td-secret-key-5f3a9c1e"
 FAST = {"backoff": 0.01, "max_backoff": 0.05, "timeout": 2.0}
@@ -179,7 +181,7 @@ def test_documented_body_becomes_bars_oldest_first(
     assert bars["close"].iloc[-1] == pytest.approx(1.0941)
     (query,) = requests_made(httpserver)
     assert query["symbol"] == "EUR/USD" and query["interval"] == "1day"
-    assert query["start_date"] == "2024-01-02"
+    assert query["start_date"] == "2024-01-02" and query["timezone"] == "UTC"
     # end_date is exclusive for daily bars, so the client asks for the day after.
     assert query["end_date"] == "2024-01-06"
     assert 4 <= int(query["outputsize"]) <= MAX_OUTPUTSIZE
@@ -195,16 +197,35 @@ def test_bars_are_clipped_to_the_range_and_deduplicated(httpserver: HTTPServer) 
     assert list(bars["date"]) == weekdays(date(2024, 1, 3), date(2024, 1, 4))
 
 
-def test_conflicting_bars_for_one_date_fail(httpserver: HTTPServer) -> None:
+def test_conflicting_bars_for_one_date_are_passed_on_and_fail_the_batch(
+    httpserver: HTTPServer,
+) -> None:
     twin = {**DOC_BODY["values"][1], "close": "1.09500"}
     httpserver.expect_request("/time_series").respond_with_json(
         {**DOC_BODY, "values": [twin, *DOC_BODY["values"]]}
     )
 
-    with pytest.raises(SourceError) as excinfo:
-        source(httpserver).fetch(date(2024, 1, 2), date(2024, 1, 5))
+    bars = source(httpserver).fetch(date(2024, 1, 2), date(2024, 1, 5))
 
-    assert "conflicting bars for 2024-01-04" in one_line_error(excinfo)
+    assert len(bars) == 5
+    with pytest.raises(BadBatchError, match="two different bars for 2024-01-04"):
+        evaluate(bars)
+
+
+def test_weekend_bars_and_a_bad_tick_are_passed_on_for_the_rules(httpserver: HTTPServer) -> None:
+    """A stand-in replaying a real export: Saturday bars since late 2025 and the 2008 bad
+    tick reach the expectations, which quarantine exactly those."""
+    series = provider_series()
+    httpserver.expect_request("/time_series").respond_with_handler(twelvedata_replay(series.bars))
+
+    bars = source(httpserver).fetch(date(1999, 1, 4), date(2026, 11, 30))
+    report = evaluate(bars)
+
+    assert len(bars) == len(series.bars)
+    quarantined = dict(zip(report.rejected["date"].dt.date, report.rejected["rule"], strict=True))
+    assert quarantined == series.quarantine_expected
+    queries = requests_made(httpserver)
+    assert queries and all(q["timezone"] == "UTC" for q in queries)
 
 
 @pytest.mark.parametrize("http_status", [200, 400])
@@ -562,23 +583,46 @@ def test_materialize_raw_from_twelvedata(
     assert (query["start_date"], query["end_date"]) == ("2023-06-01", "2025-01-01")
     checks = result.get_asset_check_evaluations()
     assert len(checks) == 1 and checks[0].passed
+    assert Warehouse.cached(warehouse_url).count(RAW_REJECTED) == 0
     assert_key_hidden(caplog, *(str(event) for event in result.all_events))
 
 
-def test_batch_breaking_the_raw_schema_fails_and_writes_nothing(
-    warehouse_url: str, tmp_path: Path
-) -> None:
-    rows = [(d, o, h, lo, c) for d, o, h, lo, c in GOOD_ROWS]
-    rows[2] = ("2024-01-04", 1.0921, 1.0930, 1.0918, 1.0947)  # high below close
-    path = write_csv(tmp_path / "bars.csv", "date,open,high,low,close", rows)
-    market = MarketDataResource(source=f"csv:{path}")
+def month_of_bars(path: Path, bad_day: str | None = None) -> Path:
+    """A CSV of January and February 2024 weekday bars; ``bad_day``'s high below its close."""
+    rows = []
+    for day in weekdays(date(2024, 1, 2), date(2024, 2, 29)):
+        close = fake_close(day.date())
+        high = close - 0.0005 if day == pd.Timestamp(bad_day or "1900-01-01") else close + 0.002
+        rows.append((day.date().isoformat(), close - 0.001, high, close - 0.003, close))
+    return write_csv(path, "date,open,high,low,close", rows)
+
+
+def test_a_bad_bar_is_quarantined_and_the_others_land(warehouse_url: str, tmp_path: Path) -> None:
+    market = MarketDataResource(source=f"csv:{month_of_bars(tmp_path / 'b.csv', '2024-01-04')}")
+
+    result = run_raw(warehouse_url, market)
+
+    assert result.success
+    wh = Warehouse.cached(warehouse_url)
+    raw = wh.read(RAW)
+    assert len(raw) == 42 and pd.Timestamp("2024-01-04") not in set(raw["date"])
+    (rejected,) = wh.read(RAW_REJECTED).to_dict("records")
+    assert rejected["date"] == pd.Timestamp("2024-01-04")
+    assert rejected["rule"] == "ohlc_inconsistent" and rejected["source"] == "csv"
+    assert "open or close above high" in rejected["reason"]
+    assert all(check.passed for check in result.get_asset_check_evaluations())
+
+
+def test_strict_mode_fails_the_batch_and_writes_nothing(warehouse_url: str, tmp_path: Path) -> None:
+    path = month_of_bars(tmp_path / "b.csv", "2024-01-04")
+    market = MarketDataResource(source=f"csv:{path}", on_bad_rows="fail")
 
     result = run_raw(warehouse_url, market, raise_on_error=False)
 
     assert not result.success
     (failure,) = result.get_step_failure_events()
     description = failure.step_failure_data.user_failure_data.description
-    assert "2024-01-04" in description and "high_at_least_open_close" in description
-    for other in ("2024-01-02", "2024-01-03", "2024-01-05"):
-        assert other not in description
-    assert Warehouse.cached(warehouse_url).count(RAW) == 0
+    assert "FX_ON_BAD_ROWS=fail" in description
+    assert "ohlc_inconsistent 1 (2024-01-04)" in description and "\n" not in description
+    wh = Warehouse.cached(warehouse_url)
+    assert wh.count(RAW) == 0 and wh.count(RAW_REJECTED) == 0

@@ -37,10 +37,47 @@ def prepare_environment() -> None:
             fh.write("telemetry:\n  enabled: false\n")
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    from fx_assets.cli.run import run_pipeline
+# sysexits' EX_TEMPFAIL: another run holds the home, try again later.
+EXIT_BUSY = 75
 
-    return run_pipeline(echo=print)
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import logging
+
+    from fx_assets.cli.run import run_pipeline
+    from fx_assets.core.locking import LockBusy, home_lock
+    from fx_assets.core.models.store import ensure_tracking_store
+
+    settings = load_settings()
+    log_level = "DEBUG" if args.verbose else settings.log_level
+    if log_level is None:
+        # Library chatter (MLflow's migrations, our own warnings) is repeated as run output
+        # where it matters; --verbose shows it as it happens.
+        os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+        for name in ("mlflow", "fx_assets", "alembic"):
+            logging.getLogger(name).setLevel(logging.ERROR)
+    try:
+        with home_lock(settings.home, wait=args.wait):
+            ensure_tracking_store(
+                settings.mlflow_tracking_uri, settings.mlflow_artifact_root, lock_dir=settings.home
+            )
+            return run_pipeline(echo=print, log_level=log_level)
+    except LockBusy as exc:
+        print(f"fx run: {exc}", file=sys.stderr)
+        return EXIT_BUSY
+
+
+def _run_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--verbose", action="store_true", help="show Dagster's own log lines (or FX_LOG_LEVEL)"
+    )
+    parser.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="when another fx run holds FX_HOME, wait this long for it (default: refuse at once)",
+    )
 
 
 def cmd_api(args: argparse.Namespace) -> int:
@@ -138,7 +175,12 @@ Command = tuple[
 
 def _commands() -> list[Command]:
     return [
-        ("run", "Run the whole pipeline in process (offline with the ECB source).", cmd_run, None),
+        (
+            "run",
+            "Run the whole pipeline in process (offline with the ECB source).",
+            cmd_run,
+            _run_args,
+        ),
         ("api", "Serve the champion model and the forecasts over REST.", cmd_api, _api_args),
         ("dash", "Serve the dashboard: forecast, prices, accuracy, model.", cmd_dash, _dash_args),
         ("info", "Show where the warehouse, MLflow store and Dagster home are.", cmd_info, None),
@@ -176,7 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"fx {args.command}: interrupted", file=sys.stderr)
         return 130
-    if args.command == "run":
+    if args.command == "run" and code == 0:
         print(f"fx run: done in {time.perf_counter() - started:.1f} s")
     return code
 

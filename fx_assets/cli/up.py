@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from fx_assets.core.models.store import ensure_tracking_store
 from fx_assets.core.redaction import redact_url
 from fx_assets.core.settings import Settings, load_settings
 
@@ -240,6 +241,11 @@ def up(args: argparse.Namespace) -> int:
         cause = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         where = redact_url(env["FX_WAREHOUSE_URL"])
         raise UpError(f"cannot open the warehouse at {where}: {cause}") from None
+    # The MLflow server, the code server, the daemon, the service and the dashboard start
+    # together; whichever touched a new store first would race the others.
+    ensure_tracking_store(
+        env["MLFLOW_BACKEND_STORE_URI"], settings.mlflow_artifact_root, lock_dir=settings.home
+    )
     for line in describe(env, home, postgres):
         print(line)
     targets = [ep for ep in endpoints(args) if ep.service in chosen]

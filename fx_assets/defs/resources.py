@@ -63,6 +63,8 @@ class MarketDataResource(ConfigurableResource):
             self.source,
             api_key=self.twelvedata_api_key,
             base_url=self.twelvedata_base_url,
+            ecb_url=self.ecb_url,
+            cache_dir=self.cache_dir,
         )
 
 

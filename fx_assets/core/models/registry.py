@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fx_assets.core.domain import EXPERIMENT_NAME, MODEL_NAME
+from fx_assets.core.models.store import ensure_tracking_store
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
@@ -69,6 +70,9 @@ def configure_mlflow(uri: str | None = None) -> str:
     path = sqlite_path(uri)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
+    # Created and migrated once, under a lock, before MLflow itself touches the store:
+    # two processes doing it at once can break a new SQLite store for good.
+    ensure_tracking_store(uri, settings.mlflow_artifact_root, lock_dir=settings.home)
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     client = mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
