@@ -37,7 +37,7 @@ from tests.champions import (  # noqa: F401  (mlflow_db_template is a fixture)
     stop_process,
 )
 from tests.conftest import FX_VARS
-from tests.test_dash_data import digest
+from tests.frames import digest
 
 pytestmark = pytest.mark.browser
 

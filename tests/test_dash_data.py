@@ -3,7 +3,6 @@ PostgreSQL), the MLflow model panel, and every empty or broken state as a messag
 
 from __future__ import annotations
 
-import hashlib
 import socket
 import sqlite3
 from datetime import UTC, datetime
@@ -21,17 +20,13 @@ from fx_assets.core.warehouse import Warehouse
 from fx_dash.model import load_model_panel
 from fx_dash.reader import load_snapshot
 from tests.champions import mlflow_db_template  # noqa: F401  (session fixture)
-from tests.test_dash_metrics import predictions_frame
+from tests.frames import digest, predictions_frame
 
 
 def closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def fill(url: str, days: int = 300) -> pd.DatetimeIndex:

@@ -30,7 +30,7 @@ from fx_dash.panels import (
     table_records,
 )
 from fx_dash.reader import Snapshot, window_start
-from tests.test_dash_metrics import final_frame, predictions_frame
+from tests.frames import final_frame, predictions_frame
 
 
 def bars(n: int, *, ohlc: bool, start: str = "2024-01-01") -> pd.DataFrame:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,25 +14,7 @@ from fx_dash.metrics import (
     resolved,
     rolling_accuracy,
 )
-
-
-def predictions_frame(directions: list[int], start: str = "2024-01-01") -> pd.DataFrame:
-    feature_dates = pd.bdate_range(start, periods=len(directions))
-    return pd.DataFrame(
-        {
-            "feature_date": feature_dates,
-            "target_date": feature_dates + pd.offsets.BDay(1),
-            "probability_up": [0.6 if d else 0.4 for d in directions],
-            "direction": directions,
-            "model_name": "eur_usd_direction",
-            "model_version": "3",
-            "predicted_at": datetime(2024, 6, 1, tzinfo=UTC),
-        }
-    )
-
-
-def final_frame(dates: pd.Series | pd.DatetimeIndex, targets: list[int | None]) -> pd.DataFrame:
-    return pd.DataFrame({"date": pd.to_datetime(dates), "target": pd.array(targets, "Int64")})
+from tests.frames import final_frame, predictions_frame
 
 
 def hundred_and_one() -> pd.DataFrame:

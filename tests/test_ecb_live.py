@@ -13,8 +13,9 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from fx_assets.core.ingestion.catalog import make_source
 from fx_assets.core.ingestion.ecb_live import EcbLiveSource
-from fx_assets.core.ingestion.sources import EcbSource, SourceError, make_source
+from fx_assets.core.ingestion.sources import EcbSource, SourceError
 from tests.market_data import ecb_zip
 
 NEW = {date(2026, 11, 2): 1.1203, date(2026, 11, 3): 1.1188, date(2026, 11, 30): 1.1302}

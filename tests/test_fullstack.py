@@ -139,7 +139,7 @@ def etl_range() -> dict[str, str]:
 
 
 def ecb_dates(first: date, last: date) -> list[date]:
-    from fx_assets.core.ingestion.sources import make_source
+    from fx_assets.core.ingestion.catalog import make_source
 
     bars = make_source("ecb").fetch(first, last)
     return [d.date() for d in bars["date"]]

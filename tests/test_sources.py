@@ -18,14 +18,9 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from fx_assets.core.contracts import RAW, RAW_REJECTED
+from fx_assets.core.ingestion.catalog import make_source
 from fx_assets.core.ingestion.expectations import BadBatchError, evaluate
-from fx_assets.core.ingestion.sources import (
-    BAR_COLUMNS,
-    CsvSource,
-    EcbSource,
-    SourceError,
-    make_source,
-)
+from fx_assets.core.ingestion.sources import BAR_COLUMNS, CsvSource, EcbSource, SourceError
 from fx_assets.core.ingestion.twelvedata import MAX_OUTPUTSIZE, TwelveDataSource, request_windows
 from fx_assets.core.warehouse import Warehouse
 from fx_assets.defs.ingestion.assets import eur_usd_raw

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from fx_assets.core.contracts import RAW
-from fx_assets.core.ingestion.sources import make_source
+from fx_assets.core.ingestion.catalog import make_source
 from fx_assets.core.warehouse import Warehouse
 from tests.dagster_api import Dagster
 from tests.fullstack import start_fx_up, wait_fx_up_ready

@@ -124,7 +124,7 @@ def alert_failure(job_name: str, run_id: str, reason: str) -> None:
 
 
 def _first_date() -> date:
-    from fx_assets.core.ingestion.sources import make_source
+    from fx_assets.core.ingestion.catalog import make_source
     from fx_assets.core.settings import load_settings
 
     settings = load_settings()

@@ -17,7 +17,8 @@ from dagster_mlflow.resources import CONFIG_SCHEMA, MlFlow
 from pydantic import Field
 
 from fx_assets.core.domain import EXPERIMENT_NAME
-from fx_assets.core.ingestion.sources import Source, make_source
+from fx_assets.core.ingestion.catalog import make_source
+from fx_assets.core.ingestion.sources import Source
 from fx_assets.core.models import registry
 from fx_assets.core.models.champion import load_champion
 from fx_assets.core.models.inference import InProcessScorer, Scorer, ServiceScorer

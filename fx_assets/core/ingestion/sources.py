@@ -19,7 +19,6 @@ import numpy as np
 import pandas as pd
 
 from fx_assets.core.domain import ECB_FIRST_DATE
-from fx_assets.core.settings import ConfigError
 
 BAR_COLUMNS = ["date", "open", "high", "low", "close"]
 
@@ -152,34 +151,3 @@ class CsvSource:
 
     def fetch(self, start: date, end: date) -> pd.DataFrame:
         return _in_range(self._load(), start, end)
-
-
-def make_source(
-    spec: str,
-    *,
-    api_key: str | None = None,
-    base_url: str | None = None,
-    ecb_url: str | None = None,
-    cache_dir: str | Path | None = None,
-) -> Source:
-    """``ecb``, ``ecb-live``, ``twelvedata`` or ``csv:PATH`` (the value of ``FX_SOURCE``).
-
-    ``ecb_url`` (FX_ECB_URL) and ``cache_dir`` (under FX_HOME, where the download is
-    kept between runs) are for ``ecb-live``.
-    """
-    spec = spec.strip()
-    if spec == "ecb":
-        return EcbSource()
-    if spec == "ecb-live":
-        from fx_assets.core.ingestion.ecb_live import EcbLiveSource
-
-        return EcbLiveSource(url=ecb_url, cache_dir=Path(cache_dir or ".fx/sources") / "ecb")
-    if spec.startswith("csv:"):
-        return CsvSource(spec[4:])
-    if spec == "twelvedata":
-        from fx_assets.core.ingestion.twelvedata import TwelveDataSource
-
-        return TwelveDataSource(api_key=api_key, base_url=base_url)
-    raise ConfigError(
-        f"FX_SOURCE={spec!r} is not a source; use ecb, ecb-live, twelvedata or csv:PATH"
-    )
