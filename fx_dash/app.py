@@ -88,7 +88,8 @@ def _build_views(snapshot: Snapshot, overlay: bool, every: int) -> tuple[Any, ..
         )
     return (
         _status(snapshot),
-        [*data_status(snapshot, load_settings().stale_after_days), *forecast_panel(snapshot)],
+        # The forecast first, then how current and clean the data under it is.
+        [*forecast_panel(snapshot), *data_status(snapshot, load_settings().stale_after_days)],
         accuracy_panel(snapshot),
         prices,
         rolling,

@@ -22,7 +22,7 @@ def stale_banner(snapshot: Snapshot, today: date, stale_after: int) -> html.Div 
         return None
     return html.Div(
         f"Stale data: the newest bar is {fresh.newest:%Y-%m-%d}, {fresh.behind} trading days "
-        f"behind {fresh.expected:%Y-%m-%d}, so the forecast below is for a day already past. "
+        f"behind {fresh.expected:%Y-%m-%d}, so any forecast above is for a day already past. "
         "Run with FX_SOURCE=ecb-live (no key) or FX_SOURCE=twelvedata for current data.",
         id="stale-banner",
         className="message problem",
@@ -51,7 +51,7 @@ def quality_line(snapshot: Snapshot) -> html.Div | None:
 
 
 def data_status(snapshot: Snapshot, stale_after: int, today: date | None = None) -> list[Any]:
-    """The banner (if stale) and the quality line, for the top of the forecast card."""
+    """The banner (if stale) and the quality line, under the forecast."""
     today = today or datetime.now(UTC).date()
     return [
         part

@@ -20,6 +20,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ import pandas as pd
 import pytest
 
 from fx_assets.core.domain import FEATURES
+from fx_assets.core.ingestion.freshness import freshness
 from fx_assets.core.ingestion.sources import EcbSource
 from tests.champions import (  # noqa: F401  (mlflow_db_template is a fixture)
     free_port,
@@ -301,6 +303,14 @@ def check_forecast(driver: Any, world: World) -> None:
     assert ("UP" if direction == 1 else "DOWN OR FLAT") in forecast
     assert f"p(up) {probability:.1%}" in forecast
     assert f"feature date {feature[:10]} by eur_usd_direction version {version}" in forecast
+    # The bundled history ends weeks ago: the page says so, exactly when the data is stale.
+    newest = date.fromisoformat(world.sql("SELECT max(date) FROM eur_usd_raw")[0][0][:10])
+    stale = freshness(newest, datetime.now(UTC).date()).stale
+    banner = driver.find_elements("id", "stale-banner")
+    assert bool(banner) == stale
+    if stale:
+        assert f"Stale data: the newest bar is {newest:%Y-%m-%d}" in banner[0].text
+    assert text(driver, "#data-quality").startswith("Data quality:")
 
 
 def check_table(driver: Any, world: World) -> None:
