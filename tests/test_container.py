@@ -53,7 +53,12 @@ pytestmark = [pytest.mark.container, pytest.mark.timeout(3000)]
 START = date(2025, 10, 1)
 RUN_AS = 10001  # the Dockerfile's USER
 # What docker-compose.yml runs from ghcr-less local images and this test replaces:
-EXTERNAL = {"postgres": "the local PostgreSQL", "minio": "moto's S3 server", "minio-init": ""}
+EXTERNAL = {
+    "postgres": "the local PostgreSQL",
+    "minio": "moto's S3 server",
+    "minio-init": "",
+    "prometheus": "Debian's prometheus binary on the host (the last test)",
+}
 
 
 @dataclass
@@ -364,3 +369,64 @@ def test_etl_and_training_through_the_webserver_reach_the_model_service(stack: S
         raise AssertionError(f"the model service never served champion {version}: {ready}")
     done = model.exec(probe)
     assert done.returncode == 0, done.stderr
+
+
+def test_the_compose_prometheus_scrapes_the_model_service(stack: Stack, tmp_path: Path) -> None:
+    """Debian's real Prometheus, on deploy/prometheus/ as compose mounts it, scrapes /metrics."""
+    import subprocess
+
+    import yaml
+
+    prometheus = shutil.which("prometheus")
+    if prometheus is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("prometheus is not installed (.ci/run installs Debian's package)")
+        pytest.skip("prometheus not installed (apt-get install prometheus)")
+    config = yaml.safe_load((ROOT / "deploy" / "prometheus" / "prometheus.yml").read_text())
+    # The compose names, translated to this machine's: the service's port and the rules file.
+    (job,) = config["scrape_configs"]
+    assert job["static_configs"][0]["targets"] == ["model-service:8000"]
+    job["static_configs"][0]["targets"] = [stack.url(8000).removeprefix("http://")]
+    config["global"]["scrape_interval"] = "1s"
+    config["rule_files"] = [str(ROOT / "deploy" / "prometheus" / "alerts.yml")]
+    (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
+    # A few requests first, so the counters have something to count.
+    for _ in range(5):
+        httpx.get(f"{stack.url(8000)}/health", timeout=10)
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            prometheus,
+            f"--config.file={tmp_path / 'prometheus.yml'}",
+            f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    api = f"http://127.0.0.1:{port}/api/v1"
+    try:
+        deadline = time.monotonic() + 90
+        up, health = None, None
+        while time.monotonic() < deadline:
+            try:
+                up = httpx.get(f"{api}/query", params={"query": 'up{job="model-service"}'})
+                health = httpx.get(
+                    f"{api}/query", params={"query": 'sum(fx_http_requests_total{route="/health"})'}
+                )
+            except httpx.TransportError:
+                time.sleep(1)
+                continue
+            if up.json()["data"]["result"] and health.json()["data"]["result"]:
+                break
+            time.sleep(1)
+        else:
+            raise AssertionError(f"Prometheus never scraped the model service: {up and up.text}")
+        assert up.json()["data"]["result"][0]["value"][1] == "1"
+        assert float(health.json()["data"]["result"][0]["value"][1]) >= 5
+        rules = httpx.get(f"{api}/rules").json()["data"]["groups"][0]["rules"]
+        assert {r["name"] for r in rules} == {"ModelServiceDown", "ModelServiceP99LatencyHigh"}
+        assert all(r["health"] == "ok" for r in rules), rules
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
