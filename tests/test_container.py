@@ -388,6 +388,7 @@ def test_the_compose_prometheus_scrapes_the_model_service(stack: Stack, tmp_path
     assert job["static_configs"][0]["targets"] == ["model-service:8000"]
     job["static_configs"][0]["targets"] = [stack.url(8000).removeprefix("http://")]
     config["global"]["scrape_interval"] = "1s"
+    config["global"]["evaluation_interval"] = "1s"
     config["rule_files"] = [str(ROOT / "deploy" / "prometheus" / "alerts.yml")]
     (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
     # A few requests first, so the counters have something to count.
@@ -424,7 +425,12 @@ def test_the_compose_prometheus_scrapes_the_model_service(stack: Stack, tmp_path
             raise AssertionError(f"Prometheus never scraped the model service: {up and up.text}")
         assert up.json()["data"]["result"][0]["value"][1] == "1"
         assert float(health.json()["data"]["result"][0]["value"][1]) >= 5
-        rules = httpx.get(f"{api}/rules").json()["data"]["groups"][0]["rules"]
+        # A rule's health is "unknown" until its first evaluation.
+        while True:
+            rules = httpx.get(f"{api}/rules").json()["data"]["groups"][0]["rules"]
+            if all(r["health"] == "ok" for r in rules) or time.monotonic() > deadline:
+                break
+            time.sleep(1)
         assert {r["name"] for r in rules} == {"ModelServiceDown", "ModelServiceP99LatencyHigh"}
         assert all(r["health"] == "ok" for r in rules), rules
     finally:
