@@ -17,6 +17,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from fx_assets.core.contracts import BACKTEST_SUMMARY, BACKTEST_YEARLY
 from fx_assets.core.domain import BASELINES
 from fx_assets.core.evaluation import stats, trading
 
@@ -34,21 +35,10 @@ TRADING_COLUMNS = [
     "sharpe",
     "max_drawdown",
 ]
-SUMMARY_COLUMNS = [
-    "strategy",
-    "n",
-    "accuracy",
-    "accuracy_ci_low",
-    "accuracy_ci_high",
-    "pr_auc",
-    "pr_auc_ci_low",
-    "pr_auc_ci_high",
-    "brier",
-    "p_value",
-    *TRADING_COLUMNS,
-]
+# The tables' columns are their contracts'; the frames built here are in that order.
+SUMMARY_COLUMNS = BACKTEST_SUMMARY.column_names
 # Per year: the skill columns; a year is too short for trading figures worth reading.
-YEARLY_COLUMNS = ["strategy", "year", *SUMMARY_COLUMNS[1:10]]
+YEARLY_COLUMNS = BACKTEST_YEARLY.column_names
 
 
 def directions(backtest: pd.DataFrame, strategy: str) -> np.ndarray:

@@ -14,24 +14,11 @@ import mlflow
 import pandas as pd
 
 from fx_assets.core.evaluation import figures
-from fx_assets.core.evaluation.summary import verdict
+from fx_assets.core.evaluation.summary import SUMMARY_COLUMNS, verdict
 from fx_assets.core.models.registry import TAG_RUN_KIND
 
-METRIC_COLUMNS = (
-    "accuracy",
-    "accuracy_ci_low",
-    "accuracy_ci_high",
-    "pr_auc",
-    "pr_auc_ci_low",
-    "pr_auc_ci_high",
-    "brier",
-    "p_value",
-    "cumulative_return",
-    "annualized_return",
-    "annualized_volatility",
-    "sharpe",
-    "max_drawdown",
-)
+# Every figure of a summary row is a metric; the strategy and the count are not.
+METRIC_COLUMNS = tuple(c for c in SUMMARY_COLUMNS if c not in ("strategy", "n"))
 
 
 def summary_metrics(summary: pd.DataFrame) -> dict[str, float]:

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from fx_assets.core.contracts import PERFORMANCE
 from fx_assets.core.domain import THRESHOLD
 
 WINDOWS: tuple[int | None, ...] = (20, 60, 250, None)  # None: every resolved prediction
@@ -25,21 +26,8 @@ ALPHA = 0.05
 # window's calls would fire on ordinary trends, as the iid KS did on the features.
 DEFAULT_SHARE_SHIFT = 0.25
 
-PERFORMANCE_COLUMNS = [
-    "window",
-    "window_end",
-    "n",
-    "accuracy",
-    "baseline_accuracy",
-    "brier",
-    "p_value",
-    "degraded",
-    "up_share",
-    "train_up_share",
-    "mean_probability_up",
-    "train_mean_probability_up",
-    "prediction_drifted",
-]
+# The table's columns, as its contract declares them.
+PERFORMANCE_COLUMNS = PERFORMANCE.column_names
 
 
 def window_label(window: int | None) -> str:
