@@ -124,7 +124,7 @@ def test_backtest_rows_dates_and_baselines(final: pd.DataFrame) -> None:
     assert bt["momentum"].tolist() == (part["ret_20d"] > 0).astype(int).tolist()
 
 
-@pytest.mark.parametrize("family", ["logistic_regression", "xgboost"])
+@pytest.mark.parametrize("family", ["logistic_regression", "random_forest", "xgboost"])
 def test_backtest_is_deterministic_whatever_the_number_of_workers(
     final: pd.DataFrame, family: str
 ) -> None:

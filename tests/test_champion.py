@@ -23,6 +23,7 @@ from fx_assets.core.models.champion import (
     load_champion,
 )
 from fx_assets.core.models.fastpath import agrees, candidates
+from fx_assets.core.training.modeling import make_estimator
 from tests.champions import (
     CUTOFF,
     END,
@@ -46,12 +47,22 @@ def _data(n: int = 400) -> tuple[pd.DataFrame, pd.Series]:
     [
         (make_pipeline(StandardScaler(), LogisticRegression(C=0.5)), 1, 1e-12),
         (LogisticRegression(), 1, 1e-12),
+        # A champion registered before the forest family moved to XGBoost.
         (RandomForestClassifier(n_estimators=25, max_depth=5, random_state=0), 1, 1e-12),
+        # The forest family today: XGBoost's random-forest mode, parallel trees averaged.
+        (make_estimator("random_forest", {"n_estimators": 40, "max_depth": 5}), 2, 1e-6),
         # Trees walked in numpy (float32 like XGBoost), then the booster's inplace_predict.
         (XGBClassifier(n_estimators=60, max_depth=5, learning_rate=0.1), 2, 1e-6),
         (XGBClassifier(n_estimators=200, max_depth=3, early_stopping_rounds=3), 2, 1e-6),
     ],
-    ids=["scaled-logistic", "logistic", "random-forest", "xgboost", "xgboost-early-stopped"],
+    ids=[
+        "scaled-logistic",
+        "logistic",
+        "sklearn-random-forest",
+        "random-forest",
+        "xgboost",
+        "xgboost-early-stopped",
+    ],
 )
 def test_fast_paths_equal_predict_proba(model: Any, paths: int, atol: float) -> None:
     x, y = _data()

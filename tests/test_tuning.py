@@ -25,7 +25,7 @@ def _fingerprint(trials: list[TunedTrial]) -> list[tuple[object, ...]]:
     return [(t.number, t.state, sorted(t.params.items()), t.cv.scores) for t in trials]
 
 
-@pytest.mark.parametrize("family", ["logistic_regression", "xgboost"])
+@pytest.mark.parametrize("family", ["logistic_regression", "random_forest", "xgboost"])
 def test_same_data_same_trials_scores_and_winner(
     train: tuple[pd.DataFrame, np.ndarray], family: str
 ) -> None:

@@ -7,8 +7,12 @@ families training produces the same numbers come straight from the fitted state:
 
 - a Pipeline of StandardScaler steps ending in a binary LogisticRegression: one affine
   map and a logistic;
-- a RandomForestClassifier: each tree's Cython ``predict``, averaged in the same order;
-- an XGBClassifier: its trees walked in numpy, else the booster's ``inplace_predict``.
+- a scikit-learn RandomForestClassifier (champions registered before the forest family
+  moved to XGBoost's random-forest mode): each tree's Cython ``predict``, averaged in
+  the same order;
+- an XGBClassifier, or an XGBRFClassifier (the forest family): its trees walked in
+  numpy, else the booster's ``inplace_predict``. A forest's parallel trees are stored
+  with their leaf values already divided by their number, so the sum is their mean.
 
 ``candidates`` lists none for anything else, and the caller uses the first path that
 agrees with ``predict_proba`` on probe rows (to 1e-6: XGBoost works in float32).
@@ -95,8 +99,6 @@ def _xgboost_trees(estimator: Any, positive: int) -> Probability | None:
     best = getattr(estimator, "best_iteration", None)
     if best is not None:
         trees = trees[: best + 1]
-    if int(booster["model"]["gbtree_model_param"].get("num_parallel_tree", 1)) != 1:
-        return None
     lefts, rights, features, values, roots, depth, offset = [], [], [], [], [], 0, 0
     for tree in trees:
         if tree.get("categories_nodes"):

@@ -24,11 +24,13 @@ from fx_assets.core.models.registry import TAG_FAMILY, TAG_RUN_KIND
 from fx_assets.core.training.modeling import CVResult, Trial
 from fx_assets.core.training.tuning import TunedTrial, Tuning
 
-# Types skops may load besides scikit-learn's own: our trees and boosters, nothing else.
+# Types skops may load besides scikit-learn's own: our trees and boosters, nothing else
+# (scikit-learn's Tree stays: champions registered before the forest moved to XGBoost).
 SKOPS_TRUSTED_TYPES = [
     "sklearn.tree._tree.Tree",
     "xgboost.core.Booster",
     "xgboost.sklearn.XGBClassifier",
+    "xgboost.sklearn.XGBRFClassifier",
 ]
 
 
