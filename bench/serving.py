@@ -220,6 +220,7 @@ def make_champion(family: str) -> str:
     from fx_assets.core.features import build_features, build_final
     from fx_assets.core.ingestion.sources import EcbSource
     from fx_assets.core.models import registry
+    from fx_assets.core.training.tracking import SKOPS_TRUSTED_TYPES
 
     final = build_final(build_features(EcbSource().fetch(date(2015, 1, 1), date(2100, 1, 1))))
     known = final[final[TARGET].notna()]
@@ -229,9 +230,10 @@ def make_champion(family: str) -> str:
 
         model: Any = XGBClassifier(n_estimators=200, max_depth=4, learning_rate=0.05)
     elif family == "random_forest":
-        from sklearn.ensemble import RandomForestClassifier
+        from fx_assets.core.training.modeling import DEFAULT_PARAMS, make_estimator
 
-        model = RandomForestClassifier(n_estimators=200, max_depth=6, random_state=0)
+        # The forest family as training builds it (XGBoost's random-forest mode).
+        model = make_estimator(family, DEFAULT_PARAMS[family])
     else:
         from sklearn.linear_model import LogisticRegression
         from sklearn.pipeline import make_pipeline
@@ -249,11 +251,7 @@ def make_champion(family: str) -> str:
             pyfunc_predict_fn="predict_proba",
             pip_requirements=["scikit-learn", "xgboost-cpu"],
             # As training does: trees and boosters are the only non-sklearn types to trust.
-            skops_trusted_types=[
-                "sklearn.tree._tree.Tree",
-                "xgboost.core.Booster",
-                "xgboost.sklearn.XGBClassifier",
-            ],
+            skops_trusted_types=SKOPS_TRUSTED_TYPES,
         )
     version = str(info.registered_model_version)
     client = registry.client()
