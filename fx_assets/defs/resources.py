@@ -72,47 +72,35 @@ class MarketDataResource(ConfigurableResource):
 class TrainingResource(ConfigurableResource):
     """How the weekly training splits, cross-validates, tunes and promotes."""
 
-    test_days: int = Field(
-        default=_default("test_days"), description=_DEFAULTS["test_days"].description
-    )
-    gap_days: int = Field(
-        default=_default("gap_days"), description=_DEFAULTS["gap_days"].description
-    )
-    cv_folds: int = Field(
-        default=_default("cv_folds"), description=_DEFAULTS["cv_folds"].description
-    )
-    tuning_budget: int = Field(
-        default=_default("tuning_budget"), description=_DEFAULTS["tuning_budget"].description
-    )
-    tuning_timeout: float = Field(
-        default=_default("tuning_timeout"), description=_DEFAULTS["tuning_timeout"].description
-    )
-    promotion_margin: float = Field(
-        default=_default("promotion_margin"),
-        description=_DEFAULTS["promotion_margin"].description,
-    )
-    promotion_policy: str = Field(
-        default=_default("promotion_policy"),
-        description=_DEFAULTS["promotion_policy"].description,
-    )
-    seed: int = Field(default=_default("seed"), description="Random seed of every model.")
+    test_days: int = _field("test_days")
+    gap_days: int = _field("gap_days")
+    cv_folds: int = _field("cv_folds")
+    tuning_budget: int = _field("tuning_budget")
+    tuning_timeout: float = _field("tuning_timeout")
+    promotion_margin: float = _field("promotion_margin")
+    promotion_policy: str = _field("promotion_policy")
+    seed: int = _field("seed")
 
 
 class MonitoringResource(ConfigurableResource):
     """How drift and decay are judged (FX_DRIFT_*, FX_RETRAIN_*)."""
 
-    drift_window: int = Field(default=_default("drift_window"))
-    drift_psi: float = Field(default=_default("drift_psi"))
-    retrain_on_decay: bool = Field(default=_default("retrain_on_decay"))
-    retrain_min_days: int = Field(default=_default("retrain_min_days"))
+    drift_window: int = _field("drift_window")
+    drift_psi: float = _field("drift_psi")
+    retrain_on_decay: bool = _field("retrain_on_decay")
+    retrain_min_days: int = _field("retrain_min_days")
+
+
+# The backtest's settings are FX_BACKTEST_<field>.
+_EVALUATION_PREFIX = "backtest_"
 
 
 class EvaluationResource(ConfigurableResource):
     """How the walk-forward backtest refits and what a position change costs."""
 
-    refit_days: int = Field(default=_default("backtest_refit_days"))
-    min_train_days: int = Field(default=_default("backtest_min_train_days"))
-    cost_pips: float = Field(default=_default("backtest_cost_pips"))
+    refit_days: int = _field(_EVALUATION_PREFIX + "refit_days")
+    min_train_days: int = _field(_EVALUATION_PREFIX + "min_train_days")
+    cost_pips: float = _field(_EVALUATION_PREFIX + "cost_pips")
 
 
 class AlertsResource(ConfigurableResource):
@@ -201,6 +189,13 @@ def _env_or_value(settings: Settings, field: str) -> Any:
     return EnvVar(env_name(field)) if settings.is_set(field) else getattr(settings, field)
 
 
+def _from_settings(
+    resource: type[ConfigurableResource], settings: Settings, prefix: str = ""
+) -> Any:
+    """A resource whose every field is the setting of the same name, after ``prefix``."""
+    return resource(**{name: getattr(settings, prefix + name) for name in resource.model_fields})
+
+
 def build_resources(settings: Settings) -> dict[str, Any]:
     tracking_uri = _env_or_value(settings, "mlflow_tracking_uri")
     return {
@@ -216,27 +211,9 @@ def build_resources(settings: Settings) -> dict[str, Any]:
             max_rejected_share=settings.max_rejected_share,
             stale_after_days=settings.stale_after_days,
         ),
-        "training": TrainingResource(
-            test_days=settings.test_days,
-            gap_days=settings.gap_days,
-            cv_folds=settings.cv_folds,
-            tuning_budget=settings.tuning_budget,
-            tuning_timeout=settings.tuning_timeout,
-            promotion_margin=settings.promotion_margin,
-            promotion_policy=settings.promotion_policy,
-            seed=settings.seed,
-        ),
-        "monitoring": MonitoringResource(
-            drift_window=settings.drift_window,
-            drift_psi=settings.drift_psi,
-            retrain_on_decay=settings.retrain_on_decay,
-            retrain_min_days=settings.retrain_min_days,
-        ),
-        "evaluation": EvaluationResource(
-            refit_days=settings.backtest_refit_days,
-            min_train_days=settings.backtest_min_train_days,
-            cost_pips=settings.backtest_cost_pips,
-        ),
+        "training": _from_settings(TrainingResource, settings),
+        "monitoring": _from_settings(MonitoringResource, settings),
+        "evaluation": _from_settings(EvaluationResource, settings, _EVALUATION_PREFIX),
         "alerts": AlertsResource(
             webhook_url=_secret(settings, "alert_webhook_url"),
             email_to=settings.alert_email_to,
