@@ -4,7 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from dagster import AssetChecksDefinition, AssetsDefinition, Definitions
+from dagster import (
+    AssetChecksDefinition,
+    AssetsDefinition,
+    DagsterInstance,
+    Definitions,
+    ExecuteInProcessResult,
+    materialize,
+)
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+)
+
+# Dagster's console logger at WARNING: a test's output shows failures, not every step.
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
 def load() -> Definitions:
@@ -33,3 +47,29 @@ def in_groups(*groups: str) -> list[Any]:
 
 def checks_of(*groups: str) -> list[AssetChecksDefinition]:
     return [c for c in in_groups(*groups) if isinstance(c, AssetChecksDefinition)]
+
+
+def partition_range(first: str, last: str) -> dict[str, str]:
+    """Run tags that materialize the yearly partitions ``first`` to ``last`` in one run."""
+    return {ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last}
+
+
+def materialize_groups(
+    *groups: str,
+    resources: dict[str, Any],
+    years: tuple[str, str] | None = None,
+    instance: DagsterInstance | None = None,
+    **kwargs: Any,
+) -> ExecuteInProcessResult:
+    """Materialize ``groups`` (assets and checks), quietly, on ``instance`` or an ephemeral one.
+
+    ``years``: the first and last yearly partition, for the partitioned ETL groups.
+    """
+    return materialize(
+        in_groups(*groups),
+        resources=resources,
+        instance=instance or DagsterInstance.ephemeral(),
+        tags=partition_range(*years) if years else None,
+        run_config=QUIET,
+        **kwargs,
+    )

@@ -8,10 +8,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from dagster import AssetCheckSeverity, DagsterInstance, build_schedule_context, materialize
-from dagster._core.storage.tags import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-)
 
 from fx_assets.core.contracts import FINAL, RAW, STAGING
 from fx_assets.core.domain import FEATURES, TARGET
@@ -20,7 +16,7 @@ from fx_assets.defs.ingestion.assets import eur_usd_raw
 from fx_assets.defs.ingestion.partitions import TRADING_YEARS, trading_year_partitions
 from fx_assets.defs.ingestion.schedules import ETL_CRON, etl_partition_for, etl_schedule
 from fx_assets.defs.resources import MarketDataResource, WarehouseResource
-from tests.definitions import checks_of, in_groups
+from tests.definitions import checks_of, in_groups, partition_range
 
 
 def resources(url: str, source: str = "ecb", first: str | None = None) -> dict[str, object]:
@@ -38,7 +34,7 @@ def run_range(  # type: ignore[no-untyped-def]
         in_groups("ingestion", "features") if assets is None else assets,
         resources=resources(url, source, first),
         instance=DagsterInstance.ephemeral(),
-        tags={ASSET_PARTITION_RANGE_START_TAG: start, ASSET_PARTITION_RANGE_END_TAG: end},
+        tags=partition_range(start, end),
         raise_on_error=False,
     )
 

@@ -7,11 +7,6 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 import pytest
-from dagster import DagsterInstance, materialize
-from dagster._core.storage.tags import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-)
 
 from fx_assets.core.contracts import BACKTEST, BACKTEST_SUMMARY, BACKTEST_YEARLY, FINAL
 from fx_assets.core.evaluation.summary import STRATEGIES
@@ -27,9 +22,8 @@ from fx_assets.defs.resources import (
     WarehouseResource,
     mlflow_parent_run,
 )
-from tests.definitions import in_groups
+from tests.definitions import materialize_groups
 
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 # 2021-2023 from March 2021: about 730 fixings, 670 modelled rows; the backtest starts
 # after 300 training rows and refits every 63 rows (a quarter), so 6 refits.
 START, FIRST_YEAR, LAST_YEAR = "2021-03-01", "2021", "2023"
@@ -52,23 +46,11 @@ def _resources(url: str, uri: str, **evaluation: int) -> dict[str, object]:
 def test_backtest_summary_yearly_checks_and_mlflow(warehouse_url: str, fx_home: Path) -> None:
     uri = f"sqlite:///{fx_home / 'mlflow.db'}"
     resources = _resources(warehouse_url, uri)
-    etl = materialize(
-        in_groups("ingestion", "features"),
-        resources=resources,
-        instance=DagsterInstance.ephemeral(),
-        tags={
-            ASSET_PARTITION_RANGE_START_TAG: FIRST_YEAR,
-            ASSET_PARTITION_RANGE_END_TAG: LAST_YEAR,
-        },
-        run_config=QUIET,
+    etl = materialize_groups(
+        "ingestion", "features", resources=resources, years=(FIRST_YEAR, LAST_YEAR)
     )
     assert etl.success
-    first = materialize(
-        in_groups("training", "evaluation"),
-        resources=resources,
-        instance=DagsterInstance.ephemeral(),
-        run_config=QUIET,
-    )
+    first = materialize_groups("training", "evaluation", resources=resources)
     assert first.success
     wh = Warehouse(warehouse_url)
     rows = wh.read(BACKTEST)
@@ -119,12 +101,7 @@ def test_backtest_summary_yearly_checks_and_mlflow(warehouse_url: str, fx_home: 
     assert len(trials) == 2
 
     # Rewritten whole and deterministic: a second materialization leaves the same rows.
-    again = materialize(
-        in_groups("evaluation"),
-        resources=resources,
-        instance=DagsterInstance.ephemeral(),
-        run_config=QUIET,
-    )
+    again = materialize_groups("evaluation", resources=resources)
     assert again.success
     pd.testing.assert_frame_equal(wh.read(BACKTEST), rows)
     pd.testing.assert_frame_equal(wh.read(BACKTEST_SUMMARY), summary)
@@ -136,22 +113,10 @@ def test_too_short_a_history_skips_the_backtest_without_failing_the_run(
 ) -> None:
     url, uri = f"sqlite:///{fx_home / 'warehouse.db'}", f"sqlite:///{fx_home / 'mlflow.db'}"
     resources = _resources(url, uri, min_train_days=5000)
-    assert materialize(
-        in_groups("ingestion", "features"),
-        resources=resources,
-        instance=DagsterInstance.ephemeral(),
-        tags={
-            ASSET_PARTITION_RANGE_START_TAG: FIRST_YEAR,
-            ASSET_PARTITION_RANGE_END_TAG: LAST_YEAR,
-        },
-        run_config=QUIET,
+    assert materialize_groups(
+        "ingestion", "features", resources=resources, years=(FIRST_YEAR, LAST_YEAR)
     ).success
-    result = materialize(
-        in_groups("training", "evaluation"),
-        resources=resources,
-        instance=DagsterInstance.ephemeral(),
-        run_config=QUIET,
-    )
+    result = materialize_groups("training", "evaluation", resources=resources)
     assert result.success
     assert result.asset_materializations_for_node("champion_model")
     assert not result.asset_materializations_for_node("eur_usd_backtest")

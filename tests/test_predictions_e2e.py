@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from dagster import DagsterInstance, materialize
 
 from fx_assets.core.contracts import PREDICTIONS
 from fx_assets.core.domain import FEATURES
@@ -25,9 +24,8 @@ from fx_assets.defs.resources import (
     mlflow_parent_run,
 )
 from tests.champions import fill_warehouse, mlflow_db_template, seed_home, use_home  # noqa: F401
-from tests.definitions import in_groups
+from tests.definitions import materialize_groups
 
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 # About 230 feature rows: 40 test days, a gap, the rest to train on.
 TRAINING = {"test_days": 40, "gap_days": 1, "cv_folds": 2, "tuning_budget": 1}
 
@@ -56,19 +54,9 @@ def run(tmp_path_factory: pytest.TempPathFactory, mlflow_db_template: Path) -> I
             "alerts": AlertsResource(),  # no channel: a promotion alerts nobody here
             "model_service": ModelServiceResource(),
         }
-        trained = materialize(
-            in_groups("training"),
-            resources=resources,
-            instance=DagsterInstance.ephemeral(),
-            run_config=QUIET,
-        )
+        trained = materialize_groups("training", resources=resources)
         assert trained.success
-        result = materialize(
-            in_groups("inference"),
-            resources=resources,
-            instance=DagsterInstance.ephemeral(),
-            run_config=QUIET,
-        )
+        result = materialize_groups("inference", resources=resources)
         yield Run(home, url, final, Warehouse(url).read(PREDICTIONS), result)
 
 

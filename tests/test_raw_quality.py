@@ -10,16 +10,12 @@ from pathlib import Path
 
 import pandas as pd
 from dagster import AssetCheckSeverity, DagsterInstance, materialize
-from dagster._core.storage.tags import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-)
 from pytest_httpserver import HTTPServer
 
 from fx_assets.core.contracts import RAW, RAW_REJECTED, STAGING
 from fx_assets.core.warehouse import Warehouse
 from fx_assets.defs.resources import MarketDataResource, WarehouseResource
-from tests.definitions import in_groups
+from tests.definitions import in_groups, partition_range
 from tests.market_data import provider_series, twelvedata_replay, write_provider_csv
 
 KEY = "td-e2e-key-0c9b7a"
@@ -31,8 +27,7 @@ def etl(url: str, market: MarketDataResource, **tags: str):  # type: ignore[no-u
         in_groups("ingestion", "features"),
         resources={"warehouse": WarehouseResource(url=url), "market_data": market},
         instance=DagsterInstance.ephemeral(),
-        tags=tags
-        or {ASSET_PARTITION_RANGE_START_TAG: "2007", ASSET_PARTITION_RANGE_END_TAG: "2026"},
+        tags=tags or partition_range("2007", "2026"),
         raise_on_error=False,
     )
 

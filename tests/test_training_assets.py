@@ -17,11 +17,7 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 import pytest
-from dagster import DagsterInstance, ExecuteInProcessResult, materialize
-from dagster._core.storage.tags import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-)
+from dagster import DagsterInstance, ExecuteInProcessResult
 
 from fx_assets.core.contracts import FINAL, TEST, TRAIN
 from fx_assets.core.domain import FEATURES, TARGET
@@ -37,14 +33,13 @@ from fx_assets.defs.resources import (
 )
 from fx_assets.defs.training.schedules import TRAINING_CRON, training_job, training_schedule
 from tests.conftest import FX_VARS
-from tests.definitions import checks_of, in_groups
+from tests.definitions import checks_of, materialize_groups
 
 # The years 2024-2025 from 1 August 2024: about 355 fixings, 60 of them warm-up rows,
 # then 60 test days, a gap and 230+ training days.
 START, FIRST_YEAR, LAST_YEAR = "2024-08-01", "2024", "2025"
 SETTINGS = {"test_days": 60, "gap_days": 1, "cv_folds": 2, "tuning_budget": 2}
 ENV = {"FX_TEST_DAYS": "60", "FX_GAP_DAYS": "1", "FX_CV_FOLDS": "2", "FX_TUNING_BUDGET": "2"}
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
 @dataclass
@@ -91,23 +86,13 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trained]:
     url, uri = f"sqlite:///{home / 'warehouse.db'}", f"sqlite:///{home / 'mlflow.db'}"
     state = Trained(home, url, uri, None, [], 0)  # type: ignore[arg-type]
     try:
-        etl = materialize(
-            in_groups("ingestion", "features"),
-            resources=state.resources(),
-            instance=DagsterInstance.ephemeral(),
-            tags={
-                ASSET_PARTITION_RANGE_START_TAG: FIRST_YEAR,
-                ASSET_PARTITION_RANGE_END_TAG: LAST_YEAR,
-            },
-            run_config=QUIET,
+        etl = materialize_groups(
+            "ingestion", "features", resources=state.resources(), years=(FIRST_YEAR, LAST_YEAR)
         )
         assert etl.success
         state.final_rows = Warehouse(url).count(FINAL)
-        state.first = materialize(
-            in_groups("training"),
-            resources=state.resources(),
-            instance=DagsterInstance.get(),
-            run_config=QUIET,
+        state.first = materialize_groups(
+            "training", resources=state.resources(), instance=DagsterInstance.get()
         )
         # The second weekly training, on the same data, the way `fx run` does it.
         from fx_assets.cli.run import run_training
@@ -271,12 +256,8 @@ def test_fx_run_training_stage_prints_the_decision(trained: Trained) -> None:
 def test_too_little_history_fails_in_one_line_and_writes_nothing(trained: Trained) -> None:
     wh = Warehouse(trained.url)
     before = {t: wh.read(t) for t in (FINAL, TRAIN, TEST)}
-    result = materialize(
-        in_groups("training"),
-        resources=trained.resources(test_days=5000),
-        instance=DagsterInstance.ephemeral(),
-        run_config=QUIET,
-        raise_on_error=False,
+    result = materialize_groups(
+        "training", resources=trained.resources(test_days=5000), raise_on_error=False
     )
     assert not result.success
     (failure,) = [e for e in result.all_events if e.is_step_failure]
