@@ -77,9 +77,16 @@ def load_monitoring(url: str) -> Monitoring:
 
 
 def psi_figure(drift: pd.DataFrame, threshold: float = DEFAULT_PSI_THRESHOLD) -> Figure:
-    """PSI per feature against the threshold; drifted features in red."""
+    """PSI per feature, drifted ones in red, each with a mark at the threshold it is held to.
+
+    A feature's threshold is its own (``eur_usd_drift.psi_threshold``): a persistent
+    feature's windows differ from the whole training history by construction. Rows written
+    before that column existed are shown against ``threshold`` (FX_DRIFT_PSI).
+    """
     rows = drift.sort_values("psi")
-    colours = [DRIFTED if bool(d) else STABLE for d in rows["drifted"]]
+    names = [str(f) for f in rows["feature"]]
+    limits = rows.get("psi_threshold", pd.Series(index=rows.index, dtype=float))
+    limits = pd.to_numeric(limits, errors="coerce").fillna(threshold)
     return {
         "data": [
             {
@@ -87,27 +94,22 @@ def psi_figure(drift: pd.DataFrame, threshold: float = DEFAULT_PSI_THRESHOLD) ->
                 "orientation": "h",
                 "name": "PSI",
                 "x": _numbers(rows["psi"], 4),
-                "y": [str(f) for f in rows["feature"]],
-                "marker": {"color": colours},
-            }
+                "y": names,
+                "marker": {"color": [DRIFTED if bool(d) else STABLE for d in rows["drifted"]]},
+            },
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "name": "its threshold",
+                "x": _numbers(limits, 4),
+                "y": names,
+                "marker": {"symbol": "line-ns", "size": 14, "line": {"width": 2, "color": DRIFTED}},
+            },
         ],
         "layout": _layout(
             hovermode="closest",
-            showlegend=False,
             xaxis=_axis(title={"text": "PSI (newest window against the training rows)"}),
             yaxis=_axis(),
-            shapes=[
-                {
-                    "type": "line",
-                    "xref": "x",
-                    "yref": "paper",
-                    "x0": threshold,
-                    "x1": threshold,
-                    "y0": 0,
-                    "y1": 1,
-                    "line": {"color": DRIFTED, "width": 1, "dash": "dash"},
-                }
-            ],
         ),
     }
 
@@ -224,6 +226,13 @@ def monitoring_panel(
                 + (f"drifted: {names}" if names else "no feature drifted"),
                 id="monitoring-drifted",
                 className="card-title",
+            ),
+            html.Div(
+                "A feature drifts when its PSI passes its own threshold (the red mark: the"
+                " larger of FX_DRIFT_PSI and the PSI its training windows of the same length"
+                " reach 99 % of the time, since a slow feature's window fills a few deciles"
+                " by construction), or when its KS test is significant after Bonferroni.",
+                className="detail",
             ),
             dcc.Graph(id="psi-chart", figure=psi_figure(data.drift, psi_threshold),
                       config={"displaylogo": False}, style={"height": "420px"}),

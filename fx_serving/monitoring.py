@@ -24,6 +24,9 @@ class DriftRow(BaseModel):
     psi: float
     ks_stat: float
     ks_pvalue: float
+    psi_threshold: float | None = Field(
+        None, description="the PSI this feature is held to (none on rows of older releases)"
+    )
     drifted: bool
     model_version: str
 

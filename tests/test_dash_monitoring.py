@@ -98,10 +98,19 @@ def test_psi_figure_marks_the_drifted_features() -> None:
     )
     rows = drift.compare(reference, window, ["a", "b"], "1")
     figure = psi_figure(rows)
-    bar = figure["data"][0]
+    bar, marks = figure["data"]
     assert bar["y"] == ["a", "b"]  # sorted by PSI, largest at the top
     assert bar["marker"]["color"][1] != bar["marker"]["color"][0]
-    assert figure["layout"]["shapes"][0]["x0"] == drift.DEFAULT_PSI_THRESHOLD
+    # Each feature is marked at its own threshold, never below FX_DRIFT_PSI.
+    assert marks["y"] == bar["y"]
+    by_feature = rows.set_index("feature")["psi_threshold"]
+    assert marks["x"] == [round(by_feature[f], 4) for f in marks["y"]]
+    assert min(marks["x"]) >= drift.DEFAULT_PSI_THRESHOLD
+    # Drifted means past the mark (or a significant KS): b's bar passes it, a's does not.
+    assert bar["x"][1] > marks["x"][1] and bar["x"][0] < marks["x"][0]
+    # Rows written before the column existed are held to FX_DRIFT_PSI.
+    old = psi_figure(rows.assign(psi_threshold=None), threshold=0.3)
+    assert old["data"][1]["x"] == [0.3, 0.3]
     text = _text(monitoring_panel(Monitoring(drift=rows)))
     assert "drifted: b (PSI" in text and "a (PSI" not in text
 

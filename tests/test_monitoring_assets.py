@@ -183,5 +183,8 @@ def test_the_service_serves_the_newest_rows_behind_its_token(home: Path) -> None
     assert len(body["drift"]) == len(FEATURES)
     psi = [row["psi"] for row in body["drift"]]
     assert psi == sorted(psi, reverse=True)
+    # Every column of the table, each feature's own PSI threshold included.
+    assert set(body["drift"][0]) == set(DRIFT.column_names)
+    assert all(row["psi_threshold"] >= 0.25 for row in body["drift"])
     assert {row["window"] for row in body["performance"]} == {"20", "60", "250", "all"}
     assert body["drift"][0]["window_end"] == f"{final['date'].max():%Y-%m-%d}"

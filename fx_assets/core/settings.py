@@ -144,7 +144,11 @@ class Settings(BaseSettings):
 
     # --- monitoring and alerts ----------------------------------------------------------
     drift_window: int = Field(60, gt=1, description="newest feature rows compared with training")
-    drift_psi: float = Field(0.25, gt=0, description="PSI above which a feature has drifted")
+    drift_psi: float = Field(
+        0.25,
+        gt=0,
+        description="PSI above which a feature has drifted (the floor of each feature's threshold)",
+    )
     retrain_on_decay: bool = Field(
         False, description="`true`: a decay or drift alert launches the training job"
     )

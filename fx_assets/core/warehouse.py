@@ -5,6 +5,10 @@ one transaction each: delete the key range being replaced, then insert. Remateri
 therefore leaves the same rows, and a failed write leaves none. A read-only warehouse
 (the dashboard, the service) cannot write even through a bug: SQLite opens with
 ``mode=ro`` and ``query_only``, PostgreSQL in read-only transactions.
+
+A writing warehouse creates the tables that do not exist, and adds to an existing table
+the nullable columns its contract gained since it was created (empty on the old rows):
+the one schema change a release may make without a migration step.
 """
 
 from __future__ import annotations
@@ -72,6 +76,31 @@ def create_warehouse_engine(url: str, *, read_only: bool = False) -> Engine:
     return engine
 
 
+def _add_new_columns(engine: Engine) -> None:
+    """Add the contracts' columns an existing table lacks; they must be nullable."""
+    inspector = sa.inspect(engine)
+    quote_name = engine.dialect.identifier_preparer.quote
+    added = []
+    for table in metadata.sorted_tables:
+        have = {c["name"] for c in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in have:
+                continue
+            if not column.nullable:
+                raise ValueError(
+                    f"{table.name} lacks the column {column.name}, which existing rows cannot"
+                    " be given: recreate the table (its asset rewrites it)"
+                )
+            added.append(
+                f"ALTER TABLE {quote_name(table.name)} ADD COLUMN {quote_name(column.name)}"
+                f" {column.type.compile(dialect=engine.dialect)}"
+            )
+    if added:
+        with engine.begin() as conn:
+            for statement in added:
+                conn.execute(sa.text(statement))
+
+
 class Warehouse:
     """Reads and transactional, idempotent writes of the tables, by contract."""
 
@@ -81,6 +110,7 @@ class Warehouse:
         self.engine = create_warehouse_engine(url, read_only=read_only)
         if create and not read_only:
             metadata.create_all(self.engine)
+            _add_new_columns(self.engine)
 
     @classmethod
     def cached(cls, url: str, *, read_only: bool = False) -> Warehouse:

@@ -24,12 +24,18 @@ DRIFT = TableContract(
         Col("psi", sa.Float, "population stability index on reference deciles"),
         Col("ks_stat", sa.Float, "two-sample Kolmogorov-Smirnov statistic"),
         Col("ks_pvalue", sa.Float, "its p-value", checks=(probability(),)),
-        Col("drifted", sa.Boolean, "PSI over FX_DRIFT_PSI or KS significant after Bonferroni"),
+        Col(
+            "psi_threshold",
+            sa.Float,
+            "the PSI this feature is held to: FX_DRIFT_PSI, or the 99th percentile of the"
+            " PSI of the training rows' own windows of the same length if higher",
+            # Added after the table's first release: older rows have none.
+            nullable=True,
+        ),
+        Col("drifted", sa.Boolean, "PSI over its threshold or KS significant after Bonferroni"),
     ),
     key=("feature", "window_end", "model_version"),
     checks=(unique(("feature", "window_end", "model_version")),),
-    # The drift rows carry each feature's PSI threshold for the check's metadata only.
-    strict="filter",
 )
 
 PERFORMANCE = TableContract(

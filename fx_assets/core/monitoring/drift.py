@@ -51,6 +51,7 @@ DRIFT_COLUMNS = [
     "psi",
     "ks_stat",
     "ks_pvalue",
+    "psi_threshold",
     "drifted",
     "model_version",
 ]
@@ -164,11 +165,11 @@ def compare(
     """One ``eur_usd_drift`` row per feature: ``window`` rows against ``reference`` rows.
 
     Both frames carry ``date`` and the feature columns; rows with a missing value of a
-    feature are left out of that feature's comparison. The extra column ``psi_threshold``
-    is the threshold each feature's PSI was held to (for the check's metadata).
+    feature are left out of that feature's comparison. ``psi_threshold`` is the threshold
+    each feature's PSI was held to (see the module docstring).
     """
     if reference.empty or window.empty:
-        return pd.DataFrame(columns=[*DRIFT_COLUMNS, "psi_threshold"])
+        return pd.DataFrame(columns=DRIFT_COLUMNS)
     span = {
         "reference_start": _day(reference["date"].min()),
         "reference_end": _day(reference["date"].max()),
@@ -190,12 +191,12 @@ def compare(
                 "psi": value,
                 "ks_stat": test.statistic,
                 "ks_pvalue": test.pvalue,
+                "psi_threshold": threshold,
                 "drifted": is_drifted(value, test.pvalue, len(features), threshold, alpha),
                 "model_version": str(model_version),
-                "psi_threshold": threshold,
             }
         )
-    return pd.DataFrame(rows, columns=[*DRIFT_COLUMNS, "psi_threshold"])
+    return pd.DataFrame(rows, columns=DRIFT_COLUMNS)
 
 
 def feature_drift(
