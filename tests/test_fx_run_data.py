@@ -75,6 +75,32 @@ def test_a_data_failure_is_a_few_lines_with_the_dates_and_the_run_id(tmp_path: P
     assert len(out.strip().splitlines()) == 1  # the "etl: ingesting ..." line
 
 
+def test_provider_data_says_what_was_quarantined_and_where_days_are_missing(
+    tmp_path: Path,
+) -> None:
+    series = provider_series()  # weekend bars, one bad tick, a 12-trading-day hole
+    csv = write_provider_csv(series, tmp_path / "provider.csv")
+    etl_only = (
+        "from fx_assets.cli.main import prepare_environment; prepare_environment(); "
+        "from fx_assets.cli.run import run_etl; run_etl(print)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", etl_only],
+        env=fx_env(tmp_path / "home", FX_SOURCE=f"csv:{csv}", FX_START_DATE=""),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    ).stdout
+    (quality,) = [line for line in out.splitlines() if "data quality:" in line]
+    weekend = len(series.weekend_dates)
+    assert f"weekend {weekend}" in quality and f"isolated_spike 1 ({series.bad_tick})" in quality
+    (gap,) = [line for line in out.splitlines() if "eur_usd_raw_gaps" in line]
+    first, last = series.hole
+    assert gap.startswith("  warning: 12 trading day(s) missing in 1 gap(s)")
+    assert f"{first}..{last} (12 trading days)" in gap
+
+
 def keys_unique(home: Path) -> None:
     with sqlite3.connect(home / "warehouse.db") as conn:
         for table, key in (
