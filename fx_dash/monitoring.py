@@ -85,8 +85,7 @@ def psi_figure(drift: pd.DataFrame, threshold: float = DEFAULT_PSI_THRESHOLD) ->
     """
     rows = drift.sort_values("psi")
     names = [str(f) for f in rows["feature"]]
-    limits = rows.get("psi_threshold", pd.Series(index=rows.index, dtype=float))
-    limits = pd.to_numeric(limits, errors="coerce").fillna(threshold)
+    limits = pd.to_numeric(rows["psi_threshold"]).fillna(threshold)
     return {
         "data": [
             {
