@@ -20,7 +20,13 @@ from fx_assets.core.evaluation.trading import DISCLAIMER
 from fx_assets.core.settings import sqlite_path
 from fx_assets.core.warehouse import Warehouse
 
-GRAPH_CONFIG = {"displaylogo": False, "responsive": True}
+# Selection tools mean nothing on these charts, and on a third of the page's width their
+# buttons would cover the titles.
+GRAPH_CONFIG = {
+    "displaylogo": False,
+    "responsive": True,
+    "modeBarButtonsToRemove": ["select2d", "lasso2d", "zoomIn2d", "zoomOut2d"],
+}
 NO_BACKTEST = (
     "No backtest yet: the weekly training (or `fx run`) walks the champion's recipe forward"
     " over the whole history once a champion exists."
