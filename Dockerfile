@@ -10,7 +10,7 @@
 # and replace the sha256 below (both stages use it: the virtualenv's python must be the
 # same in both). Another base with Debian's or python.org's Python 3.11 works too:
 #   docker build --build-arg BASE_IMAGE=registry.example/python:3.11-slim .
-# (tests/test_container.py builds on a Debian bookworm made with mmdebstrap this way).
+# (tests/deploy/test_container.py builds on a Debian bookworm made with mmdebstrap this way).
 ARG BASE_IMAGE=python:3.11-slim-bookworm@sha256:2e32f7d302adc1c37428355c1e646897c0c53f4fd60b6a551245fb90ee129f91
 
 # --- build: a virtualenv with the locked dependencies, then the project ----------------

@@ -1,0 +1,49 @@
+"""``fx run``'s last stage: the predictions job in the Dagster instance, and the forecast line."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import pytest
+
+from fx_assets.cli.run import PipelineError, run_predictions
+from tests.support.champions import (
+    CUTOFF,
+    END,
+    START,
+    fill_warehouse,
+    mlflow_db_template,  # noqa: F401  (fixture)
+    register_champion,
+    seed_home,
+)
+
+
+@pytest.fixture
+def home(fx_home: Path, mlflow_db_template: Path) -> Path:  # noqa: F811
+    seed_home(fx_home, mlflow_db_template)
+    return fx_home
+
+
+@pytest.fixture
+def definitions_here(home: Path) -> None:
+    """``fx_assets.definitions`` rebuilt for this home: its resources read the environment
+    when the module is imported, and an earlier test module may have imported it."""
+    import fx_assets.definitions
+
+    importlib.reload(fx_assets.definitions)
+
+
+def test_run_predictions_prints_the_forecast(home: Path, definitions_here: None) -> None:
+    url = f"sqlite:///{home / 'warehouse.db'}"
+    with pytest.raises(PipelineError, match="no champion model"):
+        run_predictions(lambda _line: None)
+    final = fill_warehouse(url, START, END)
+    version = register_champion(final, CUTOFF)
+    lines: list[str] = []
+    row = run_predictions(lines.append)
+    assert row is not None
+    (forecast,) = [line for line in lines if "forecast for" in line]  # monitoring lines follow
+    assert "forecast for 2024-10-01 (features of 2024-09-30)" in forecast
+    assert f"eur_usd_direction v{version}" in forecast
+    assert ("UP" in forecast) == (row["direction"] == 1)

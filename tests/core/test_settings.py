@@ -1,0 +1,59 @@
+"""One Settings class: defaults, one-line errors without secrets, the README's table."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from fx_assets.core.settings import ConfigError, Settings, configuration_table, load_settings
+from tests.support import ROOT
+
+
+def test_defaults_follow_fx_home(fx_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DAGSTER_HOME")
+    s = load_settings()
+    assert s.home == fx_home
+    assert s.warehouse_url == f"sqlite:///{fx_home / 'warehouse.db'}"
+    assert s.mlflow_tracking_uri == f"sqlite:///{fx_home / 'mlflow.db'}"
+    assert s.dagster_home == fx_home / "dagster"
+    assert not s.is_set("warehouse_url")
+
+
+def test_a_bad_value_is_one_line_naming_the_variable(
+    fx_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FX_SOURCE", "yahoo")
+    with pytest.raises(ConfigError, match=r"^FX_SOURCE='yahoo': use ecb, ecb-live"):
+        load_settings()
+
+
+def test_a_bad_secret_is_named_but_never_printed(
+    fx_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FX_API_TOKEN", "s3cret-token")
+    settings = load_settings()
+    assert "s3cret-token" not in repr(settings) and "s3cret-token" not in str(settings)
+    assert settings.secret(settings.api_token) == "s3cret-token"
+
+
+def test_empty_variables_mean_unset(fx_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FX_WAREHOUSE_URL", "")
+    monkeypatch.setenv("FX_API_TOKEN", "")
+    monkeypatch.setenv("FX_GAP_DAYS", "")  # docker-compose.yml's `${FX_GAP_DAYS:-}`
+    s = load_settings()
+    assert s.api_token is None and s.warehouse_url.startswith("sqlite:///")
+    assert s.gap_days == Settings.model_fields["gap_days"].default
+
+
+def test_the_readme_configuration_table_is_the_settings_class() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert configuration_table() in readme, (
+        "README.md's configuration table is out of date; paste "
+        "`python -c 'from fx_assets.core.settings import configuration_table as t; print(t())'`"
+    )
+    documented = set(re.findall(r"^\| `([A-Z_]+)` \|", readme, flags=re.M))
+    from fx_assets.core.settings import env_name
+
+    assert {env_name(f) for f in Settings.model_fields} <= documented

@@ -1,0 +1,278 @@
+"""The model assets end to end: ECB warehouse, real MLflow SQLite store, two weekly trainings.
+
+One module-level setup (the costly part): ETL over a short ECB range, then the training
+assets materialized twice on the same data, the second time through ``fx run``'s
+training stage. The tests read what those runs left in the warehouse and the registry.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+import pytest
+from dagster import DagsterInstance, ExecuteInProcessResult
+
+from fx_assets.core.contracts import FINAL, TEST, TRAIN
+from fx_assets.core.domain import FEATURES, TARGET
+from fx_assets.core.models import registry
+from fx_assets.core.warehouse import Warehouse
+from fx_assets.defs.resources import (
+    AlertsResource,
+    MarketDataResource,
+    MlflowResource,
+    TrainingResource,
+    WarehouseResource,
+    mlflow_parent_run,
+)
+from fx_assets.defs.training.schedules import TRAINING_CRON, training_job, training_schedule
+from tests.conftest import FX_VARS
+from tests.support.code_location import checks_of, materialize_groups
+
+# The years 2024-2025 from 1 August 2024: about 355 fixings, 60 of them warm-up rows,
+# then 60 test days, a gap and 230+ training days.
+START, FIRST_YEAR, LAST_YEAR = "2024-08-01", "2024", "2025"
+SETTINGS = {"test_days": 60, "gap_days": 1, "cv_folds": 2, "tuning_budget": 2}
+ENV = {"FX_TEST_DAYS": "60", "FX_GAP_DAYS": "1", "FX_CV_FOLDS": "2", "FX_TUNING_BUDGET": "2"}
+
+
+@dataclass
+class Trained:
+    home: Path
+    url: str
+    uri: str
+    first: ExecuteInProcessResult
+    printed: list[str]
+    final_rows: int
+
+    def client(self):  # type: ignore[no-untyped-def]
+        return registry.client(self.uri)
+
+    def resources(self, **training: int) -> dict[str, object]:
+        return {
+            "warehouse": WarehouseResource(url=self.url),
+            "market_data": MarketDataResource(source="ecb", start_date=START),
+            "training": TrainingResource(**{**SETTINGS, **training}),
+            "tracking_store": MlflowResource(tracking_uri=self.uri),
+            "mlflow": mlflow_parent_run(self.uri),
+            "alerts": AlertsResource(),  # no channel: a promotion alerts nobody here
+        }
+
+
+def _reload_definitions() -> None:
+    import fx_assets.definitions
+
+    importlib.reload(fx_assets.definitions)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trained]:
+    mp = pytest.MonkeyPatch()
+    home = tmp_path_factory.mktemp("training") / "fxhome"
+    (home / "dagster").mkdir(parents=True)
+    (home / "dagster" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    for var in FX_VARS:
+        mp.delenv(var, raising=False)
+    mp.setenv("FX_HOME", str(home))
+    mp.setenv("DAGSTER_HOME", str(home / "dagster"))
+    for var, value in ENV.items():
+        mp.setenv(var, value)
+    url, uri = f"sqlite:///{home / 'warehouse.db'}", f"sqlite:///{home / 'mlflow.db'}"
+    state = Trained(home, url, uri, None, [], 0)  # type: ignore[arg-type]
+    try:
+        etl = materialize_groups(
+            "ingestion", "features", resources=state.resources(), years=(FIRST_YEAR, LAST_YEAR)
+        )
+        assert etl.success
+        state.final_rows = Warehouse(url).count(FINAL)
+        state.first = materialize_groups(
+            "training", resources=state.resources(), instance=DagsterInstance.get()
+        )
+        # The second weekly training, on the same data, the way `fx run` does it.
+        from fx_assets.cli.run import run_training
+
+        _reload_definitions()
+        run_training(state.printed.append)
+        yield state
+    finally:
+        mp.undo()
+        _reload_definitions()
+
+
+def _runs(client, parent_id: str, kind: str):  # type: ignore[no-untyped-def]
+    exp = client.get_experiment_by_name(registry.EXPERIMENT_NAME)
+    return client.search_runs(
+        [exp.experiment_id],
+        filter_string=f"tags.mlflow.parentRunId = '{parent_id}' and tags.`fx.kind` = '{kind}'",
+    )
+
+
+def _parent(client, dagster_run_id: str):  # type: ignore[no-untyped-def]
+    exp = client.get_experiment_by_name(registry.EXPERIMENT_NAME)
+    found = client.search_runs(
+        [exp.experiment_id],
+        filter_string=f"tags.dagster_run_id = '{dagster_run_id}' and tags.`fx.kind` = 'training'",
+    )
+    assert len(found) == 1
+    return found[0]
+
+
+def test_first_training_succeeds_with_every_check_passing(trained: Trained) -> None:
+    assert trained.first.success
+    checks = trained.first.get_asset_check_evaluations()
+    assert {c.check_name for c in checks} == {
+        k.name for c in checks_of("training") for k in c.check_keys
+    }
+    assert all(c.passed for c in checks)
+
+
+def test_split_tables_in_the_warehouse(trained: Trained) -> None:
+    wh = Warehouse(trained.url)
+    train, test, final = wh.read(TRAIN), wh.read(TEST), wh.read(FINAL)
+    known = final[final[TARGET].notna()]
+    assert len(test) == 60
+    assert test["date"].tolist() == known["date"].tail(60).tolist()
+    assert len(train) == len(known) - 60 - 1
+    assert train["date"].max() < known["date"].iloc[-61] < test["date"].min()  # the gap row
+    assert wh.count(FINAL) == trained.final_rows  # training never writes upstream
+    meta = trained.first.asset_materializations_for_node("eur_usd_split")
+    by_key = {m.asset_key.to_user_string(): m.metadata for m in meta}
+    assert by_key["eur_usd_train"]["dagster/row_count"].value == len(train)
+    assert by_key["eur_usd_train"]["training_cutoff"].value == str(train["date"].max().date())
+
+
+def test_registry_has_a_champion_with_the_contract_tags(trained: Trained) -> None:
+    client = trained.client()
+    champion = registry.alias_version(client, registry.CHAMPION)
+    assert champion is not None and champion.version == "1"
+    assert champion.lifecycle == "champion"
+    assert champion.tags[registry.TAG_FEATURES] == ",".join(FEATURES)
+    train = Warehouse(trained.url).read(TRAIN)
+    test = Warehouse(trained.url).read(TEST)
+    assert champion.tags[registry.TAG_TRAINING_CUTOFF] == str(train["date"].max().date())
+    assert float(champion.tags[registry.TAG_BASELINE_PR_AUC]) == pytest.approx(
+        test[TARGET].astype(int).mean(), abs=1e-6
+    )
+    assert 0 < float(champion.tags[registry.TAG_TEST_PR_AUC]) <= 1
+    assert champion.tags[registry.TAG_PROMOTED_AT]
+    assert champion.tags[registry.TAG_FAMILY] in {"logistic_regression", "random_forest", "xgboost"}
+    # The model: a signature whose inputs are exactly FEATURES, in order, and an input example.
+    info = mlflow.models.get_model_info(champion.model_uri)
+    assert registry.model_features(champion.model_uri) == tuple(FEATURES)
+    assert {c.type.name for c in info.signature.inputs.inputs} == {"double"}
+    assert info.saved_input_example_info is not None
+    model = registry.load_model(champion.model_uri)
+    assert list(model.feature_names_in_) == FEATURES
+    assert model.predict_proba(test[FEATURES].astype(float)).shape == (len(test), 2)
+
+
+def test_mlflow_runs_nest_under_the_dagster_run(trained: Trained) -> None:
+    client = trained.client()
+    parent = _parent(client, trained.first.run_id)
+    assert parent.info.status == "FINISHED"
+
+    candidates = _runs(client, parent.info.run_id, "candidate")
+    assert sorted(r.data.tags[registry.TAG_FAMILY] for r in candidates) == [
+        "logistic_regression",
+        "random_forest",
+        "xgboost",
+    ]
+    for run in candidates:
+        metrics = run.data.metrics
+        assert {"cv_pr_auc_mean", "cv_pr_auc_std", "cv_baseline_pr_auc_mean"} <= set(metrics)
+        assert {f"cv_pr_auc_fold_{i}" for i in range(2)} <= set(metrics)
+        assert run.data.params["cv_folds"] == "2" and run.data.params["cv_gap"] == "1"
+
+    (challenger,) = _runs(client, parent.info.run_id, "challenger")
+    metrics = challenger.data.metrics
+    for name in ("pr_auc", "roc_auc", "accuracy", "brier", "baseline_pr_auc"):
+        assert f"test_{name}" in metrics
+    assert metrics["cv_pr_auc_mean"] > 0
+    assert challenger.data.tags[registry.TAG_FEATURES] == ",".join(FEATURES)
+    datasets = {(d.dataset.name, d.tags[0].value) for d in challenger.inputs.dataset_inputs}
+    assert datasets == {("eur_usd_train", "train"), ("eur_usd_test", "test")}
+    trials = json.loads(
+        Path(
+            mlflow.artifacts.download_artifacts(
+                run_id=challenger.info.run_id,
+                artifact_path="tuning_trials.json",
+                tracking_uri=trained.uri,
+            )
+        ).read_text()
+    )
+    assert len(trials["trials"]) == 2  # the tuning budget, on train only
+    assert challenger.data.params["train_rows"] == str(Warehouse(trained.url).count(TRAIN))
+
+    (decision,) = _runs(client, parent.info.run_id, "decision")
+    assert decision.data.params["outcome"] == "promoted"
+    assert "no champion yet" in decision.data.params["reason"]
+    assert decision.data.metrics["challenger_pr_auc"] == pytest.approx(metrics["test_pr_auc"])
+    assert decision.data.metrics["baseline_pr_auc"] == pytest.approx(
+        metrics["test_baseline_pr_auc"]
+    )
+
+
+def test_second_training_reproduces_the_metrics_and_does_not_promote(trained: Trained) -> None:
+    client = trained.client()
+    versions = {v.version: v for v in registry.list_versions(client)}
+    assert set(versions) == {"1", "2"}
+    first, second = versions["1"], versions["2"]
+    assert first.aliases == (registry.CHAMPION,)
+    assert second.aliases == (registry.CHALLENGER,)
+    assert first.lifecycle == "champion" and second.lifecycle == "rejected"
+    for tag in (registry.TAG_TEST_PR_AUC, registry.TAG_CV_PR_AUC, registry.TAG_FAMILY):
+        assert first.tags[tag] == second.tags[tag]
+    assert "not better" in second.tags[registry.TAG_DECISION]
+
+    # Every candidate's CV scores are identical across the two trainings.
+    def candidate_metrics(dagster_run_id: str) -> dict[str, dict[str, float]]:
+        parent = _parent(client, dagster_run_id)
+        return {
+            r.data.tags[registry.TAG_FAMILY]: r.data.metrics
+            for r in _runs(client, parent.info.run_id, "candidate")
+        }
+
+    second_run_id = second.tags[registry.TAG_DAGSTER_RUN_ID]
+    assert second_run_id != trained.first.run_id
+    assert candidate_metrics(trained.first.run_id) == candidate_metrics(second_run_id)
+    (decision,) = _runs(client, _parent(client, second_run_id).info.run_id, "decision")
+    assert decision.data.params["outcome"] == "kept champion"
+    assert decision.data.metrics["challenger_pr_auc"] == decision.data.metrics["champion_pr_auc"]
+
+
+def test_fx_run_training_stage_prints_the_decision(trained: Trained) -> None:
+    text = "\n".join(trained.printed)
+    assert "challenger v2" in text and "always-up baseline" in text
+    assert "decision: kept champion" in text
+    assert "champion: eur_usd_direction v1" in text
+
+
+def test_too_little_history_fails_in_one_line_and_writes_nothing(trained: Trained) -> None:
+    wh = Warehouse(trained.url)
+    before = {t: wh.read(t) for t in (FINAL, TRAIN, TEST)}
+    result = materialize_groups(
+        "training", resources=trained.resources(test_days=5000), raise_on_error=False
+    )
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.is_step_failure]
+    message = failure.step_failure_data.error.message
+    assert "eur_usd_final has" in message and "needs at least 5151" in message
+    for table, frame in before.items():
+        pd.testing.assert_frame_equal(wh.read(table), frame)
+    assert not result.asset_materializations_for_node("model_candidates")
+
+
+def test_training_job_and_sunday_schedule() -> None:
+    from dagster._utils.schedules import cron_string_iterator
+
+    assert training_schedule.job_name == training_job.name
+    assert training_schedule.execution_timezone == "UTC"
+    ticks = cron_string_iterator(datetime(2024, 3, 1, tzinfo=UTC).timestamp(), TRAINING_CRON, "UTC")
+    days = {next(ticks).strftime("%a") for _ in range(6)}
+    assert days == {"Sun"}

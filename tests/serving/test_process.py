@@ -1,0 +1,109 @@
+"""The model service as a real uvicorn process: its routes, and predictions over HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pandas as pd
+import pytest
+from dagster import DagsterInstance, materialize
+
+from fx_assets.core.contracts import FINAL, PREDICTIONS
+from fx_assets.core.models import registry
+from fx_assets.core.warehouse import Warehouse
+from fx_assets.defs.inference.assets import eur_usd_predictions
+from fx_assets.defs.inference.checks import eur_usd_predictions_schema
+from fx_assets.defs.resources import MlflowResource, ModelServiceResource, WarehouseResource
+from fx_serving.schemas import EXAMPLE_ROW
+from tests.support.champions import (
+    CUTOFF,
+    World,
+    build_world,
+    mlflow_db_template,  # noqa: F401  (fixture)
+    use_home,
+    uvicorn_process,
+)
+
+TOKEN = "process-test-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory, mlflow_db_template: Path) -> Iterator[World]:  # noqa: F811
+    home = tmp_path_factory.mktemp("process") / "fxhome"
+    with use_home(home):
+        yield build_world(home, mlflow_db_template, predictions=False)
+
+
+@pytest.fixture(scope="module")
+def service(world: World) -> Iterator[str]:
+    with uvicorn_process(world.home, {"FX_API_TOKEN": TOKEN}) as url:
+        yield url
+
+
+def test_routes_of_the_real_process(service: str, world: World) -> None:
+    with httpx.Client(base_url=service, headers=AUTH, timeout=10) as http:
+        assert http.get("/health").json()["status"] == "ok"
+        assert http.get("/ready").json()["model_version"] == world.version
+        assert http.get("/model").json()["training_cutoff"] == CUTOFF.isoformat()
+        scored = http.post("/predict", json={"rows": [EXAMPLE_ROW, EXAMPLE_ROW]})
+        assert scored.status_code == 200
+        assert len({p["probability_up"] for p in scored.json()["predictions"]}) == 1
+        bad = http.post(
+            "/predict",
+            content=b'{"rows": [{"ret_1d": NaN}]}',
+            headers={"Content-Type": "application/json"},
+        )
+        assert bad.status_code == 422
+        assert http.get("/forecast/latest").status_code == 404  # nothing stored yet
+    assert httpx.get(f"{service}/model").status_code == 401
+
+
+def _materialize(url: str, service: ModelServiceResource, **kwargs: bool):  # type: ignore[no-untyped-def]
+    return materialize(
+        [eur_usd_predictions, eur_usd_predictions_schema],
+        resources={
+            "warehouse": WarehouseResource(url=url),
+            "tracking_store": MlflowResource(tracking_uri=registry.tracking_uri()),
+            "model_service": service,
+        },
+        instance=DagsterInstance.ephemeral(),
+        **kwargs,
+    )
+
+
+def test_predictions_are_the_same_in_process_and_over_http(
+    service: str, world: World, tmp_path: Path
+) -> None:
+    remote_url = f"sqlite:///{tmp_path / 'remote.db'}"
+    Warehouse(remote_url).replace_all(FINAL, world.final)
+    with use_home(world.home):
+        assert _materialize(world.warehouse_url, ModelServiceResource()).success
+        over_http = ModelServiceResource(url=service, token=TOKEN)
+        assert _materialize(remote_url, over_http).success
+    local = Warehouse(world.warehouse_url).read(PREDICTIONS)
+    remote = Warehouse(remote_url).read(PREDICTIONS)
+
+    assert len(local) == len(world.final[world.final["date"] > pd.Timestamp(CUTOFF)]) > 50
+    same = ["feature_date", "target_date", "direction", "model_name", "model_version"]
+    pd.testing.assert_frame_equal(local[same], remote[same])
+    np.testing.assert_allclose(local["probability_up"], remote["probability_up"], atol=1e-12)
+
+
+def test_over_http_a_wrong_token_fails_the_run_with_the_reason(
+    service: str, world: World, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'denied.db'}"
+    Warehouse(url).replace_all(FINAL, world.final)
+    with use_home(world.home):
+        wrong = ModelServiceResource(url=service, token="not-the-token")
+        result = _materialize(url, wrong, raise_on_error=False)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    message = str(failure.step_failure_data.error.message)
+    assert "401" in message and "bearer token" in message
+    assert "not-the-token" not in message
+    assert Warehouse(url).read(PREDICTIONS).empty
