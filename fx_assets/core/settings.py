@@ -2,7 +2,7 @@
 
 One pydantic-settings class: the Dagster resources, the command line, the model service
 and the dashboard all build it (``load_settings()``) at call time, never at import time,
-and the README's configuration table is generated from it (``configuration_table``).
+and ``docs/configuration.md`` is generated from it: ``python -m fx_assets.core.settings``.
 Secrets are ``SecretStr``: they print as ``**********`` and reach Dagster as ``EnvVar``.
 """
 
@@ -306,8 +306,37 @@ def _default(field: str) -> str:
 
 
 def configuration_table() -> str:
-    """The README's configuration table, one row per field of ``Settings``."""
+    """The configuration table, one row per field of ``Settings``."""
     rows = ["| variable | default | meaning |", "|---|---|---|"]
     for field, info in Settings.model_fields.items():
         rows.append(f"| `{env_name(field)}` | {_default(field)} | {info.description} |")
     return "\n".join(rows)
+
+
+CONFIGURATION_INTRO = """\
+# Configuration
+
+<!-- Generated from fx_assets/core/settings.py by
+     `python -m fx_assets.core.settings > docs/configuration.md`; do not edit by hand. -->
+
+Every variable the platform reads, declared once in one pydantic-settings class
+(`fx_assets/core/settings.py`); all are optional. Secrets (`SecretStr`) never print, and
+reach Dagster as `EnvVar`s, so the Dagster UI shows a variable's name and never its
+value. An empty value means the default. A bad value stops with one line naming the
+variable, e.g. `FX_SOURCE='yahoo': use ecb, ecb-live, twelvedata or csv:PATH`.
+
+The training settings (`FX_TEST_DAYS`, `FX_GAP_DAYS`, `FX_CV_FOLDS`, `FX_TUNING_BUDGET`,
+`FX_PROMOTION_MARGIN`...) are fields of the `training` resource, so a run launched from
+the Dagster UI can override them in its config. The deployment's Dagster instance reads
+`DAGSTER_PG_HOST`, `DAGSTER_PG_PORT`, `DAGSTER_PG_USER`, `DAGSTER_PG_PASSWORD` and
+`DAGSTER_PG_DB` itself (the root `dagster.yaml`; see [deploy.md](deploy.md)).
+"""
+
+
+def configuration_doc() -> str:
+    """``docs/configuration.md``: the page's introduction and the table of ``Settings``."""
+    return f"{CONFIGURATION_INTRO}\n{configuration_table()}\n"
+
+
+if __name__ == "__main__":
+    print(configuration_doc(), end="")

@@ -1,14 +1,12 @@
-"""One Settings class: defaults, one-line errors without secrets, the README's table."""
+"""One Settings class: defaults, and one-line errors without secrets."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
 
-from fx_assets.core.settings import ConfigError, Settings, configuration_table, load_settings
-from tests.support import ROOT
+from fx_assets.core.settings import ConfigError, Settings, load_settings
 
 
 def test_defaults_follow_fx_home(fx_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -45,15 +43,3 @@ def test_empty_variables_mean_unset(fx_home: Path, monkeypatch: pytest.MonkeyPat
     s = load_settings()
     assert s.api_token is None and s.warehouse_url.startswith("sqlite:///")
     assert s.gap_days == Settings.model_fields["gap_days"].default
-
-
-def test_the_readme_configuration_table_is_the_settings_class() -> None:
-    readme = (ROOT / "README.md").read_text()
-    assert configuration_table() in readme, (
-        "README.md's configuration table is out of date; paste "
-        "`python -c 'from fx_assets.core.settings import configuration_table as t; print(t())'`"
-    )
-    documented = set(re.findall(r"^\| `([A-Z_]+)` \|", readme, flags=re.M))
-    from fx_assets.core.settings import env_name
-
-    assert {env_name(f) for f in Settings.model_fields} <= documented

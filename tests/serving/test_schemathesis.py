@@ -49,7 +49,8 @@ def test_no_server_error_and_responses_match_the_schema(case: schemathesis.Case)
     # Every default check but two that cannot hold here: "start <= end" is a cross-field
     # rule OpenAPI cannot state (positive data), and the token sent on every case defeats
     # the "missing Authorization" negative cases, while unknown query parameters are
-    # ignored as HTTP APIs do. Invalid input is tested field by field in tests/serving/test_routes.py.
+    # ignored as HTTP APIs do. Invalid input is tested field by field in
+    # tests/serving/test_routes.py.
     case.call_and_validate(
         headers={"Authorization": f"Bearer {TOKEN}"},
         excluded_checks=[positive_data_acceptance, negative_data_rejection],
