@@ -89,10 +89,10 @@ class AlertConfig:
     webhook_url: str | None = None
     email_to: str | None = None
     smtp_host: str | None = None
-    smtp_port: int = 587
+    smtp_port: int = Settings.model_fields["smtp_port"].default
     smtp_user: str | None = None
     smtp_password: str | None = field(default=None, repr=False)
-    smtp_from: str = "fx-platform@localhost"
+    smtp_from: str = Settings.model_fields["smtp_from"].default
     timeout: float = TIMEOUT_SECONDS
     attempts: int = ATTEMPTS
 
