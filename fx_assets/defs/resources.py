@@ -191,6 +191,17 @@ def mlflow_training_run(context: InitResourceContext) -> Iterator[MlFlow]:
             mlflow.end_run()
 
 
+def parent_run_id(mlflow: MlFlow) -> str:
+    """The active parent run dagster-mlflow started for this Dagster run."""
+    run = mlflow.active_run()
+    if run is None:
+        raise dg.Failure(
+            "no active MLflow parent run: this asset needs the `mlflow` resource",
+            allow_retries=False,
+        )
+    return run.info.run_id
+
+
 def mlflow_parent_run(tracking_uri: Any) -> Any:
     """The ``mlflow`` resource: dagster-mlflow's parent run on ``tracking_uri``."""
     return mlflow_training_run.configured(

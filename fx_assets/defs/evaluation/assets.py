@@ -46,6 +46,7 @@ from fx_assets.defs.resources import (
     MlflowResource,
     TrainingResource,
     WarehouseResource,
+    parent_run_id,
 )
 
 _KINDS = {"scikitlearn", "pandas", "sql"}
@@ -158,8 +159,7 @@ def eur_usd_backtest_summary(
         }
     )
     words = {b: verdict(summary, b) for b in ("always_up", "persistence", "momentum")}
-    if mlflow.active_run() is None:
-        raise fail("no active MLflow parent run: the evaluation assets need the `mlflow` resource")
+    parent_run_id(mlflow)  # the backtest's run nests under it
     run_id = evaluation_tracking.log_backtest(
         run_name=f"backtest {rows['feature_date'].min():%Y}-{rows['feature_date'].max():%Y}",
         params={

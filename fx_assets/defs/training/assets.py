@@ -45,17 +45,10 @@ from fx_assets.defs.resources import (
     MlflowResource,
     TrainingResource,
     WarehouseResource,
+    parent_run_id,
 )
 
 _KINDS = {"pandas", "sql"}
-
-
-def _parent_run_id(mlflow: MlFlow) -> str:
-    """The active parent run dagster-mlflow started for this Dagster run."""
-    run = mlflow.active_run()
-    if run is None:
-        raise fail("no active MLflow parent run: the training assets need the `mlflow` resource")
-    return run.info.run_id
 
 
 def _preview(df: pd.DataFrame, **extra: object) -> dict[str, object]:
@@ -133,7 +126,7 @@ def model_candidates(
     )
     winner = best(trials)
     settings = {"cv_folds": training.cv_folds, "cv_gap": training.gap_days, "train_rows": len(x)}
-    parent_id = _parent_run_id(mlflow)
+    parent_id = parent_run_id(mlflow)
     for trial in trials:
         tracking.log_candidate(trial, settings=settings)
     rows = "\n".join(
@@ -178,7 +171,7 @@ def challenger_model(
     wh = warehouse.get()
     train, test = wh.read(TRAIN), wh.read(TEST)
     x, y = xy(train)
-    client, parent_id = tracking_store.client(), _parent_run_id(mlflow)
+    client, parent_id = tracking_store.client(), parent_run_id(mlflow)
     trial_settings = {"cv_folds": training.cv_folds, "cv_gap": training.gap_days}
     tuning = tune(
         family,
@@ -283,7 +276,7 @@ def champion_model(
         client,
         run_name=f"decision v{challenger.version}: {decision.outcome}",
         record={"kind": "training", **decision.as_dict()},
-        parent_run_id=_parent_run_id(mlflow),
+        parent_run_id=parent_run_id(mlflow),
     )
     context.log.info(decision.reason)
     if decision.promote:
