@@ -27,14 +27,14 @@ def prepare_environment() -> None:
     """Point Dagster at ``$FX_HOME/dagster`` unless DAGSTER_HOME says otherwise."""
     settings = load_settings()
     settings.home.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("DAGSTER_HOME", str(settings.dagster_home))
-    home = os.environ["DAGSTER_HOME"]
-    os.makedirs(home, exist_ok=True)
-    instance_yaml = os.path.join(home, "dagster.yaml")
-    if not os.path.exists(instance_yaml):
+    # The setting is DAGSTER_HOME when that is set: Dagster itself reads the variable.
+    home = settings.dagster_home
+    os.environ["DAGSTER_HOME"] = str(home)
+    home.mkdir(parents=True, exist_ok=True)
+    instance_yaml = home / "dagster.yaml"
+    if not instance_yaml.exists():
         # SQLite instance with defaults; only telemetry is switched off.
-        with open(instance_yaml, "w") as fh:
-            fh.write("telemetry:\n  enabled: false\n")
+        instance_yaml.write_text("telemetry:\n  enabled: false\n")
 
 
 # sysexits' EX_TEMPFAIL: another run holds the home, try again later.

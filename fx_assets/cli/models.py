@@ -11,7 +11,7 @@ import argparse
 import getpass
 from typing import Any
 
-from fx_assets.core.alerts import Alert, champion_changed
+from fx_assets.core.alerts import announce, champion_changed
 from fx_assets.core.contracts import TEST
 from fx_assets.core.models import registry
 from fx_assets.core.models.registry import RegistryError
@@ -110,18 +110,6 @@ def _log(client: Any, kind: str, crowned: str, replaced: str | None, reason: str
     shown = ", ".join(f"v{v} {s:.4f}" for v, s in scores.items())
     if shown:
         print(f"  test PR-AUC now: {shown} (always up {baseline:.4f})")
-
-
-def announce(alert: Alert) -> None:
-    """Alert the configured channels (none configured: nothing to do); never raises."""
-    from fx_assets.core.alerts import AlertConfig, Notifier
-    from fx_assets.core.settings import load_settings
-    from fx_assets.core.warehouse import Warehouse
-
-    settings = load_settings()
-    config = AlertConfig.from_settings(settings)
-    if config.channels():
-        Notifier(config, Warehouse.cached(settings.warehouse_url).engine).send(alert)
 
 
 def cmd_promote(args: argparse.Namespace) -> int:

@@ -4,24 +4,28 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from dagster import DagsterInstance, Definitions, ExecuteInProcessResult
-from dagster._core.storage.tags import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-)
 
 from fx_assets.cli.errors import PipelineError
+from fx_assets.cli.results import read_gaps, read_report
 from fx_assets.core.contracts import FINAL, PREDICTIONS, RAW, RAW_REJECTED, STAGING
+from fx_assets.core.reports import (
+    CandidatesReport,
+    ChallengerReport,
+    GapsReport,
+    PromotionReport,
+    RawReport,
+    StepReport,
+)
 
 Echo = Callable[[str], None]
+R = TypeVar("R", bound=StepReport)
 
 # Dagster's console log (about 70 lines for a failed step, stack traces included) is shown
 # only with --verbose or FX_LOG_LEVEL; every event stays in the instance for the UI.
 SILENT = "CRITICAL"
-# Offending dates and reasons can be long: enough for a person to act, not a screenful.
-REASON_CHARS = 600
 
 
 def console_config(log_level: str | None) -> dict[str, Any]:
@@ -29,57 +33,12 @@ def console_config(log_level: str | None) -> dict[str, Any]:
     return {"loggers": {"console": {"config": {"log_level": level}}}}
 
 
-def _secrets() -> list[str | None]:
-    from fx_assets.core.settings import Settings, load_settings
-
-    settings = load_settings()
-    return [
-        Settings.secret(getattr(settings, name))
-        for name in ("twelvedata_api_key", "api_token", "alert_webhook_url", "smtp_password")
-    ]
-
-
-def _failure(result: ExecuteInProcessResult) -> tuple[str, str]:
-    """(what failed, why): the first failed step, else the first failed blocking check."""
-    for event in result.all_events:
-        if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
-            err = event.step_failure_data.error
-            cause = err
-            while cause.cause is not None and "Failure" not in cause.cls_name:
-                cause = cause.cause
-            message = (cause.message or err.message).strip().splitlines()[0]
-            if cause.cls_name == "Failure":
-                # A Failure's description is the message; drop "dagster...Failure: ".
-                message = message.split("Failure: ", 1)[-1]
-            elif cause.cls_name:
-                message = f"{cause.cls_name}: {message.split(': ', 1)[-1]}"
-            return f"step {event.step_key}", message
-    for event in result.all_events:
-        if event.event_type_value == "ASSET_CHECK_EVALUATION":
-            data = event.event_specific_data
-            if data is not None and not data.passed and data.severity.value == "ERROR":
-                return f"check {data.check_name}", str(data.description or "failed")
-    return "the run", "see the run in the Dagster UI"
-
-
-def failure_reason(result: ExecuteInProcessResult) -> tuple[str, str]:
-    """(step or check, reason): one line, secrets redacted, bounded."""
-    from fx_assets.core.redaction import redact_text
-
-    where, why = _failure(result)
-    why = redact_text(" ".join(why.split()), _secrets())
-    if len(why) > REASON_CHARS:
-        why = why[: REASON_CHARS - 3] + "..."
-    return where, why
-
-
-def failure_message(job_name: str, result: ExecuteInProcessResult) -> str:
+def failure_message(job_name: str, run_id: str, where: str, why: str) -> str:
     """A few lines: the job and step or check, the reason (no secret), the run id."""
-    where, why = failure_reason(result)
     return (
         f"{job_name} failed at {where}\n"
         f"  reason: {why}\n"
-        f"  run id: {result.run_id} (full logs: fx run --verbose, or the run in the Dagster UI)"
+        f"  run id: {run_id} (full logs: fx run --verbose, or the run in the Dagster UI)"
     )
 
 
@@ -101,26 +60,15 @@ def execute(
         raise_on_error=False,
     )
     if not result.success:
-        where, why = failure_reason(result)
-        alert_failure(job_name, result.run_id, f"{where} failed: {why}")
-        raise PipelineError(failure_message(job_name, result))
+        from fx_assets.core.alerts import announce, run_failed
+        from fx_assets.defs.monitoring.alerting import failure_reason
+
+        where, why = failure_reason(result.all_events)
+        # Told as the run-failure sensor tells it for daemon runs: the same condition, so
+        # a daemon watching this instance too does not send it a second time.
+        announce(run_failed(job_name, result.run_id, where, why))
+        raise PipelineError(failure_message(job_name, result.run_id, where, why))
     return result
-
-
-def alert_failure(job_name: str, run_id: str, reason: str) -> None:
-    """Tell a person, as the run-failure sensor does for daemon runs: the same condition,
-    so a daemon watching this instance too does not send it a second time."""
-    from fx_assets.core.alerts import AlertConfig, Notifier, run_failed
-    from fx_assets.core.settings import load_settings
-    from fx_assets.core.warehouse import Warehouse
-
-    settings = load_settings()
-    config = AlertConfig.from_settings(settings)
-    if not config.channels():
-        return
-    where, _, why = reason.partition(" failed: ")
-    engine = Warehouse.cached(settings.warehouse_url).engine
-    Notifier(config, engine).send(run_failed(job_name, run_id, where, why or reason))
 
 
 def _first_date() -> date:
@@ -145,37 +93,27 @@ def etl_range(first: date | None = None) -> tuple[str, str]:
 
 
 def run_etl(echo: Echo, log_level: str | None = None) -> dict[str, Any]:
+    from fx_assets.defs.dagster_internals import partition_range_tags
+
     # Asked once: a CSV source reads its whole file to know its first date.
     first = _first_date()
     start, end = etl_range(first)
     echo(f"etl: ingesting trading days from {first} (years {start} .. {end}, one run)")
-    result = execute(
-        "etl_job",
-        tags={ASSET_PARTITION_RANGE_START_TAG: start, ASSET_PARTITION_RANGE_END_TAG: end},
-        log_level=log_level,
-    )
-    raw = _raw_metadata(result)
-    if raw.get("ecb_fallback"):
-        echo(f"  warning: {raw['ecb_fallback']}")
+    result = execute("etl_job", tags=partition_range_tags(start, end), log_level=log_level)
+    raw = read_report(result, RawReport)
+    if raw is not None and raw.ecb_fallback:
+        echo(f"  warning: {raw.ecb_fallback}")
     summary = summarize(echo)
-    if raw.get("quarantined") or any(k.startswith("warn_") for k in raw):
-        echo(f"  data quality: {raw['data_quality']} (table {RAW_REJECTED.name})")
+    if raw is not None and raw.has_findings:
+        echo(f"  data quality: {raw.data_quality} (table {RAW_REJECTED.name})")
     warning = stale_warning(summary[RAW.name][2])
     if warning:
         echo(warning)
-    for check in result.get_asset_check_evaluations():
+    gaps = read_gaps(result)
+    if gaps is not None and not gaps.passed:
         # Holes in the bars: kept (features span them), but a person should know.
-        if check.check_name == "eur_usd_raw_gaps" and not check.passed:
-            echo(f"  warning: {check.description} (check eur_usd_raw_gaps)")
+        echo(f"  warning: {gaps.describe()} (check {GapsReport.CHECK})")
     return summary
-
-
-def _raw_metadata(result: ExecuteInProcessResult) -> dict[str, Any]:
-    """eur_usd_raw's metadata (its node also materializes the rejects)."""
-    for m in result.asset_materializations_for_node(RAW.name):
-        if m.asset_key.to_user_string() == RAW.name:
-            return {k: v.value for k, v in m.metadata.items()}
-    return {}
 
 
 def stale_warning(newest: date | None, today: date | None = None) -> str | None:
@@ -214,13 +152,16 @@ def summarize(echo: Echo) -> dict[str, Any]:
     return summary
 
 
-def _metadata(result: ExecuteInProcessResult, node: str) -> dict[str, Any]:
-    found = result.asset_materializations_for_node(node)
-    return {k: v.value for k, v in found[-1].metadata.items()} if found else {}
+def _report(result: ExecuteInProcessResult, kind: type[R]) -> R:
+    found = read_report(result, kind)
+    if found is None:  # a successful training run materializes every step
+        raise PipelineError(f"the run recorded no {kind.ASSET}; see run {result.run_id}")
+    return found
 
 
-def run_training(echo: Echo, log_level: str | None = None) -> dict[str, Any]:
+def run_training(echo: Echo, log_level: str | None = None) -> PromotionReport:
     """Split, cross-validate, tune, register and promote; print the decision."""
+    from fx_assets.cli.evaluation import report_backtest
     from fx_assets.core.domain import MODEL_NAME
 
     echo(
@@ -228,27 +169,21 @@ def run_training(echo: Echo, log_level: str | None = None) -> dict[str, Any]:
         " backtest the champion"
     )
     result = execute("training_job", log_level=log_level)
-    candidates = _metadata(result, "model_candidates")
-    challenger = _metadata(result, "challenger_model")
-    decision = _metadata(result, "champion_model")
-    scores = ", ".join(
-        f"{k.removeprefix('cv_pr_auc_')} {v:.4f}"
-        for k, v in candidates.items()
-        if k.startswith("cv_pr_auc_")
+    candidates = _report(result, CandidatesReport)
+    challenger = _report(result, ChallengerReport)
+    decision = _report(result, PromotionReport)
+    scores = ", ".join(f"{family} {s:.4f}" for family, s in candidates.cv_pr_auc.items())
+    echo(
+        f"  CV PR-AUC on {candidates.train_rows} train rows: {scores}"
+        f" (always up {candidates.cv_baseline_pr_auc:.4f})"
     )
     echo(
-        f"  CV PR-AUC on {candidates['train_rows']} train rows: {scores}"
-        f" (always up {candidates['cv_baseline_pr_auc']:.4f})"
+        f"  challenger v{challenger.model_version} ({challenger.family}):"
+        f" test PR-AUC {challenger.test_pr_auc:.4f},"
+        f" always-up baseline {challenger.test_baseline_pr_auc:.4f}"
     )
-    echo(
-        f"  challenger v{challenger['model_version']} ({challenger['family']}):"
-        f" test PR-AUC {challenger['test_pr_auc']:.4f},"
-        f" always-up baseline {challenger['test_baseline_pr_auc']:.4f}"
-    )
-    echo(f"  decision: {decision['decision']}: {decision['reason']}")
-    echo(f"  champion: {MODEL_NAME} v{decision['champion_version']}")
-    from fx_assets.cli.evaluation import report_backtest
-
+    echo(f"  decision: {decision.decision}: {decision.reason}")
+    echo(f"  champion: {MODEL_NAME} v{decision.champion_version}")
     report_backtest(echo, result)  # the training job ends with the backtest
     return decision
 

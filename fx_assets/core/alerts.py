@@ -24,10 +24,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
-from typing import Literal
+from typing import ClassVar, Literal
 
 import httpx
 import sqlalchemy as sa
+from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 from tenacity import (
     retry,
@@ -38,7 +39,8 @@ from tenacity import (
 
 from fx_assets.core.contracts import ALERTS as ALERTS_CONTRACT
 from fx_assets.core.redaction import redact_text
-from fx_assets.core.settings import Settings
+from fx_assets.core.settings import Settings, load_settings
+from fx_assets.core.warehouse import Warehouse
 
 log = logging.getLogger("fx_alerts")
 
@@ -77,17 +79,33 @@ class Alert:
 
 @dataclass(frozen=True)
 class AlertConfig:
-    """The channels; a channel without its address is off."""
+    """The channels; a channel without its address is off.
+
+    The one alert configuration: built from the settings (``from_settings``) by the
+    command line, and by the code location through ``AlertsResource``, whose fields are
+    these and come from the same settings (``SETTINGS``).
+    """
 
     webhook_url: str | None = None
     email_to: str | None = None
     smtp_host: str | None = None
-    smtp_port: int = 587
+    smtp_port: int = Settings.model_fields["smtp_port"].default
     smtp_user: str | None = None
     smtp_password: str | None = field(default=None, repr=False)
-    email_from: str = "fx-platform@localhost"
+    smtp_from: str = Settings.model_fields["smtp_from"].default
     timeout: float = TIMEOUT_SECONDS
     attempts: int = ATTEMPTS
+
+    # Each channel field and the setting it comes from (FX_ALERT_WEBHOOK_URL, FX_SMTP_HOST...).
+    SETTINGS: ClassVar[dict[str, str]] = {
+        "webhook_url": "alert_webhook_url",
+        "email_to": "alert_email_to",
+        "smtp_host": "smtp_host",
+        "smtp_port": "smtp_port",
+        "smtp_user": "smtp_user",
+        "smtp_password": "smtp_password",
+        "smtp_from": "smtp_from",
+    }
 
     def channels(self) -> list[Channel]:
         out: list[Channel] = []
@@ -102,19 +120,10 @@ class AlertConfig:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AlertConfig:
-        return cls(
-            webhook_url=Settings.secret(settings.alert_webhook_url),
-            email_to=settings.alert_email_to,
-            smtp_host=settings.smtp_host,
-            smtp_port=settings.smtp_port,
-            smtp_user=settings.smtp_user,
-            smtp_password=Settings.secret(settings.smtp_password),
-            email_from=settings.smtp_from,
-        )
+        def plain(value: object) -> object:
+            return Settings.secret(value) if isinstance(value, SecretStr) else value
 
-
-class DeliveryError(RuntimeError):
-    """A receiver refused or did not answer; the message is one scrubbed line."""
+        return cls(**{f: plain(getattr(settings, s)) for f, s in cls.SETTINGS.items()})  # type: ignore[arg-type]
 
 
 def _retryable(exc: BaseException) -> bool:
@@ -148,7 +157,7 @@ def send_email(config: AlertConfig, subject: str, text: str) -> None:
     """One plain-text message; STARTTLS when the server offers it, login when a user is set."""
     assert config.smtp_host and config.email_to
     message = EmailMessage()
-    message["From"] = config.email_from
+    message["From"] = config.smtp_from
     message["To"] = config.email_to
     message["Subject"] = subject
     message.set_content(text)
@@ -277,6 +286,15 @@ class Notifier:
             channel: self._deliver(channel, "fx alert test", body) or "sent"
             for channel in self.config.channels()
         }
+
+
+def announce(alert: Alert, settings: Settings | None = None) -> None:
+    """Send ``alert`` to the channels the settings configure (none: nothing to do, and no
+    table touched); never raises. What the command line uses; a run uses its resource."""
+    settings = settings or load_settings()
+    config = AlertConfig.from_settings(settings)
+    if config.channels():
+        Notifier(config, Warehouse.cached(settings.warehouse_url).engine).send(alert)
 
 
 def newest_alerts(engine: Engine, limit: int = 20) -> list[dict[str, object]]:

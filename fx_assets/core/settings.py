@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import quote
 
 from pydantic import (
     AliasChoices,
@@ -256,6 +257,10 @@ class Settings(BaseSettings):
     def secret(value: SecretStr | None) -> str | None:
         return value.get_secret_value() if value is not None else None
 
+    def secret_values(self) -> list[str]:
+        """Every secret that is set: what a text shown to a person must never contain."""
+        return [v.get_secret_value() for v in self.__dict__.values() if isinstance(v, SecretStr)]
+
 
 def env_name(field: str) -> str:
     """The environment variable that sets ``field``."""
@@ -277,23 +282,33 @@ def load_settings() -> Settings:
         msg = str(err["msg"]).removeprefix("Value error, ")
         msg = msg[:1].lower() + msg[1:]
         # The value helps, except where it may be a secret.
-        secret = field in Settings.model_fields and "SecretStr" in str(
-            Settings.model_fields[field].annotation
-        )
+        secret = field in Settings.model_fields and _is_secret(field)
         given = "" if secret or not isinstance(err.get("input"), str) else f"={err['input']!r}"
         raise ConfigError(f"{name}{given}: {msg}") from None
 
 
-def sqlite_url(path: Path) -> str:
-    """The SQLAlchemy URL of a SQLite file: the one place such a URL is spelled."""
-    return f"sqlite:///{path}"
+def _is_secret(field: str) -> bool:
+    return "SecretStr" in str(Settings.model_fields[field].annotation)
+
+
+_SQLITE = "sqlite:///"
+
+
+def sqlite_url(path: Path, *, read_only: bool = False) -> str:
+    """The SQLAlchemy URL of a SQLite file: the one place such a URL is spelled.
+
+    ``read_only``: SQLite's URI form with ``mode=ro``, so the driver itself refuses writes.
+    """
+    if read_only:
+        return f"{_SQLITE}file:{quote(str(path))}?mode=ro&uri=true"
+    return f"{_SQLITE}{path}"
 
 
 def sqlite_path(url: str) -> Path | None:
     """The file of a ``sqlite:///`` URL (a warehouse or an MLflow store), else None."""
-    if not url.startswith("sqlite:///"):
+    if not url.startswith(_SQLITE):
         return None
-    return Path(url.removeprefix("sqlite:///").split("?", 1)[0]).expanduser().resolve()
+    return Path(url.removeprefix(_SQLITE).split("?", 1)[0]).expanduser().resolve()
 
 
 def _default(field: str) -> str:

@@ -17,7 +17,6 @@ import math
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
-from urllib.parse import quote
 
 import pandas as pd
 import sqlalchemy as sa
@@ -26,7 +25,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine, make_url
 
 from fx_assets.core.contracts import TableContract, metadata
-from fx_assets.core.settings import sqlite_path
+from fx_assets.core.settings import sqlite_path, sqlite_url
 
 # The one engine cache: one engine per (URL, mode) per process.
 _CACHE: dict[tuple[str, bool], Warehouse] = {}
@@ -59,9 +58,7 @@ def create_warehouse_engine(url: str, *, read_only: bool = False) -> Engine:
     url = normalize_url(url)
     path = sqlite_path(url)
     if path is not None and read_only:
-        engine = sa.create_engine(
-            f"sqlite:///file:{quote(str(path))}?mode=ro&uri=true", connect_args={"timeout": 5}
-        )
+        engine = sa.create_engine(sqlite_url(path, read_only=True), connect_args={"timeout": 5})
         sa.event.listen(engine, "connect", _sqlite_read_only)
     elif make_url(url).get_backend_name() == "sqlite":
         if path is not None:

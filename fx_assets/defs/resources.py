@@ -14,8 +14,9 @@ from typing import Any
 import dagster as dg
 from dagster import ConfigurableResource, EnvVar, InitResourceContext, resource
 from dagster_mlflow.resources import CONFIG_SCHEMA, MlFlow
-from pydantic import Field
+from pydantic import Field, SecretStr
 
+from fx_assets.core.alerts import AlertConfig
 from fx_assets.core.domain import EXPERIMENT_NAME
 from fx_assets.core.ingestion.catalog import make_source
 from fx_assets.core.ingestion.sources import Source
@@ -103,16 +104,38 @@ class EvaluationResource(ConfigurableResource):
     cost_pips: float = _field(_EVALUATION_PREFIX + "cost_pips")
 
 
-class AlertsResource(ConfigurableResource):
-    """Where alerts go: a Slack-compatible webhook and/or email (both optional)."""
+def _alert_field(field: str) -> Any:
+    return _field(AlertConfig.SETTINGS[field])
 
-    webhook_url: str | None = None
-    email_to: str | None = None
-    smtp_host: str | None = None
-    smtp_port: int = Field(default=_default("smtp_port"))
-    smtp_user: str | None = None
-    smtp_password: str | None = None
-    smtp_from: str = Field(default=_default("smtp_from"))
+
+class AlertsResource(ConfigurableResource):
+    """Where alerts go: a Slack-compatible webhook and/or email (both optional).
+
+    The fields of the core's ``AlertConfig``, which does the work (``config()``).
+    """
+
+    webhook_url: str | None = _alert_field("webhook_url")
+    email_to: str | None = _alert_field("email_to")
+    smtp_host: str | None = _alert_field("smtp_host")
+    smtp_port: int = _alert_field("smtp_port")
+    smtp_user: str | None = _alert_field("smtp_user")
+    smtp_password: str | None = _alert_field("smtp_password")
+    smtp_from: str = _alert_field("smtp_from")
+
+    def config(self) -> AlertConfig:
+        return AlertConfig(**{name: getattr(self, name) for name in AlertConfig.SETTINGS})
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AlertsResource:
+        """Each field from its setting; a secret that is set goes in as its variable."""
+        return cls(
+            **{
+                name: _secret(settings, field)
+                if _is_secret(settings, field)
+                else getattr(settings, field)
+                for name, field in AlertConfig.SETTINGS.items()
+            }
+        )
 
 
 class MlflowResource(ConfigurableResource):
@@ -168,6 +191,17 @@ def mlflow_training_run(context: InitResourceContext) -> Iterator[MlFlow]:
             mlflow.end_run()
 
 
+def parent_run_id(mlflow: MlFlow) -> str:
+    """The active parent run dagster-mlflow started for this Dagster run."""
+    run = mlflow.active_run()
+    if run is None:
+        raise dg.Failure(
+            "no active MLflow parent run: this asset needs the `mlflow` resource",
+            allow_retries=False,
+        )
+    return run.info.run_id
+
+
 def mlflow_parent_run(tracking_uri: Any) -> Any:
     """The ``mlflow`` resource: dagster-mlflow's parent run on ``tracking_uri``."""
     return mlflow_training_run.configured(
@@ -182,6 +216,10 @@ def mlflow_parent_run(tracking_uri: Any) -> Any:
 def _secret(settings: Settings, field: str) -> Any:
     """An ``EnvVar`` for a secret that is set (the UI shows its name), else None."""
     return EnvVar(env_name(field)) if getattr(settings, field) is not None else None
+
+
+def _is_secret(settings: Settings, field: str) -> bool:
+    return isinstance(getattr(settings, field), SecretStr)
 
 
 def _env_or_value(settings: Settings, field: str) -> Any:
@@ -214,15 +252,7 @@ def build_resources(settings: Settings) -> dict[str, Any]:
         "training": _from_settings(TrainingResource, settings),
         "monitoring": _from_settings(MonitoringResource, settings),
         "evaluation": _from_settings(EvaluationResource, settings, _EVALUATION_PREFIX),
-        "alerts": AlertsResource(
-            webhook_url=_secret(settings, "alert_webhook_url"),
-            email_to=settings.alert_email_to,
-            smtp_host=settings.smtp_host,
-            smtp_port=settings.smtp_port,
-            smtp_user=settings.smtp_user,
-            smtp_password=_secret(settings, "smtp_password"),
-            smtp_from=settings.smtp_from,
-        ),
+        "alerts": AlertsResource.from_settings(settings),
         "tracking_store": MlflowResource(tracking_uri=tracking_uri),
         "mlflow": mlflow_parent_run(
             {"env": env_name("mlflow_tracking_uri")}

@@ -266,3 +266,29 @@ def test_both_channels_and_the_test_message(
     assert "alerts reach you" in _texts(httpserver)[0]
     assert "alerts reach you" in inbox.messages[0]["data"]
     assert Notifier(AlertConfig()).send(_leaky_alert()) == {}  # no channel: nothing to do
+
+
+def test_one_alert_configuration_for_the_cli_and_the_code_location(
+    fx_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dagster import EnvVar
+
+    from fx_assets.core.settings import load_settings
+    from fx_assets.defs.resources import AlertsResource
+
+    monkeypatch.setenv("FX_ALERT_EMAIL_TO", "oncall@example.org")
+    monkeypatch.setenv("FX_SMTP_HOST", "smtp.example.org")
+    monkeypatch.setenv("FX_SMTP_PORT", "2525")
+    settings = load_settings()
+    config = AlertConfig.from_settings(settings)
+    assert config.channels() == ["email"] and config.smtp_port == 2525
+    # The resource holds the same fields and hands the same object to the notifier.
+    assert AlertsResource.from_settings(settings).config() == config
+
+    monkeypatch.setenv("FX_SMTP_PASSWORD", SECRET)
+    monkeypatch.setenv("FX_ALERT_WEBHOOK_URL", "https://hooks.example.org/T0/B0/tok")
+    resource = AlertsResource.from_settings(load_settings())
+    # Secrets reach Dagster as their variables: the UI shows the name, never the value.
+    assert resource.smtp_password == EnvVar("FX_SMTP_PASSWORD")
+    assert resource.webhook_url == EnvVar("FX_ALERT_WEBHOOK_URL")
+    assert AlertConfig.from_settings(load_settings()).smtp_password == SECRET

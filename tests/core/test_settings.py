@@ -43,3 +43,29 @@ def test_empty_variables_mean_unset(fx_home: Path, monkeypatch: pytest.MonkeyPat
     s = load_settings()
     assert s.api_token is None and s.warehouse_url.startswith("sqlite:///")
     assert s.gap_days == Settings.model_fields["gap_days"].default
+
+
+def test_sqlite_urls_are_spelled_in_one_place(tmp_path: Path) -> None:
+    from fx_assets.core.settings import sqlite_path, sqlite_url
+    from fx_assets.core.warehouse import create_warehouse_engine
+
+    path = tmp_path / "a dir" / "w.db"
+    assert sqlite_path(sqlite_url(path)) == path
+    # The read-only form is SQLite's URI: the driver itself refuses to write.
+    engine = create_warehouse_engine(sqlite_url(path))
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+    engine.dispose()
+    read_only = create_warehouse_engine(sqlite_url(path), read_only=True)
+    with pytest.raises(Exception, match="readonly"), read_only.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO t VALUES (1)")
+    read_only.dispose()
+
+
+def test_every_secret_that_is_set_is_listed_for_redaction(
+    fx_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FX_API_TOKEN", "tok-1234")
+    monkeypatch.setenv("FX_METRICS_TOKEN", "met-5678")
+    monkeypatch.setenv("TWELVEDATA_API_KEY", "key-9abc")
+    assert sorted(load_settings().secret_values()) == ["key-9abc", "met-5678", "tok-1234"]

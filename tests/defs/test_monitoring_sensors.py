@@ -20,9 +20,9 @@ from dagster import (
     build_run_status_sensor_context,
     build_sensor_context,
     define_asset_job,
+    instance_for_test,
     materialize,
 )
-from dagster._core.test_utils import instance_for_test
 from pytest_httpserver import HTTPServer
 
 from fx_assets.core.contracts import DRIFT, PERFORMANCE

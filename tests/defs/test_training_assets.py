@@ -22,6 +22,7 @@ from dagster import DagsterInstance, ExecuteInProcessResult
 from fx_assets.core.contracts import FINAL, TEST, TRAIN
 from fx_assets.core.domain import FEATURES, TARGET
 from fx_assets.core.models import registry
+from fx_assets.core.training.modeling import FAMILIES
 from fx_assets.core.warehouse import Warehouse
 from fx_assets.defs.resources import (
     AlertsResource,
@@ -251,6 +252,10 @@ def test_fx_run_training_stage_prints_the_decision(trained: Trained) -> None:
     assert "challenger v2" in text and "always-up baseline" in text
     assert "decision: kept champion" in text
     assert "champion: eur_usd_direction v1" in text
+    # Read from the steps' reports: every family's CV score, and the backtest's fate.
+    (cv,) = [line for line in trained.printed if "CV PR-AUC on" in line]
+    assert all(f"{family} 0." in cv for family in FAMILIES) and "(always up 0." in cv
+    assert any(line.startswith("  backtest: skipped") for line in trained.printed)
 
 
 def test_too_little_history_fails_in_one_line_and_writes_nothing(trained: Trained) -> None:

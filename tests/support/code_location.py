@@ -12,10 +12,8 @@ from dagster import (
     ExecuteInProcessResult,
     materialize,
 )
-from dagster._core.storage.tags import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-)
+
+from fx_assets.defs.dagster_internals import partition_range_tags
 
 # Dagster's console logger at WARNING: a test's output shows failures, not every step.
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -51,7 +49,7 @@ def checks_of(*groups: str) -> list[AssetChecksDefinition]:
 
 def partition_range(first: str, last: str) -> dict[str, str]:
     """Run tags that materialize the yearly partitions ``first`` to ``last`` in one run."""
-    return {ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last}
+    return partition_range_tags(first, last)
 
 
 def materialize_groups(

@@ -92,10 +92,6 @@ class ExpectationReport:
     warnings: list[Finding] = field(default_factory=list)
     quarantined: list[Finding] = field(default_factory=list)
 
-    def counts(self) -> dict[str, int]:
-        """Rows per rule, quarantined and warned alike (for metadata)."""
-        return {f.rule: len(f.dates) for f in (*self.quarantined, *self.warnings)}
-
     def describe(self) -> str:
         """One line for logs and the terminal."""
         parts = [f"quarantined {len(self.rejected)} row(s)"]

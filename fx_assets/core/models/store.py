@@ -18,10 +18,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 from fx_assets.core.locking import exclusive
 from fx_assets.core.redaction import redact_url
+from fx_assets.core.settings import sqlite_path, sqlite_url
 
 log = logging.getLogger(__name__)
 
@@ -37,13 +37,6 @@ class TrackingStoreError(RuntimeError):
 
 def _is_sql(uri: str) -> bool:
     return uri.split(":", 1)[0].split("+", 1)[0] in {"sqlite", "postgresql", "mysql", "mssql"}
-
-
-def sqlite_path(uri: str) -> Path | None:
-    url = make_url(uri)
-    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
-        return None
-    return Path(url.database)
 
 
 def _open(uri: str, artifact_root: str | None) -> None:
@@ -98,7 +91,7 @@ def _repair(uri: str) -> None:
 
 def _holds_nothing(path: Path) -> bool:
     """True when a broken SQLite store has no run and no registered model to lose."""
-    engine = sa.create_engine(f"sqlite:///{path}")
+    engine = sa.create_engine(sqlite_url(path))
     try:
         with engine.connect() as conn:
             names = set(sa.inspect(conn).get_table_names())

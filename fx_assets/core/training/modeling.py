@@ -31,7 +31,6 @@ from xgboost import XGBClassifier, XGBRFClassifier
 from fx_assets.core.domain import FEATURES, TARGET, THRESHOLD
 
 SEED = 42
-DEFAULT_CV_FOLDS = 5
 
 FAMILIES = ("logistic_regression", "random_forest", "xgboost")
 

@@ -17,7 +17,6 @@ import pandera.pandas as pa
 from fx_assets.core.contracts import validate
 from fx_assets.core.domain import TARGET
 
-DEFAULT_TEST_DAYS = 500
 DEFAULT_GAP_DAYS = 1
 # Each cross-validation fold scores at least this many rows.
 MIN_ROWS_PER_FOLD = 50

@@ -38,6 +38,7 @@ from fx_assets.core.evaluation.summary import (
 from fx_assets.core.evaluation.trading import DISCLAIMER
 from fx_assets.core.markdown import markdown_table
 from fx_assets.core.models import registry
+from fx_assets.core.reports import BacktestReport, BacktestSummaryReport
 from fx_assets.core.training.splits import InsufficientHistoryError
 from fx_assets.defs.contracts import asset_metadata, fail, table_metadata, validated
 from fx_assets.defs.resources import (
@@ -45,6 +46,7 @@ from fx_assets.defs.resources import (
     MlflowResource,
     TrainingResource,
     WarehouseResource,
+    parent_run_id,
 )
 
 _KINDS = {"scikitlearn", "pandas", "sql"}
@@ -94,20 +96,22 @@ def eur_usd_backtest(
         f"backtest of champion v{champion.version} ({family}): {len(rows)} days,"
         f" {rows['trained_through'].nunique()} refits in {seconds:.1f} s"
     )
+    report = BacktestReport(
+        days=len(rows),
+        first_date=str(pd.Timestamp(rows["feature_date"].min()).date()),
+        last_date=str(pd.Timestamp(rows["feature_date"].max()).date()),
+        champion_version=champion.version,
+        family=family,
+        refits=int(rows["trained_through"].nunique()),
+        refit_days=evaluation.refit_days,
+        min_train_days=evaluation.min_train_days,
+        gap_days=training.gap_days,
+        accuracy=float((rows["direction"] == rows["actual"]).mean()),
+        always_up_accuracy=float(rows["actual"].mean()),
+        seconds=round(seconds, 1),
+    )
     yield MaterializeResult(
-        metadata=table_metadata(
-            rows,
-            key="feature_date",
-            champion_version=champion.version,
-            family=family,
-            refits=int(rows["trained_through"].nunique()),
-            refit_days=evaluation.refit_days,
-            min_train_days=evaluation.min_train_days,
-            gap_days=training.gap_days,
-            accuracy=float((rows["direction"] == rows["actual"]).mean()),
-            always_up_accuracy=float(rows["actual"].mean()),
-            seconds=round(seconds, 1),
-        )
+        metadata=table_metadata(rows, key="feature_date", **report.to_metadata())
     )
 
 
@@ -155,8 +159,7 @@ def eur_usd_backtest_summary(
         }
     )
     words = {b: verdict(summary, b) for b in ("always_up", "persistence", "momentum")}
-    if mlflow.active_run() is None:
-        raise fail("no active MLflow parent run: the evaluation assets need the `mlflow` resource")
+    parent_run_id(mlflow)  # the backtest's run nests under it
     run_id = evaluation_tracking.log_backtest(
         run_name=f"backtest {rows['feature_date'].min():%Y}-{rows['feature_date'].max():%Y}",
         params={
@@ -174,19 +177,22 @@ def eur_usd_backtest_summary(
         curves=equity_curves(rows, closes, cost_pips=evaluation.cost_pips),
     )
     model = summary.set_index("strategy").loc["model"]
+    report = BacktestSummaryReport(
+        strategies=len(summary),
+        verdict=words["always_up"],
+        verdict_persistence=words["persistence"],
+        verdict_momentum=words["momentum"],
+        model_accuracy=float(model["accuracy"]),
+        model_accuracy_ci_low=float(model["accuracy_ci_low"]),
+        model_accuracy_ci_high=float(model["accuracy_ci_high"]),
+        trading_note=DISCLAIMER,
+        mlflow_run_id=run_id,
+    )
     yield MaterializeResult(
         asset_key=BACKTEST_SUMMARY.name,
         metadata={
-            "dagster/row_count": len(summary),
             "preview": MetadataValue.md(markdown_table(summary, max_rows=4)),
-            "verdict": words["always_up"],
-            "verdict_persistence": words["persistence"],
-            "verdict_momentum": words["momentum"],
-            "model_accuracy": float(model["accuracy"]),
-            "model_accuracy_ci_low": float(model["accuracy_ci_low"]),
-            "model_accuracy_ci_high": float(model["accuracy_ci_high"]),
-            "trading_note": DISCLAIMER,
-            "mlflow_run_id": run_id,
+            **report.to_metadata(),
         },
     )
     yield MaterializeResult(

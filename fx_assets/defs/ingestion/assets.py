@@ -18,9 +18,10 @@ from dagster import (
 )
 
 from fx_assets.core.contracts import RAW, RAW_REJECTED
-from fx_assets.core.ingestion.expectations import BadBatchError, ExpectationReport, evaluate
+from fx_assets.core.ingestion.expectations import BadBatchError, evaluate
 from fx_assets.core.ingestion.sources import SourceError
 from fx_assets.core.markdown import markdown_table
+from fx_assets.core.reports import RawReport
 from fx_assets.defs.contracts import asset_metadata, fail, table_metadata, validated
 from fx_assets.defs.ingestion.partitions import TRADING_YEARS
 from fx_assets.defs.resources import MarketDataResource, WarehouseResource
@@ -28,18 +29,6 @@ from fx_assets.defs.resources import MarketDataResource, WarehouseResource
 # Bars before the window the spike rule looks at: its local volatility is the median of
 # the 61 moves around a bar, so the first bar of a window is judged like any other.
 CONTEXT_BARS = 40
-
-
-def _quality_metadata(report: ExpectationReport) -> dict[str, object]:
-    """Rows per rule and their dates: what a reader of the run asks first."""
-    meta: dict[str, object] = {"quarantined": len(report.rejected)}
-    for finding in (*report.quarantined, *report.warnings):
-        meta[f"{finding.outcome.value}_{finding.rule}"] = len(finding.dates)
-        meta[f"{finding.outcome.value}_{finding.rule}_dates"] = ", ".join(
-            str(d) for d in finding.dates[-20:]
-        )
-    meta["data_quality"] = report.describe()
-    return meta
 
 
 # Written by eur_usd_raw in the same transaction as its window, and reported once per run:
@@ -81,7 +70,10 @@ def eur_usd_raw(
     # The current year's window runs to 31 December: never ask the source about the future.
     end = min((window.end - timedelta(days=1)).date(), datetime.now(UTC).date())
     if start > end:
-        return MaterializeResult(metadata={"dagster/row_count": 0, "window": "before start"})
+        empty = RawReport(window_start=str(start), window_end=str(end), source=market_data.source)
+        return MaterializeResult(
+            metadata={"dagster/row_count": 0, "window": "before start", **empty.to_metadata()}
+        )
     source = market_data.client()
     try:
         bars = source.fetch(start, end)
@@ -114,16 +106,17 @@ def eur_usd_raw(
     if len(report.rejected) or report.warnings:
         context.log.warning(f"{RAW.name} {start}..{end}: {report.describe()}")
 
-    window_meta: dict[str, object] = {
-        "window_start": str(start),
-        "window_end": str(end),
-        "source": source.name,
-    }
     origin = getattr(source, "metadata", None)
-    if callable(origin):
-        window_meta.update(origin())
-    quality = _quality_metadata(report)
-    rejected_meta: dict[str, object] = {**window_meta, "dagster/row_count": len(rejected)}
+    # Rows per rule and their dates: what a reader of the run (and `fx run`) asks first.
+    raw = RawReport.of(
+        report,
+        start=str(start),
+        end=str(end),
+        source=source.name,
+        **(origin() if callable(origin) else {}),
+    )
+    quality = raw.to_metadata()
+    rejected_meta = {**raw.window_metadata(), "dagster/row_count": len(rejected)}
     if len(rejected):
         newest = rejected.sort_values("date", ascending=False)
         rejected_meta["preview"] = MetadataValue.md(
@@ -133,11 +126,7 @@ def eur_usd_raw(
     if len(context.partition_keys) > 1:
         # A range run copies this metadata onto every partition's event: keep it small and
         # do not claim the batch's row count for each year.
-        return MaterializeResult(
-            metadata={**window_meta, **quality, "batch_row_count": written[RAW.name]}
-        )
+        return MaterializeResult(metadata={**quality, "batch_row_count": written[RAW.name]})
     return MaterializeResult(
-        metadata=table_metadata(
-            accepted[["date", "open", "high", "low", "close"]], **window_meta, **quality
-        )
+        metadata=table_metadata(accepted[["date", "open", "high", "low", "close"]], **quality)
     )

@@ -8,6 +8,7 @@ from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, multi_
 
 from fx_assets.core.contracts import RAW, RAW_REJECTED
 from fx_assets.core.ingestion.freshness import Gap, find_gaps, freshness
+from fx_assets.core.reports import GapsReport
 from fx_assets.defs.contracts import check_stored, contract_check
 from fx_assets.defs.resources import MarketDataResource, WarehouseResource
 
@@ -15,28 +16,15 @@ eur_usd_raw_schema = contract_check(
     RAW, "Stored bars: unique weekday dates, positive prices, consistent OHLC, plausible moves."
 )
 
-# Listed in the description; the metadata holds them all.
-_GAPS_SHOWN = 5
-
 
 def _gaps_result(gaps: list[Gap]) -> AssetCheckResult:
-    missing = sum(g.missing for g in gaps)
-    shown = ", ".join(g.describe() for g in gaps[-_GAPS_SHOWN:])
-    more = f" (+{len(gaps) - _GAPS_SHOWN} older)" if len(gaps) > _GAPS_SHOWN else ""
+    report = GapsReport.of(gaps)
     return AssetCheckResult(
-        check_name="eur_usd_raw_gaps",
-        passed=not gaps,
+        check_name=GapsReport.CHECK,
+        passed=report.passed,
         severity=AssetCheckSeverity.WARN,
-        description=(
-            f"{missing} trading day(s) missing in {len(gaps)} gap(s), newest: {shown}{more}"
-            if gaps
-            else "no trading day missing beyond TARGET holidays"
-        ),
-        metadata={
-            "gaps": len(gaps),
-            "missing_trading_days": missing,
-            "gap_list": "; ".join(g.describe() for g in gaps),
-        },
+        description=report.describe(),
+        metadata=report.to_metadata(),
     )
 
 
@@ -56,7 +44,7 @@ def _gaps_result(gaps: list[Gap]) -> AssetCheckResult:
             description="The newest bar is at most FX_STALE_AFTER_DAYS trading days behind.",
         ),
         AssetCheckSpec(
-            "eur_usd_raw_gaps",
+            GapsReport.CHECK,
             asset=RAW.name,
             description="No trading day is missing beyond TARGET holidays.",
         ),

@@ -14,12 +14,11 @@ from dagster import (
     run_failure_sensor,
     sensor,
 )
-from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
 from fx_assets.core.alerts import run_failed
 from fx_assets.core.contracts import DRIFT, PERFORMANCE
 from fx_assets.core.settings import load_settings
-from fx_assets.defs.monitoring.alerting import error_line, notifier
+from fx_assets.defs.monitoring.alerting import FAILURE_EVENTS, failure_reason, notifier
 from fx_assets.defs.resources import AlertsResource, MonitoringResource, WarehouseResource
 
 
@@ -27,16 +26,11 @@ from fx_assets.defs.resources import AlertsResource, MonitoringResource, Warehou
 def alert_on_run_failure(
     context: RunFailureSensorContext, alerts: AlertsResource, warehouse: WarehouseResource
 ) -> None:
-    """Tell a person which job failed, at which step, why, and the run id."""
-    steps = context.get_step_failure_events()
-    if steps:
-        first = steps[0]
-        where = f"step {first.step_key}"
-        reason = error_line(first.step_failure_data.error if first.step_failure_data else None)
-    else:
-        where, reason = "run", context.failure_event.message or "no reason recorded"
+    """Tell a person which job failed, at which step or check, why, and the run id."""
     run = context.dagster_run
-    notifier(alerts, warehouse)(run_failed(run.job_name, run.run_id, where, reason))
+    logs = context.instance.all_logs(run.run_id, of_type=FAILURE_EVENTS)
+    where, why = failure_reason(e.dagster_event for e in logs if e.dagster_event is not None)
+    notifier(alerts, warehouse)(run_failed(run.job_name, run.run_id, where, why))
 
 
 RETRAIN_TAG = "fx/trigger"
@@ -55,6 +49,25 @@ def _last_retrain(context: SensorEvaluationContext) -> datetime | None:
     return records[0].create_timestamp if records else None
 
 
+# Check executions looked at per tick: the checks run once a day, the sensor every minute.
+HISTORY = 20
+
+
+def _newest_failure(context: SensorEvaluationContext, key: AssetCheckKey, after: int) -> int | None:
+    """The id of the newest failed evaluation of ``key`` recorded after ``after``, if any."""
+    # Dagster 1.13 has no public query of a check's history; the storage method is not
+    # underscored and its records carry the public AssetCheckEvaluation.
+    history = context.instance.event_log_storage.get_asset_check_execution_history(
+        key, limit=HISTORY
+    )
+    failed = [
+        r.id
+        for r in history
+        if r.id > after and r.evaluation is not None and not r.evaluation.passed
+    ]
+    return max(failed, default=None)
+
+
 def retrain_on_decay_sensor(default_status: DefaultSensorStatus) -> dg.SensorDefinition:
     @sensor(
         name="retrain_on_decay",
@@ -70,12 +83,10 @@ def retrain_on_decay_sensor(default_status: DefaultSensorStatus) -> dg.SensorDef
         fired = []
         newest = cursor
         for key in WATCHED:
-            history = context.instance.event_log_storage.get_asset_check_execution_history(
-                key, limit=1, status={AssetCheckExecutionRecordStatus.FAILED}
-            )
-            if history and history[0].id > cursor:
+            newest_failure = _newest_failure(context, key, after=cursor)
+            if newest_failure is not None:
                 fired.append(key.name)
-                newest = max(newest, history[0].id)
+                newest = max(newest, newest_failure)
         if not fired:
             return SkipReason("neither performance_decay nor feature_drift fired since last look")
         context.update_cursor(str(newest))

@@ -4,8 +4,6 @@ The training job's parent MLflow run is dagster-mlflow's (resource ``mlflow``, t
 the Dagster run id); candidates, the challenger and the decision are runs nested under it.
 """
 
-from dataclasses import dataclass
-
 import pandas as pd
 from dagster import (
     AssetExecutionContext,
@@ -23,6 +21,7 @@ from fx_assets.core.alerts import champion_changed
 from fx_assets.core.contracts import FINAL, TEST, TRAIN, DataValidationError
 from fx_assets.core.domain import FEATURES, TARGET
 from fx_assets.core.models import lifecycle, registry
+from fx_assets.core.reports import CandidatesReport, ChallengerReport, PromotionReport
 from fx_assets.core.training import tracking
 from fx_assets.core.training.modeling import (
     best,
@@ -46,27 +45,10 @@ from fx_assets.defs.resources import (
     MlflowResource,
     TrainingResource,
     WarehouseResource,
+    parent_run_id,
 )
 
 _KINDS = {"pandas", "sql"}
-
-
-@dataclass(frozen=True)
-class Candidates:
-    """What ``model_candidates`` hands to ``challenger_model`` through the graph."""
-
-    best_family: str
-    cv_pr_auc: dict[str, float]
-    baseline_pr_auc: float
-    train_rows: int
-
-
-def _parent_run_id(mlflow: MlFlow) -> str:
-    """The active parent run dagster-mlflow started for this Dagster run."""
-    run = mlflow.active_run()
-    if run is None:
-        raise fail("no active MLflow parent run: the training assets need the `mlflow` resource")
-    return run.info.run_id
 
 
 def _preview(df: pd.DataFrame, **extra: object) -> dict[str, object]:
@@ -135,7 +117,7 @@ def model_candidates(
     training: TrainingResource,
     # dagster-mlflow's resource: the run's parent MLflow run, and mlflow's own API.
     mlflow: ResourceParam[MlFlow],
-) -> Output[Candidates]:
+) -> Output[CandidatesReport]:
     """Logistic regression, random forest and XGBoost, cross-validated on the training days."""
     train = warehouse.get().read(TRAIN)
     x, y = xy(train)
@@ -144,7 +126,7 @@ def model_candidates(
     )
     winner = best(trials)
     settings = {"cv_folds": training.cv_folds, "cv_gap": training.gap_days, "train_rows": len(x)}
-    parent_id = _parent_run_id(mlflow)
+    parent_id = parent_run_id(mlflow)
     for trial in trials:
         tracking.log_candidate(trial, settings=settings)
     rows = "\n".join(
@@ -158,20 +140,17 @@ def model_candidates(
         "| family | CV PR-AUC mean | std | per fold |\n|---|---|---|---|\n"
         f"{rows}\n| always up (baseline) | {baseline:.4f} | | |"
     )
-    scores = {t.family: t.cv.mean for t in trials}
-    return Output(
-        Candidates(winner.family, scores, baseline, len(x)),
-        metadata={
-            "candidates": MetadataValue.md(table),
-            "best_family": winner.family,
-            "best_cv_pr_auc": winner.cv.mean,
-            "cv_baseline_pr_auc": baseline,
-            "train_rows": len(x),
-            "cv_folds": training.cv_folds,
-            "mlflow_parent_run_id": parent_id,
-            **{f"cv_pr_auc_{family}": score for family, score in scores.items()},
-        },
+    # The report is also the output: challenger_model tunes its best family.
+    report = CandidatesReport(
+        best_family=winner.family,
+        best_cv_pr_auc=winner.cv.mean,
+        cv_baseline_pr_auc=baseline,
+        train_rows=len(x),
+        cv_folds=training.cv_folds,
+        mlflow_parent_run_id=parent_id,
+        cv_pr_auc={t.family: t.cv.mean for t in trials},
     )
+    return Output(report, metadata={"candidates": MetadataValue.md(table), **report.to_metadata()})
 
 
 @asset(
@@ -181,7 +160,7 @@ def model_candidates(
 )
 def challenger_model(
     context: AssetExecutionContext,
-    model_candidates: Candidates,
+    model_candidates: CandidatesReport,
     warehouse: WarehouseResource,
     training: TrainingResource,
     tracking_store: MlflowResource,
@@ -192,7 +171,7 @@ def challenger_model(
     wh = warehouse.get()
     train, test = wh.read(TRAIN), wh.read(TEST)
     x, y = xy(train)
-    client, parent_id = tracking_store.client(), _parent_run_id(mlflow)
+    client, parent_id = tracking_store.client(), parent_run_id(mlflow)
     trial_settings = {"cv_folds": training.cv_folds, "cv_gap": training.gap_days}
     tuning = tune(
         family,
@@ -232,7 +211,6 @@ def challenger_model(
     # The Dagster run id goes on the version, not on this nested run: dagster-mlflow finds
     # its parent run by that tag.
     version_tags = {**tags, registry.TAG_DAGSTER_RUN_ID: context.run_id}
-    _parent_run_id(mlflow)
     with mlflow.start_run(
         run_name=f"challenger {family}",
         nested=True,
@@ -246,22 +224,21 @@ def challenger_model(
         f"challenger v{version.version} ({family}): test PR-AUC {metrics['pr_auc']:.4f},"
         f" always-up baseline {metrics['baseline_pr_auc']:.4f}"
     )
-    return MaterializeResult(
-        metadata={
-            "model_version": version.version,
-            "model_uri": version.model_uri,
-            "family": family,
-            "params": tuning.best.params,
-            "cv_pr_auc": tuning.best.cv.mean,
-            "configs_tried": len(tuning.trials),
-            "trials_pruned": tuning.pruned,
-            "tuning_seconds": round(tuning.seconds, 1),
-            "study_best_trial": tuning.best.number,
-            **{f"test_{k}": v for k, v in metrics.items()},
-            "training_cutoff": cutoff,
-            "mlflow_run_id": run.info.run_id,
-        }
+    report = ChallengerReport(
+        model_version=version.version,
+        model_uri=version.model_uri,
+        family=family,
+        params=tuning.best.params,
+        cv_pr_auc=tuning.best.cv.mean,
+        configs_tried=len(tuning.trials),
+        trials_pruned=tuning.pruned,
+        tuning_seconds=round(tuning.seconds, 1),
+        study_best_trial=tuning.best.number,
+        **{f"test_{k}": v for k, v in metrics.items()},
+        training_cutoff=cutoff,
+        mlflow_run_id=run.info.run_id,
     )
+    return MaterializeResult(metadata=report.to_metadata())
 
 
 @asset(
@@ -299,7 +276,7 @@ def champion_model(
         client,
         run_name=f"decision v{challenger.version}: {decision.outcome}",
         record={"kind": "training", **decision.as_dict()},
-        parent_run_id=_parent_run_id(mlflow),
+        parent_run_id=parent_run_id(mlflow),
     )
     context.log.info(decision.reason)
     if decision.promote:
@@ -309,22 +286,21 @@ def champion_model(
             )
         )
     after = registry.alias_version(client, registry.CHAMPION)
-    return MaterializeResult(
-        metadata={
-            "decision": decision.outcome,
-            "reason": decision.reason,
-            "champion_version": after.version if after else "",
-            "previous_champion_version": decision.champion_version or "",
-            "challenger_version": decision.challenger_version,
-            "challenger_pr_auc": decision.challenger_pr_auc,
-            "champion_pr_auc": decision.champion_pr_auc,
-            "baseline_pr_auc": decision.baseline_pr_auc,
-            "margin": decision.margin,
-            "policy": decision.policy,
-            "lift": decision.lift,
-            "lift_ci_low": decision.lift_ci_low,
-            "lift_ci_high": decision.lift_ci_high,
-            "lift_p_value": decision.lift_p_value,
-            "mlflow_run_id": run_id,
-        }
+    report = PromotionReport(
+        decision=decision.outcome,
+        reason=decision.reason,
+        champion_version=after.version if after else "",
+        previous_champion_version=decision.champion_version or "",
+        challenger_version=decision.challenger_version,
+        challenger_pr_auc=decision.challenger_pr_auc,
+        champion_pr_auc=decision.champion_pr_auc,
+        baseline_pr_auc=decision.baseline_pr_auc,
+        margin=decision.margin,
+        policy=decision.policy,
+        lift=decision.lift,
+        lift_ci_low=decision.lift_ci_low,
+        lift_ci_high=decision.lift_ci_high,
+        lift_p_value=decision.lift_p_value,
+        mlflow_run_id=run_id,
     )
+    return MaterializeResult(metadata=report.to_metadata())
