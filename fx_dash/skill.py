@@ -1,24 +1,22 @@
 """The "Is there skill?" panel: the backtest's verdict, in numbers, pictures and words.
 
-Built from the evaluation tables (``eur_usd_backtest_summary``, ``eur_usd_backtest_yearly``)
-and the equity curves the core derives from ``eur_usd_backtest`` and the closes. The
-pictures are the core's (``fx_assets.core.evaluation.figures``): MLflow shows the same.
+Read through the read model (``readmodel.backtest``: the summary, yearly rows, equity
+curves and verdicts). The pictures are the core's (``fx_assets.core.evaluation.figures``):
+MLflow shows the same.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 from dash import dcc, html
 
-from fx_assets.core.contracts import BACKTEST, BACKTEST_SUMMARY, BACKTEST_YEARLY, STAGING
 from fx_assets.core.evaluation import figures
-from fx_assets.core.evaluation.summary import LABELS, STRATEGIES, equity_curves, verdict
+from fx_assets.core.evaluation.summary import LABELS
 from fx_assets.core.evaluation.trading import DISCLAIMER
-from fx_assets.core.settings import sqlite_path
-from fx_assets.core.warehouse import Warehouse
+from fx_assets.core.readmodel.backtest import Backtest, backtest_report
+from fx_assets.core.readmodel.stores import missing_file, open_warehouse
 
 # Selection tools mean nothing on these charts, and on a third of the page's width their
 # buttons would cover the titles.
@@ -33,37 +31,11 @@ NO_BACKTEST = (
 )
 
 
-@dataclass(frozen=True)
-class Skill:
-    """What the panel shows; None where the table does not exist yet."""
-
-    summary: pd.DataFrame | None = None
-    yearly: pd.DataFrame | None = None
-    curves: pd.DataFrame | None = None
-
-
-def load_skill(url: str, *, cost_pips: float) -> Skill:
-    """The evaluation tables, read-only; an empty Skill when they do not exist yet."""
-    path = sqlite_path(url)
-    if path is not None and not path.exists():
-        return Skill()
-    wh = Warehouse.cached(url, read_only=True)
-    if not all(wh.has(t) for t in (BACKTEST_SUMMARY, BACKTEST_YEARLY, BACKTEST, STAGING)):
-        return Skill()
-    summary = wh.read(BACKTEST_SUMMARY)
-    if summary.empty:
-        return Skill()
-    # The page lists the strategies in their own order, the model first.
-    order = {s: i for i, s in enumerate(STRATEGIES)}
-    summary = summary.sort_values("strategy", key=lambda c: c.map(order)).reset_index(drop=True)
-    rows = wh.read(BACKTEST)
-    closes = wh.read(STAGING, start=rows["feature_date"].min().date(), columns=["date", "close"])
-    curves = equity_curves(
-        rows,
-        dict(zip(pd.to_datetime(closes["date"]), closes["close"], strict=True)),
-        cost_pips=cost_pips,
-    )
-    return Skill(summary=summary, yearly=wh.read(BACKTEST_YEARLY), curves=curves)
+def load_skill(url: str, *, cost_pips: float) -> Backtest:
+    """The evaluation tables, read-only; an empty report when they do not exist yet."""
+    if missing_file(url) is not None:
+        return Backtest()
+    return backtest_report(open_warehouse(url), cost_pips=cost_pips)
 
 
 def _pct(value: float) -> str:
@@ -74,12 +46,12 @@ def _row(summary: pd.DataFrame, strategy: str) -> pd.Series:
     return summary.set_index("strategy").loc[strategy]
 
 
-def skill_panel(skill: Skill) -> list[Any]:
+def skill_panel(skill: Backtest) -> list[Any]:
     summary = skill.summary
     if summary is None or summary.empty:
         return [html.Div(NO_BACKTEST, className="message")]
     model = _row(summary, "model")
-    headline = verdict(summary, "always_up")
+    headline = skill.verdicts["always_up"]
     children: list[Any] = [
         html.Div(
             f"The model is {headline}.",
@@ -89,8 +61,8 @@ def skill_panel(skill: Skill) -> list[Any]:
         html.Div(
             f"Walk-forward over {int(model['n'])} days: accuracy {_pct(model['accuracy'])}"
             f" (95 % CI {_pct(model['accuracy_ci_low'])}..{_pct(model['accuracy_ci_high'])});"
-            f" against persistence: {verdict(summary, 'persistence')};"
-            f" against momentum: {verdict(summary, 'momentum')}.",
+            f" against persistence: {skill.verdicts['persistence']};"
+            f" against momentum: {skill.verdicts['momentum']}.",
             className="detail",
         ),
         dcc.Graph(

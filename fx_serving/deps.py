@@ -19,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from fx_assets.core.ingestion.freshness import Freshness
 from fx_assets.core.models.champion import Champion
 from fx_assets.core.readmodel.data import data_status
-from fx_assets.core.warehouse import Warehouse
+from fx_assets.core.readmodel.stores import ReadOnlyWarehouse
 from fx_serving.holder import ChampionHolder
 from fx_serving.schemas import ErrorBody, FieldErrors
 
@@ -57,7 +57,7 @@ def champion_of(request: Request) -> Champion:
     return champion
 
 
-def warehouse_of(request: Request) -> Warehouse:
+def warehouse_of(request: Request) -> ReadOnlyWarehouse:
     """The read model's read-only warehouse, opened by the lifespan."""
     return request.app.state.warehouse
 

@@ -11,6 +11,7 @@ import asyncio
 import gc
 import logging
 import threading
+
 from fx_assets.core.models.champion import (
     Champion,
     ChampionError,

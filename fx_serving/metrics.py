@@ -96,23 +96,29 @@ def instruments() -> Instruments:
     values.ValueClass = values.get_value_class()
     return Instruments(
         requests=Counter(
-            "fx_http_requests_total", "HTTP requests by route template, method and status.",
+            "fx_http_requests_total",
+            "HTTP requests by route template, method and status.",
             ["route", "method", "status"],
-        ),  # fmt: skip
+        ),
         latency=Histogram(
-            "fx_http_request_duration_seconds", "Time from request to response end, by route.",
-            ["route", "method", "status"], buckets=LATENCY_BUCKETS,
-        ),  # fmt: skip
+            "fx_http_request_duration_seconds",
+            "Time from request to response end, by route.",
+            ["route", "method", "status"],
+            buckets=LATENCY_BUCKETS,
+        ),
         predictions=Counter(
-            "fx_predictions_total", "Rows scored by /predict, by predicted direction.",
+            "fx_predictions_total",
+            "Rows scored by /predict, by predicted direction.",
             ["direction"],
-        ),  # fmt: skip
+        ),
         # livemax: the version some live worker serves is 1; a version no live worker serves
         # any more reads 0 (a worker sets its old version to 0 when it swaps).
         champion=Gauge(
-            "fx_champion_version_info", "The champion version a worker serves (1) or served (0).",
-            ["model_name", "version"], multiprocess_mode="livemax",
-        ),  # fmt: skip
+            "fx_champion_version_info",
+            "The champion version a worker serves (1) or served (0).",
+            ["model_name", "version"],
+            multiprocess_mode="livemax",
+        ),
         reloads=Counter(
             "fx_champion_reloads_total", "Champion versions loaded (first load included)."
         ),

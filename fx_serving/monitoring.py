@@ -6,7 +6,13 @@ from fastapi import APIRouter, Depends, Request
 
 from fx_assets.core.readmodel.monitoring import read_monitoring
 from fx_assets.core.readmodel.rows import records
-from fx_serving.deps import NO_WAREHOUSE, UNAUTHORIZED, require_token, warehouse_errors, warehouse_of
+from fx_serving.deps import (
+    NO_WAREHOUSE,
+    UNAUTHORIZED,
+    require_token,
+    warehouse_errors,
+    warehouse_of,
+)
 from fx_serving.schemas import DriftRow, MonitoringReport, PerformanceRow
 
 monitoring_routes = APIRouter(dependencies=[Depends(require_token)], responses=UNAUTHORIZED)

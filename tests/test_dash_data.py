@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from fx_assets.core.contracts import FINAL, PREDICTIONS, RAW
 from fx_assets.core.domain import FEATURES
 from fx_assets.core.models import registry
+from fx_assets.core.readmodel.registry import ModelHistory, RegistryReader, model_history
 from fx_assets.core.warehouse import Warehouse
-from fx_dash.model import load_model_panel
 from fx_dash.reader import load_snapshot
 from tests.champions import mlflow_db_template  # noqa: F401  (session fixture)
 from tests.frames import digest, predictions_frame
@@ -126,6 +126,10 @@ def _add_version(client: mlflow.MlflowClient, tags: dict[str, str]) -> str:
     for key, value in tags.items():
         client.set_model_version_tag(registry.MODEL_NAME, mv.version, key, value)
     return str(mv.version)
+
+
+def load_model_panel(uri: str) -> ModelHistory:
+    return model_history(RegistryReader(uri))
 
 
 def test_model_panel_states_on_a_real_registry(tmp_path: Path, mlflow_db_template: Path) -> None:  # noqa: F811

@@ -10,6 +10,10 @@ from fx_assets.core.redaction import one_line, redact_url
 from fx_assets.core.settings import sqlite_path
 from fx_assets.core.warehouse import Warehouse, normalize_url
 
+# What a consumer holds: a warehouse opened by ``open_warehouse`` (consumers never import
+# the warehouse module itself; import-linter holds that line).
+ReadOnlyWarehouse = Warehouse
+
 
 def open_warehouse(url: str) -> Warehouse:
     """The warehouse at ``url``, read-only: SQLite with ``mode=ro``, PostgreSQL in read-only
