@@ -22,7 +22,7 @@ from fx_assets.core.readmodel.accuracy import ROLLING_WINDOW, rolling_accuracy
 from fx_assets.core.readmodel.registry import ModelHistory, RegistryReader, model_history
 from fx_assets.core.settings import Settings, load_settings
 from fx_dash.compression import compressing_server
-from fx_dash.figures import empty_figure, price_figure, rolling_accuracy_figure
+from fx_dash.figures import GRAPH_CONFIG, empty_figure, price_figure, rolling_accuracy_figure
 from fx_dash.monitoring import load_monitoring, monitoring_panel
 from fx_dash.panels import (
     NOTHING_TO_SHOW,
@@ -47,7 +47,6 @@ log = logging.getLogger(__name__)
 DEFAULT_REFRESH_SECONDS = int(Settings.model_fields["dash_refresh_seconds"].default)
 # The registry changes when training runs (weekly); a page load may show a read this old.
 REGISTRY_MAX_AGE_S = 30.0
-GRAPH_CONFIG = {"displaylogo": False, "responsive": True}
 # An unreachable tracking server must not hold the model panel for MLflow's default minutes
 # of retries; the panel says so and the next refresh tries again. MLflow reads these only
 # from the environment, per request, so the page's process sets them at start (unless the

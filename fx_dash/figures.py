@@ -21,6 +21,13 @@ PREDICTED_UP = MODEL
 PREDICTED_DOWN = "#8250df"
 BAND = "rgba(9, 105, 218, 0.15)"
 CLOSE_ONLY_LABEL = "close (close-only source: no open/high/low)"
+# Every chart's toolbar: selection tools mean nothing on these charts, and on a third of
+# the page's width their buttons would cover the titles.
+GRAPH_CONFIG = {
+    "displaylogo": False,
+    "responsive": True,
+    "modeBarButtonsToRemove": ["select2d", "lasso2d", "zoomIn2d", "zoomOut2d"],
+}
 
 
 def layout(**extra: Any) -> dict[str, Any]:

@@ -21,8 +21,8 @@ from fx_assets.core.monitoring.drift import DEFAULT_PSI_THRESHOLD
 from fx_assets.core.readmodel.data import newest_bar
 from fx_assets.core.readmodel.monitoring import ALERTS_SHOWN, Monitoring, read_monitoring
 from fx_assets.core.readmodel.stores import missing_file, open_warehouse, unreachable_message
-from fx_dash.figures import DOWN, Figure, axis, layout, numbers
-from fx_dash.panels import message_box
+from fx_dash.figures import DOWN, GRAPH_CONFIG, Figure, axis, layout, numbers
+from fx_dash.panels import message_box, pct
 
 DRIFTED = DOWN
 STABLE = BASELINE
@@ -85,10 +85,6 @@ def psi_figure(drift: pd.DataFrame, threshold: float = DEFAULT_PSI_THRESHOLD) ->
     }
 
 
-def _pct(value: Any) -> str:
-    return "n/a" if value is None or pd.isna(value) else f"{float(value):.1%}"
-
-
 def _freshness(newest_bar: date | None, today: date) -> html.Div:
     if newest_bar is None:
         return html.Div("Data freshness: no bars stored yet.", id="monitoring-freshness")
@@ -107,10 +103,10 @@ def _share_table(performance: pd.DataFrame) -> html.Table:
             html.Tr(
                 [
                     html.Td(str(r["window"])),
-                    html.Td(_pct(r.get("up_share"))),
-                    html.Td(_pct(r.get("train_up_share"))),
-                    html.Td(_pct(r.get("mean_probability_up"))),
-                    html.Td(_pct(r.get("train_mean_probability_up"))),
+                    html.Td(pct(r.get("up_share"))),
+                    html.Td(pct(r.get("train_up_share"))),
+                    html.Td(pct(r.get("mean_probability_up"))),
+                    html.Td(pct(r.get("train_mean_probability_up"))),
                     html.Td("yes" if r.get("prediction_drifted") else "no"),
                 ]
             )
@@ -165,7 +161,7 @@ def monitoring_panel(
                 className="detail",
             ),
             dcc.Graph(id="psi-chart", figure=psi_figure(drift, psi_threshold),
-                      config={"displaylogo": False}, style={"height": "420px"}),
+                      config=GRAPH_CONFIG, style={"height": "420px"}),
         ]  # fmt: skip
     if not performance.empty:
         out += [html.Div("Prediction drift", className="card-title"), _share_table(performance)]

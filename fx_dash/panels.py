@@ -40,8 +40,9 @@ def direction_label(value: Any) -> str:
     return "up" if int(value) == 1 else "down or flat"
 
 
-def format_pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.1%}"
+def pct(value: Any) -> str:
+    """A share as a percentage; n/a when missing (None or NaN)."""
+    return "n/a" if value is None or pd.isna(value) else f"{float(value):.1%}"
 
 
 def _day(value: Any) -> str:
@@ -99,16 +100,16 @@ def _accuracy_card(acc: Accuracy) -> html.Div:
         body: list[Any] = [html.Div("n/a", className="big"), html.Div("n = 0", className="n")]
     else:
         body = [
-            html.Div(format_pct(acc.accuracy), className="big"),
+            html.Div(pct(acc.accuracy), className="big"),
             html.Div(
-                f"95 % CI {format_pct(acc.ci_low)}..{format_pct(acc.ci_high)} (exact)"
+                f"95 % CI {pct(acc.ci_low)}..{pct(acc.ci_high)} (exact)"
                 if acc.ci_low is not None
                 else "95 % CI n/a",
                 className="interval",
             ),
             html.Div(f"n = {acc.n} ({acc.hits} right)", className="n"),
             html.Div(
-                f"always up: {format_pct(acc.baseline_accuracy)} "
+                f"always up: {pct(acc.baseline_accuracy)} "
                 f"({acc.baseline_hits} of the same {acc.n} days)",
                 className="baseline",
             ),

@@ -17,14 +17,9 @@ from fx_assets.core.evaluation.summary import LABELS
 from fx_assets.core.evaluation.trading import DISCLAIMER
 from fx_assets.core.readmodel.backtest import Backtest, backtest_report
 from fx_assets.core.readmodel.stores import missing_file, open_warehouse
+from fx_dash.figures import GRAPH_CONFIG
+from fx_dash.panels import pct
 
-# Selection tools mean nothing on these charts, and on a third of the page's width their
-# buttons would cover the titles.
-GRAPH_CONFIG = {
-    "displaylogo": False,
-    "responsive": True,
-    "modeBarButtonsToRemove": ["select2d", "lasso2d", "zoomIn2d", "zoomOut2d"],
-}
 NO_BACKTEST = (
     "No backtest yet: the weekly training (or `fx run`) walks the champion's recipe forward"
     " over the whole history once a champion exists."
@@ -36,10 +31,6 @@ def load_skill(url: str, *, cost_pips: float) -> Backtest:
     if missing_file(url) is not None:
         return Backtest()
     return backtest_report(open_warehouse(url), cost_pips=cost_pips)
-
-
-def _pct(value: float) -> str:
-    return f"{value:.1%}"
 
 
 def _row(summary: pd.DataFrame, strategy: str) -> pd.Series:
@@ -59,8 +50,8 @@ def skill_panel(skill: Backtest) -> list[Any]:
             className="forecast-direction",
         ),
         html.Div(
-            f"Walk-forward over {int(model['n'])} days: accuracy {_pct(model['accuracy'])}"
-            f" (95 % CI {_pct(model['accuracy_ci_low'])}..{_pct(model['accuracy_ci_high'])});"
+            f"Walk-forward over {int(model['n'])} days: accuracy {pct(model['accuracy'])}"
+            f" (95 % CI {pct(model['accuracy_ci_low'])}..{pct(model['accuracy_ci_high'])});"
             f" against persistence: {skill.verdicts['persistence']};"
             f" against momentum: {skill.verdicts['momentum']}.",
             className="detail",
@@ -124,13 +115,13 @@ def _table(summary: pd.DataFrame) -> html.Table:
     for row in summary.itertuples():
         p = "" if pd.isna(row.p_value) else f"{row.p_value:.3f}"
         sharpe = "" if pd.isna(row.sharpe) else f"{row.sharpe:+.2f}"
-        drawdown = "" if pd.isna(row.max_drawdown) else _pct(row.max_drawdown)
+        drawdown = "" if pd.isna(row.max_drawdown) else pct(row.max_drawdown)
         body.append(
             html.Tr(
                 [
                     html.Td(LABELS.get(row.strategy, row.strategy)),
-                    html.Td(_pct(row.accuracy)),
-                    html.Td(f"{_pct(row.accuracy_ci_low)}..{_pct(row.accuracy_ci_high)}"),
+                    html.Td(pct(row.accuracy)),
+                    html.Td(f"{pct(row.accuracy_ci_low)}..{pct(row.accuracy_ci_high)}"),
                     html.Td(p),
                     html.Td(sharpe),
                     html.Td(drawdown),

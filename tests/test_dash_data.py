@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import socket
 import sqlite3
-from datetime import UTC, datetime
 from pathlib import Path
 
 import mlflow
@@ -20,7 +19,7 @@ from fx_assets.core.readmodel.registry import ModelHistory, RegistryReader, mode
 from fx_assets.core.warehouse import Warehouse
 from fx_dash.reader import load_snapshot
 from tests.champions import mlflow_db_template  # noqa: F401  (session fixture)
-from tests.frames import digest, predictions_frame
+from tests.frames import digest, predictions_frame, raw_bars
 
 
 def closed_port() -> int:
@@ -33,17 +32,7 @@ def fill(url: str, days: int = 300) -> pd.DatetimeIndex:
     """Raw bars, final rows and 30 predictions (the newest unresolved) through the writer."""
     dates = pd.bdate_range("2023-01-02", periods=days)
     wh = Warehouse(url)
-    raw = pd.DataFrame(
-        {
-            "date": dates,
-            "open": 1.1,
-            "high": 1.11,
-            "low": 1.09,
-            "close": 1.1,
-            "source": "csv",
-            "ingested_at": datetime(2024, 1, 1, tzinfo=UTC),
-        }
-    )
+    raw = raw_bars(dates)
     final = pd.DataFrame({"date": dates, **{f: 0.0 for f in FEATURES}})
     final["target"] = pd.array([i % 2 for i in range(days - 1)] + [None], "Int64")
     wh.replace_all(RAW, raw)

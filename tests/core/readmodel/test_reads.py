@@ -19,14 +19,13 @@ from fx_assets.core.contracts import (
     STAGING,
 )
 from fx_assets.core.domain import FEATURES
-from fx_assets.core.evaluation.summary import SUMMARY_COLUMNS
 from fx_assets.core.readmodel import data
 from fx_assets.core.readmodel.backtest import backtest_summary
 from fx_assets.core.readmodel.monitoring import read_monitoring
 from fx_assets.core.readmodel.predictions import newest_forecast, predictions_with_outcomes
 from fx_assets.core.readmodel.stores import no_data_message, open_warehouse
 from fx_assets.core.warehouse import Warehouse
-from tests.frames import predictions_frame
+from tests.frames import backtest_summary_frame, predictions_frame, raw_bars
 
 DAYS = pd.bdate_range("2024-01-01", periods=80)
 
@@ -34,17 +33,7 @@ DAYS = pd.bdate_range("2024-01-01", periods=80)
 def fill(url: str) -> None:
     """Bars, final rows (the newest without a target), 30 forecasts, one quarantined bar."""
     wh = Warehouse(url)
-    raw = pd.DataFrame(
-        {
-            "date": DAYS,
-            "open": 1.1,
-            "high": 1.11,
-            "low": 1.09,
-            "close": 1.1,
-            "source": "csv",
-            "ingested_at": datetime(2024, 6, 1, tzinfo=UTC),
-        }
-    )
+    raw = raw_bars(DAYS)
     final = pd.DataFrame({"date": DAYS, **{f: 0.0 for f in FEATURES}})
     final["target"] = pd.array([i % 2 for i in range(len(DAYS) - 1)] + [None], "Int64")
     wh.replace_all(RAW, raw)
@@ -150,25 +139,7 @@ def test_monitoring_reads_the_newest_window_of_the_newest_version(warehouse_url:
 
 
 def test_backtest_summary_lists_the_model_first_with_its_verdicts(warehouse_url: str) -> None:
-    rows = []
-    for strategy, accuracy, p in (
-        ("momentum", 0.50, 0.2),
-        ("always_up", 0.503, 0.41),
-        ("model", 0.512, None),
-        ("persistence", 0.49, 0.03),
-    ):
-        row = dict.fromkeys(SUMMARY_COLUMNS)
-        row.update(
-            strategy=strategy,
-            n=6000,
-            accuracy=accuracy,
-            accuracy_ci_low=accuracy - 0.013,
-            accuracy_ci_high=accuracy + 0.013,
-            p_value=p,
-        )
-        rows.append(row)
-    wh = Warehouse(warehouse_url)
-    wh.replace_all(BACKTEST_SUMMARY, BACKTEST_SUMMARY.validate(pd.DataFrame(rows)))
+    Warehouse(warehouse_url).replace_all(BACKTEST_SUMMARY, backtest_summary_frame())
     found = backtest_summary(open_warehouse(warehouse_url))
     assert found.summary is not None
     assert list(found.summary["strategy"]) == ["model", "always_up", "persistence", "momentum"]
