@@ -42,7 +42,7 @@ def skill_panel(skill: Backtest) -> list[Any]:
     if summary is None or summary.empty:
         return [html.Div(NO_BACKTEST, className="message")]
     model = _row(summary, "model")
-    headline = skill.verdicts["always_up"]
+    headline = skill.verdict
     children: list[Any] = [
         html.Div(
             f"The model is {headline}.",

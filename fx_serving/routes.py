@@ -211,7 +211,7 @@ def backtest(request: Request) -> Backtest:
             404, detail="no backtest yet; the weekly training (or fx run) computes it"
         )
     return Backtest(
-        verdict=found.verdicts["always_up"],
+        verdict=found.verdict,
         verdicts=found.verdicts,
         strategies=[BacktestRow(**r) for r in records(found.summary)],
         trading_note=DISCLAIMER,

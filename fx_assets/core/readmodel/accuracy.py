@@ -8,11 +8,14 @@ like with like. The page's cards and chart, ``/monitoring``'s performance rows a
 stores its numbers), so each surface shows the same figure.
 
 The interval is the exact binomial (Clopper-Pearson) 95 % band. Why this one: it needs no
-resampling, so it is the same number on every call and every surface (the bootstrap the
-page used drew a new interval per refresh); it is valid at the 20-forecast window, where a
-normal approximation is poor; and it matches the exact binomial test the performance
-monitoring decides with. It treats each day as an independent trial; daily direction
-hits are close to that (their autocorrelation is far weaker than the features').
+resampling (the page's cards drew 1,000 block-bootstrap resamples per window and refresh,
+the monitoring chart already used this band: one page showed both), so any surface gets
+it from n and the hits alone; it is valid at the 20-forecast window, where a normal
+approximation is poor; and it is the same binomial model as the exact test the
+performance monitoring decides with. Its cost: it treats each day as an independent
+trial, where the moving-block bootstrap allowed for runs of hits (a model that follows a
+trend is right or wrong for days together), so on such a stretch the band is narrower
+than the truth.
 """
 
 from __future__ import annotations

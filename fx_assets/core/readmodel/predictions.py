@@ -18,8 +18,6 @@ from fx_assets.core.readmodel.rows import records
 from fx_assets.core.warehouse import Warehouse
 
 PREDICTION_COLUMNS = PREDICTIONS.column_names
-# What the join adds to a stored prediction.
-OUTCOME_COLUMNS = ("actual", "correct")
 
 
 def join_outcomes(predictions: pd.DataFrame | None, final: pd.DataFrame | None) -> pd.DataFrame:
