@@ -18,11 +18,11 @@ from typing import Any
 
 from dash import Dash, Input, Output, State, ctx, dcc, html
 
+from fx_assets.core.readmodel.accuracy import ROLLING_WINDOW, rolling_accuracy
+from fx_assets.core.readmodel.registry import ModelHistory, RegistryReader, model_history
 from fx_assets.core.settings import Settings, load_settings
 from fx_dash.compression import compressing_server
-from fx_dash.figures import empty_figure, price_figure, rolling_accuracy_figure
-from fx_dash.metrics import ROLLING_WINDOW, resolved, rolling_accuracy
-from fx_dash.model import HTTP_DEFAULTS, ModelPanel, load_model_panel
+from fx_dash.figures import GRAPH_CONFIG, empty_figure, price_figure, rolling_accuracy_figure
 from fx_dash.monitoring import load_monitoring, monitoring_panel
 from fx_dash.panels import (
     NOTHING_TO_SHOW,
@@ -47,7 +47,11 @@ log = logging.getLogger(__name__)
 DEFAULT_REFRESH_SECONDS = int(Settings.model_fields["dash_refresh_seconds"].default)
 # The registry changes when training runs (weekly); a page load may show a read this old.
 REGISTRY_MAX_AGE_S = 30.0
-GRAPH_CONFIG = {"displaylogo": False, "responsive": True}
+# An unreachable tracking server must not hold the model panel for MLflow's default minutes
+# of retries; the panel says so and the next refresh tries again. MLflow reads these only
+# from the environment, per request, so the page's process sets them at start (unless the
+# environment does); the read model itself sets none.
+HTTP_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "5"}
 
 
 def refresh_seconds() -> int:
@@ -83,9 +87,7 @@ def _build_views(snapshot: Snapshot, overlay: bool, every: int) -> tuple[Any, ..
         prices = rolling = empty_figure(NOTHING_TO_SHOW)
     else:
         prices = price_figure(snapshot.prices, snapshot.predictions if overlay else None)
-        rolling = rolling_accuracy_figure(
-            rolling_accuracy(snapshot.predictions), len(resolved(snapshot.predictions))
-        )
+        rolling = rolling_accuracy_figure(rolling_accuracy(snapshot.predictions))
     return (
         _status(snapshot),
         # The forecast first, then how current and clean the data under it is.
@@ -165,7 +167,8 @@ def page(snapshot: Snapshot, every: int) -> html.Div:
                         cls="half",
                     ),
                     _card(
-                        f"Rolling accuracy: the last {ROLLING_WINDOW} resolved predictions",
+                        f"Rolling accuracy: the last {ROLLING_WINDOW} resolved predictions,"
+                        " with its 95 % exact band",
                         dcc.Graph(
                             id="rolling-chart",
                             figure=rolling,
@@ -310,15 +313,15 @@ def create_app() -> Dash:
     return app
 
 
-_last_panel: dict[str, tuple[float, ModelPanel]] = {}
+_last_panel: dict[str, tuple[float, ModelHistory]] = {}
 
 
-def _registry_panel(max_age: float) -> ModelPanel:
+def _registry_panel(max_age: float) -> ModelHistory:
     """The model panel's data, read again unless the last read is under ``max_age`` s old."""
     uri = load_settings().mlflow_tracking_uri
     read_at, panel = _last_panel.get(uri, (0.0, None))
     if panel is None or time.monotonic() - read_at > max_age:
-        panel = load_model_panel(uri)
+        panel = model_history(RegistryReader(uri))
         _last_panel[uri] = (time.monotonic(), panel)
     return panel
 

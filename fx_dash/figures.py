@@ -11,26 +11,26 @@ from typing import Any
 
 import pandas as pd
 
-from fx_dash.metrics import ROLLING_WINDOW
-
-Figure = dict[str, Any]
+from fx_assets.core.evaluation.figures import BASELINE, MODEL, Figure, axis
+from fx_assets.core.readmodel.accuracy import ROLLING_WINDOW
 
 UP = "#1a7f37"
 DOWN = "#cf222e"
 # Prediction markers: colours apart from the candles' green and red.
-PREDICTED_UP = "#0969da"
+PREDICTED_UP = MODEL
 PREDICTED_DOWN = "#8250df"
-MODEL = "#0969da"
-BASELINE = "#8c959f"
-GRID = "#eaeef2"
+BAND = "rgba(9, 105, 218, 0.15)"
 CLOSE_ONLY_LABEL = "close (close-only source: no open/high/low)"
+# Every chart's toolbar: selection tools mean nothing on these charts, and on a third of
+# the page's width their buttons would cover the titles.
+GRAPH_CONFIG = {
+    "displaylogo": False,
+    "responsive": True,
+    "modeBarButtonsToRemove": ["select2d", "lasso2d", "zoomIn2d", "zoomOut2d"],
+}
 
 
-def _axis(**extra: Any) -> dict[str, Any]:
-    return {"gridcolor": GRID, "zeroline": False, "automargin": True, **extra}
-
-
-def _layout(**extra: Any) -> dict[str, Any]:
+def layout(**extra: Any) -> dict[str, Any]:
     return {
         "paper_bgcolor": "white",
         "plot_bgcolor": "white",
@@ -42,11 +42,11 @@ def _layout(**extra: Any) -> dict[str, Any]:
     }
 
 
-def _dates(values: pd.Series) -> list[str]:
+def dates(values: pd.Series) -> list[str]:
     return [f"{d:%Y-%m-%d}" for d in pd.to_datetime(values)]
 
 
-def _numbers(values: pd.Series, digits: int = 5) -> list[float | None]:
+def numbers(values: pd.Series, digits: int = 5) -> list[float | None]:
     return [None if pd.isna(v) else round(float(v), digits) for v in values]
 
 
@@ -57,18 +57,10 @@ def ohlc_mask(prices: pd.DataFrame) -> pd.Series:
     return prices[["open", "high", "low"]].notna().all(axis=1)
 
 
-def chart_kind(prices: pd.DataFrame) -> str:
-    """``candlestick``, ``close`` or ``mixed`` (a source change inside the window)."""
-    mask = ohlc_mask(prices)
-    if mask.empty or not mask.any():
-        return "close"
-    return "candlestick" if mask.all() else "mixed"
-
-
 def empty_figure(message: str) -> Figure:
     return {
         "data": [],
-        "layout": _layout(
+        "layout": layout(
             xaxis={"visible": False},
             yaxis={"visible": False},
             annotations=[
@@ -100,11 +92,11 @@ def price_figure(prices: pd.DataFrame, predictions: pd.DataFrame | None = None) 
             {
                 "type": "candlestick",
                 "name": "EUR/USD (OHLC)",
-                "x": _dates(bars["date"]),
-                "open": _numbers(bars["open"]),
-                "high": _numbers(bars["high"]),
-                "low": _numbers(bars["low"]),
-                "close": _numbers(bars["close"]),
+                "x": dates(bars["date"]),
+                "open": numbers(bars["open"]),
+                "high": numbers(bars["high"]),
+                "low": numbers(bars["low"]),
+                "close": numbers(bars["close"]),
                 "increasing": {"line": {"color": UP}},
                 "decreasing": {"line": {"color": DOWN}},
             }
@@ -116,8 +108,8 @@ def price_figure(prices: pd.DataFrame, predictions: pd.DataFrame | None = None) 
                 "type": "scatter",
                 "mode": "lines",
                 "name": CLOSE_ONLY_LABEL,
-                "x": _dates(line["date"]),
-                "y": _numbers(line["close"]),
+                "x": dates(line["date"]),
+                "y": numbers(line["close"]),
                 "line": {"color": "#24292f", "width": 1.5},
             }
         )
@@ -125,9 +117,9 @@ def price_figure(prices: pd.DataFrame, predictions: pd.DataFrame | None = None) 
         data.extend(prediction_markers(prices, predictions))
     return {
         "data": data,
-        "layout": _layout(
-            xaxis=_axis(type="date", rangeslider={"visible": False}),
-            yaxis=_axis(title={"text": "USD per EUR"}, tickformat=".4f"),
+        "layout": layout(
+            xaxis=axis(type="date", rangeslider={"visible": False}),
+            yaxis=axis(title={"text": "USD per EUR"}, tickformat=".4f"),
             uirevision="prices",
         ),
     }
@@ -162,8 +154,8 @@ def prediction_markers(prices: pd.DataFrame, joined: pd.DataFrame) -> list[dict[
                 "type": "scatter",
                 "mode": "markers",
                 "name": name,
-                "x": _dates(part["target_date"]),
-                "y": _numbers(part["feature_date"].map(closes)),
+                "x": dates(part["target_date"]),
+                "y": numbers(part["feature_date"].map(closes)),
                 "marker": {
                     "symbol": symbol,
                     "size": 10,
@@ -177,36 +169,47 @@ def prediction_markers(prices: pd.DataFrame, joined: pd.DataFrame) -> list[dict[
     return traces
 
 
-def rolling_accuracy_figure(rolling: pd.DataFrame, n_resolved: int) -> Figure:
-    """Trailing-window accuracy of the model against always-up, with the 50% line."""
+def rolling_accuracy_figure(rolling: pd.DataFrame) -> Figure:
+    """Trailing accuracy (``readmodel.accuracy.rolling_accuracy``) with its 95 % exact
+    binomial band, always-up on the same days, and the 50 % line."""
     if rolling.empty:
-        return empty_figure(
-            f"Rolling accuracy needs {ROLLING_WINDOW} resolved predictions; "
-            f"{n_resolved} resolved so far."
-        )
-    x = _dates(rolling["feature_date"])
+        return empty_figure("No resolved prediction yet: accuracy appears once outcomes do.")
+    x = dates(rolling["feature_date"])
+    line = {"type": "scatter", "mode": "lines", "x": x}
     return {
         "data": [
             {
-                "type": "scatter",
-                "mode": "lines",
+                **line,
+                "name": "95% band",
+                "y": numbers(rolling["ci_low"], 4),
+                "line": {"width": 0},
+                "showlegend": False,
+                "hoverinfo": "skip",
+            },
+            {
+                **line,
+                "name": "95% band",
+                "y": numbers(rolling["ci_high"], 4),
+                "line": {"width": 0},
+                "fill": "tonexty",
+                "fillcolor": BAND,
+            },
+            {
+                **line,
                 "name": f"model, last {ROLLING_WINDOW}",
-                "x": x,
-                "y": _numbers(rolling["model"], 4),
+                "y": numbers(rolling["accuracy"], 4),
                 "line": {"color": MODEL, "width": 2},
             },
             {
-                "type": "scatter",
-                "mode": "lines",
-                "name": f"always up, same {ROLLING_WINDOW} days",
-                "x": x,
-                "y": _numbers(rolling["always_up"], 4),
+                **line,
+                "name": "always up, same days",
+                "y": numbers(rolling["baseline_accuracy"], 4),
                 "line": {"color": BASELINE, "width": 1.5, "dash": "dot"},
             },
         ],
-        "layout": _layout(
-            xaxis=_axis(type="date", title={"text": "feature date"}),
-            yaxis=_axis(tickformat=".0%", range=[0, 1]),
+        "layout": layout(
+            xaxis=axis(type="date", title={"text": "feature date"}),
+            yaxis=axis(tickformat=".0%", range=[0, 1]),
             shapes=[
                 {
                     "type": "line",

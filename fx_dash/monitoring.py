@@ -1,8 +1,9 @@
-"""The monitoring panel: feature drift, realized accuracy, prediction drift, freshness, alerts.
+"""The monitoring panel: feature drift, prediction drift, freshness, alerts.
 
-Read-only like the rest of the page, and filled by its own callback, so a monitoring
-table that does not exist yet (no monitoring run so far) shows an empty state, never an
-error. The figures are plain Plotly dicts, as in ``fx_dash.figures``.
+Read-only like the rest of the page (through the read model), and filled by its own
+callback, so a monitoring table that does not exist yet (no monitoring run so far) shows
+an empty state, never an error. Realized accuracy is the page's accuracy chart, not
+drawn twice. The figures are plain Plotly dicts, as in ``fx_dash.figures``.
 """
 
 from __future__ import annotations
@@ -15,65 +16,36 @@ import pandas as pd
 import sqlalchemy as sa
 from dash import dcc, html
 
-from fx_assets.core.alerts import newest_alerts
-from fx_assets.core.contracts import DRIFT, FINAL, PERFORMANCE, PREDICTIONS, RAW
+from fx_assets.core.evaluation.figures import BASELINE
 from fx_assets.core.monitoring.drift import DEFAULT_PSI_THRESHOLD
-from fx_assets.core.monitoring.performance import resolve, rolling_accuracy
-from fx_assets.core.monitoring.store import newest_rows
-from fx_assets.core.redaction import redact_url
-from fx_assets.core.settings import sqlite_path
-from fx_assets.core.warehouse import Warehouse
-from fx_dash.figures import BASELINE, DOWN, MODEL, Figure, _axis, _dates, _layout, _numbers
-from fx_dash.panels import message_box
-from fx_dash.reader import _one_line
+from fx_assets.core.readmodel.data import newest_bar
+from fx_assets.core.readmodel.monitoring import ALERTS_SHOWN, Monitoring, read_monitoring
+from fx_assets.core.readmodel.stores import missing_file, open_warehouse, unreachable_message
+from fx_dash.figures import DOWN, GRAPH_CONFIG, Figure, axis, layout, numbers
+from fx_dash.panels import message_box, pct
 
-ACCURACY_WINDOW = 60
-ALERTS_SHOWN = 8
 DRIFTED = DOWN
-STABLE = "#8c959f"
-BAND = "rgba(9, 105, 218, 0.15)"
+STABLE = BASELINE
 
 
 @dataclass
-class Monitoring:
+class MonitoringPanel:
     """What the panel shows; ``message`` set means the warehouse could not be read."""
 
-    drift: pd.DataFrame = field(default_factory=pd.DataFrame)
-    performance: pd.DataFrame = field(default_factory=pd.DataFrame)
-    accuracy: pd.DataFrame = field(default_factory=pd.DataFrame)
+    found: Monitoring = field(default_factory=Monitoring)
     newest_bar: date | None = None
-    alerts: list[dict[str, Any]] = field(default_factory=list)
     message: str | None = None
 
 
-def load_monitoring(url: str) -> Monitoring:
+def load_monitoring(url: str) -> MonitoringPanel:
     """Read the panel's data; never raises for a missing or unreachable warehouse."""
-    path = sqlite_path(url)
-    if path is not None and not path.exists():
-        return Monitoring()
+    if missing_file(url) is not None:
+        return MonitoringPanel()
     try:
-        wh = Warehouse.cached(url, read_only=True)
-        drift = newest_rows(wh, DRIFT)
-        performance = newest_rows(wh, PERFORMANCE)
-        newest_bar = wh.date_range(RAW)[1] if wh.has(RAW) else None
-        accuracy = pd.DataFrame()
-        if wh.has(FINAL) and wh.has(PREDICTIONS):
-            predictions = wh.read(PREDICTIONS)
-            if len(predictions):
-                final = wh.read(
-                    FINAL,
-                    start=predictions["feature_date"].min().date(),
-                    columns=["date", "target"],
-                )
-                done = resolve(predictions, final)
-                if len(done):
-                    accuracy = rolling_accuracy(done, ACCURACY_WINDOW)
-        alerts = newest_alerts(wh.engine, ALERTS_SHOWN)
+        wh = open_warehouse(url)
+        return MonitoringPanel(read_monitoring(wh, alerts=ALERTS_SHOWN), newest_bar(wh))
     except sa.exc.SQLAlchemyError as exc:
-        return Monitoring(
-            message=f"Warehouse unreachable ({redact_url(url)}): {_one_line(exc, url)}."
-        )
-    return Monitoring(drift, performance, accuracy, newest_bar, alerts)
+        return MonitoringPanel(message=f"{unreachable_message(exc, url)}.")
 
 
 def psi_figure(drift: pd.DataFrame, threshold: float = DEFAULT_PSI_THRESHOLD) -> Figure:
@@ -92,7 +64,7 @@ def psi_figure(drift: pd.DataFrame, threshold: float = DEFAULT_PSI_THRESHOLD) ->
                 "type": "bar",
                 "orientation": "h",
                 "name": "PSI",
-                "x": _numbers(rows["psi"], 4),
+                "x": numbers(rows["psi"], 4),
                 "y": names,
                 "marker": {"color": [DRIFTED if bool(d) else STABLE for d in rows["drifted"]]},
             },
@@ -100,63 +72,17 @@ def psi_figure(drift: pd.DataFrame, threshold: float = DEFAULT_PSI_THRESHOLD) ->
                 "type": "scatter",
                 "mode": "markers",
                 "name": "its threshold",
-                "x": _numbers(limits, 4),
+                "x": numbers(limits, 4),
                 "y": names,
                 "marker": {"symbol": "line-ns", "size": 14, "line": {"width": 2, "color": DRIFTED}},
             },
         ],
-        "layout": _layout(
+        "layout": layout(
             hovermode="closest",
-            xaxis=_axis(title={"text": "PSI (newest window against the training rows)"}),
-            yaxis=_axis(),
+            xaxis=axis(title={"text": "PSI (newest window against the training rows)"}),
+            yaxis=axis(),
         ),
     }
-
-
-def accuracy_figure(accuracy: pd.DataFrame) -> Figure:
-    """Trailing accuracy with its 95 % exact binomial band and the always-up line."""
-    x = _dates(accuracy["feature_date"])
-    line = {"type": "scatter", "mode": "lines", "x": x}
-    return {
-        "data": [
-            {
-                **line,
-                "name": "95% band",
-                "y": _numbers(accuracy["ci_low"], 4),
-                "line": {"width": 0},
-                "showlegend": False,
-                "hoverinfo": "skip",
-            },
-            {
-                **line,
-                "name": "95% band",
-                "y": _numbers(accuracy["ci_high"], 4),
-                "line": {"width": 0},
-                "fill": "tonexty",
-                "fillcolor": BAND,
-            },
-            {
-                **line,
-                "name": f"model, last {ACCURACY_WINDOW}",
-                "y": _numbers(accuracy["accuracy"], 4),
-                "line": {"color": MODEL, "width": 2},
-            },
-            {
-                **line,
-                "name": "always up, same days",
-                "y": _numbers(accuracy["baseline_accuracy"], 4),
-                "line": {"color": BASELINE, "width": 1.5, "dash": "dot"},
-            },
-        ],
-        "layout": _layout(
-            xaxis=_axis(type="date", title={"text": "feature date"}),
-            yaxis=_axis(tickformat=".0%", range=[0, 1]),
-        ),
-    }
-
-
-def _pct(value: Any) -> str:
-    return "n/a" if value is None or pd.isna(value) else f"{float(value):.1%}"
 
 
 def _freshness(newest_bar: date | None, today: date) -> html.Div:
@@ -177,10 +103,10 @@ def _share_table(performance: pd.DataFrame) -> html.Table:
             html.Tr(
                 [
                     html.Td(str(r["window"])),
-                    html.Td(_pct(r.get("up_share"))),
-                    html.Td(_pct(r.get("train_up_share"))),
-                    html.Td(_pct(r.get("mean_probability_up"))),
-                    html.Td(_pct(r.get("train_mean_probability_up"))),
+                    html.Td(pct(r.get("up_share"))),
+                    html.Td(pct(r.get("train_up_share"))),
+                    html.Td(pct(r.get("mean_probability_up"))),
+                    html.Td(pct(r.get("train_mean_probability_up"))),
                     html.Td("yes" if r.get("prediction_drifted") else "no"),
                 ]
             )
@@ -202,23 +128,24 @@ def _alerts(alerts: list[dict[str, Any]]) -> html.Div:
 
 
 def monitoring_panel(
-    data: Monitoring, psi_threshold: float = DEFAULT_PSI_THRESHOLD, today: date | None = None
+    data: MonitoringPanel, psi_threshold: float = DEFAULT_PSI_THRESHOLD, today: date | None = None
 ) -> list[Any]:
     """The panel's children; each part has its own empty state."""
     if data.message:
         return [message_box(data.message, problem=True)]
     today = today or datetime.now(UTC).date()
     out: list[Any] = [_freshness(data.newest_bar, today)]
-    if data.drift.empty:
+    drift, performance = data.found.drift, data.found.performance
+    if drift.empty:
         out.append(
             message_box("No drift measured yet: monitoring runs after the predictions (fx run).")
         )
     else:
-        drifted = data.drift[data.drift["drifted"].astype(bool)].sort_values("psi")[::-1]
+        drifted = drift[drift["drifted"].astype(bool)].sort_values("psi")[::-1]
         names = ", ".join(
             f"{f} (PSI {p:.2f})" for f, p in zip(drifted["feature"], drifted["psi"], strict=True)
         )
-        end = pd.Timestamp(data.drift["window_end"].iloc[0])
+        end = pd.Timestamp(drift["window_end"].iloc[0])
         out += [
             html.Div(
                 f"Feature drift, window ending {end:%Y-%m-%d}: "
@@ -233,21 +160,10 @@ def monitoring_panel(
                 " by construction), or when its KS test is significant after Bonferroni.",
                 className="detail",
             ),
-            dcc.Graph(id="psi-chart", figure=psi_figure(data.drift, psi_threshold),
-                      config={"displaylogo": False}, style={"height": "420px"}),
+            dcc.Graph(id="psi-chart", figure=psi_figure(drift, psi_threshold),
+                      config=GRAPH_CONFIG, style={"height": "420px"}),
         ]  # fmt: skip
-    if data.accuracy.empty:
-        out.append(message_box("No resolved prediction yet: accuracy appears once outcomes do."))
-    else:
-        out += [
-            html.Div("Realized accuracy", className="card-title"),
-            dcc.Graph(id="monitoring-accuracy-chart", figure=accuracy_figure(data.accuracy),
-                      config={"displaylogo": False}, style={"height": "340px"}),
-        ]  # fmt: skip
-    if not data.performance.empty:
-        out += [
-            html.Div("Prediction drift", className="card-title"),
-            _share_table(data.performance),
-        ]
-    out += [html.Div("Newest alerts", className="card-title"), _alerts(data.alerts)]
+    if not performance.empty:
+        out += [html.Div("Prediction drift", className="card-title"), _share_table(performance)]
+    out += [html.Div("Newest alerts", className="card-title"), _alerts(data.found.alerts)]
     return out

@@ -1,4 +1,4 @@
-"""The page's panels as Dash components, built from a Snapshot and a ModelPanel."""
+"""The page's panels as Dash components, built from a Snapshot and a ModelHistory."""
 
 from __future__ import annotations
 
@@ -16,14 +16,9 @@ from fx_assets.core.models.registry import (
     TAG_TRAINING_CUTOFF,
     Version,
 )
-from fx_dash.metrics import (
-    Accuracy,
-    accuracy_summary,
-    format_pct,
-    latest_forecast,
-    resolved,
-)
-from fx_dash.model import ModelPanel
+from fx_assets.core.readmodel.accuracy import Accuracy, accuracy_summary
+from fx_assets.core.readmodel.predictions import resolved
+from fx_assets.core.readmodel.registry import ModelHistory
 from fx_dash.reader import Snapshot
 
 NOTHING_TO_SHOW = "Nothing to show: see the message at the top of the page."
@@ -45,6 +40,11 @@ def direction_label(value: Any) -> str:
     return "up" if int(value) == 1 else "down or flat"
 
 
+def pct(value: Any) -> str:
+    """A share as a percentage; n/a when missing (None or NaN)."""
+    return "n/a" if value is None or pd.isna(value) else f"{float(value):.1%}"
+
+
 def _day(value: Any) -> str:
     return f"{pd.Timestamp(value):%a %Y-%m-%d}"
 
@@ -56,7 +56,8 @@ def message_box(text: str, *, problem: bool = False) -> html.Div:
 def forecast_panel(snapshot: Snapshot) -> list[Any]:
     if snapshot.message:
         return [message_box(NOTHING_TO_SHOW)]
-    row = latest_forecast(snapshot.predictions)
+    # The joined predictions are oldest first: the last is the forecast for the next day.
+    row = None if snapshot.predictions.empty else snapshot.predictions.iloc[-1]
     if row is None:
         return [
             message_box(
@@ -99,16 +100,16 @@ def _accuracy_card(acc: Accuracy) -> html.Div:
         body: list[Any] = [html.Div("n/a", className="big"), html.Div("n = 0", className="n")]
     else:
         body = [
-            html.Div(format_pct(acc.accuracy), className="big"),
+            html.Div(pct(acc.accuracy), className="big"),
             html.Div(
-                f"95 % CI {format_pct(acc.ci_low)}..{format_pct(acc.ci_high)}"
+                f"95 % CI {pct(acc.ci_low)}..{pct(acc.ci_high)} (exact)"
                 if acc.ci_low is not None
                 else "95 % CI n/a",
                 className="interval",
             ),
             html.Div(f"n = {acc.n} ({acc.hits} right)", className="n"),
             html.Div(
-                f"always up: {format_pct(acc.baseline_accuracy)} "
+                f"always up: {pct(acc.baseline_accuracy)} "
                 f"({acc.baseline_hits} of the same {acc.n} days)",
                 className="baseline",
             ),
@@ -236,7 +237,7 @@ def _versions_table(versions: list[Version]) -> html.Table:
     return html.Table([html.Thead(header), html.Tbody(rows)], className="versions")
 
 
-def model_panel(panel: ModelPanel) -> list[Any]:
+def model_panel(panel: ModelHistory) -> list[Any]:
     children: list[Any] = []
     if panel.message:
         children.append(message_box(panel.message, problem=panel.problem))

@@ -1,8 +1,7 @@
-"""Read-only access to the warehouse: everything the page shows, in one snapshot.
+"""Everything the page's top panels show, read in one snapshot through the read model.
 
-The dashboard never writes. SQLite is opened with ``mode=ro`` (and ``query_only``),
-PostgreSQL in read-only transactions, so even a bug in the page cannot change a row.
-A missing table or an unreachable server becomes a one-line message, not an exception.
+The dashboard never writes: the read model opens the warehouse read-only. A missing
+table or an unreachable server becomes a one-line message, not an exception.
 """
 
 from __future__ import annotations
@@ -12,15 +11,12 @@ from datetime import date
 
 import pandas as pd
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
-from fx_assets.core.contracts import FINAL, PREDICTIONS, RAW, RAW_REJECTED
-from fx_assets.core.redaction import one_line, redact_url
-from fx_assets.core.settings import sqlite_path
-from fx_assets.core.warehouse import Warehouse, normalize_url
-from fx_dash.metrics import join_outcomes
+from fx_assets.core.contracts import FINAL, RAW
+from fx_assets.core.readmodel import data
+from fx_assets.core.readmodel.predictions import join_outcomes, predictions_with_outcomes
+from fx_assets.core.readmodel.stores import no_data_message, open_warehouse, unreachable_message
 
-PRICE_COLUMNS = ["date", "open", "high", "low", "close"]
 RANGES: dict[str, pd.DateOffset | None] = {
     "1M": pd.DateOffset(months=1),
     "6M": pd.DateOffset(months=6),
@@ -31,15 +27,11 @@ RANGES: dict[str, pd.DateOffset | None] = {
 DEFAULT_RANGE = "6M"
 
 
-def _one_line(exc: BaseException, url: str) -> str:
-    return one_line(exc, secrets=[make_url(normalize_url(url)).password])
-
-
 @dataclass
 class Snapshot:
     """What the page shows, read in one go; ``message`` set means there is nothing to show."""
 
-    prices: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=PRICE_COLUMNS))
+    prices: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=data.PRICE_COLUMNS))
     predictions: pd.DataFrame = field(default_factory=lambda: join_outcomes(None, None))
     newest_price: date | None = None
     newest_final: date | None = None
@@ -60,47 +52,34 @@ def window_start(newest: date | None, range_key: str) -> date | None:
 def load_snapshot(url: str, range_key: str = DEFAULT_RANGE, *, prices: bool = True) -> Snapshot:
     """Read prices in the chart window (unless ``prices`` is false), predictions and their
     outcomes; never raises for a missing or unreachable warehouse."""
-    where = redact_url(url)
-    path = sqlite_path(url)
-    if path is not None and not path.exists():
-        return Snapshot(message=f"No data yet: {path} does not exist. Run `fx run` to fill it.")
+    nothing = no_data_message(url)
+    if nothing:
+        return Snapshot(message=nothing)
     try:
-        wh = Warehouse.cached(url, read_only=True)
+        wh = open_warehouse(url)
         missing = [t.name for t in (RAW, FINAL) if not wh.has(t)]
-        has_predictions = wh.has(PREDICTIONS)
         if missing:
             return Snapshot(
                 message=f"No data yet: the warehouse has no {', '.join(missing)}. "
                 "Run `fx run` to fill it."
             )
-        _, newest_price = wh.date_range(RAW)
+        newest_price = data.newest_bar(wh)
         if newest_price is None:
             return Snapshot(message="No data yet: eur_usd_raw is empty. Run `fx run` to fill it.")
-        _, newest_final = wh.date_range(FINAL)
         bars = (
-            wh.read(RAW, start=window_start(newest_price, range_key), columns=PRICE_COLUMNS)
+            data.prices(wh, window_start(newest_price, range_key))
             if prices
-            else pd.DataFrame(columns=PRICE_COLUMNS)
+            else pd.DataFrame(columns=data.PRICE_COLUMNS)
         )
-        predictions = wh.read(PREDICTIONS) if has_predictions else None
-        rejected = wh.read(RAW_REJECTED, columns=["date", "rule"]) if wh.has(RAW_REJECTED) else None
-        outcomes = None
-        if predictions is not None and len(predictions):
-            outcomes = wh.read(
-                FINAL,
-                start=predictions["feature_date"].min().date(),
-                columns=["date", "target"],
-            )
+        return Snapshot(
+            prices=bars,
+            predictions=predictions_with_outcomes(wh),
+            newest_price=newest_price,
+            newest_final=data.newest_features(wh),
+            rejected=data.quarantined(wh),
+        )
     except sa.exc.SQLAlchemyError as exc:
         return Snapshot(
-            message=f"Warehouse unreachable ({where}): {_one_line(exc, url)}. "
-            "The page retries on its next refresh.",
+            message=f"{unreachable_message(exc, url)}. The page retries on its next refresh.",
             problem=True,
         )
-    return Snapshot(
-        prices=bars,
-        predictions=join_outcomes(predictions, outcomes),
-        newest_price=newest_price,
-        newest_final=newest_final,
-        rejected=rejected,
-    )

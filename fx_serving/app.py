@@ -17,17 +17,16 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
-# First: it decides the metrics' multiprocess mode before prometheus_client is loaded.
-from fx_serving.metrics import MetricsMiddleware  # isort: skip
-
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 
+from fx_assets.core.readmodel.registry import RegistryReader
+from fx_assets.core.readmodel.stores import open_warehouse
 from fx_assets.core.settings import Settings, load_settings
-from fx_assets.core.warehouse import Warehouse
 from fx_serving.holder import ChampionHolder
+from fx_serving.metrics import MetricsMiddleware
 from fx_serving.monitoring import monitoring_routes
 from fx_serving.routes import open_routes, predict_routes, routes
 from fx_serving.schemas import PredictRequest
@@ -56,11 +55,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.token = settings.secret(settings.api_token)
     app.state.stale_after_days = settings.stale_after_days
     app.state.metrics_token = settings.secret(settings.metrics_token)
-    # Read only: the tables are the pipeline's to create (the deployment reads with a
-    # read-only role).
-    app.state.warehouse = Warehouse(settings.warehouse_url, create=False)
+    # Read only, through the read model: the tables are the pipeline's to create and the
+    # registry training's to write (the deployment reads with a read-only role).
+    app.state.warehouse = open_warehouse(settings.warehouse_url)
     interval = app.state.reload_seconds or reload_interval()
     holder: ChampionHolder = app.state.holder
+    holder.reader = RegistryReader(settings.mlflow_tracking_uri)
     first = asyncio.create_task(asyncio.to_thread(holder.refresh))
     # Ready at start-up in the usual case; a registry that does not answer (MLflow's HTTP
     # client retries for minutes) leaves the load running and /ready saying so.

@@ -11,48 +11,47 @@ import asyncio
 import gc
 import logging
 import threading
-from typing import Any
 
 from fx_assets.core.models.champion import (
     Champion,
     ChampionError,
     NoChampionError,
-    champion_version,
-    load_champion,
     no_champion_message,
 )
+from fx_assets.core.readmodel.registry import RegistryReader
+from fx_assets.core.settings import load_settings
 from fx_serving import metrics
 
 log = logging.getLogger("fx_serving")
 
 
 class ChampionHolder:
-    def __init__(self) -> None:
+    """The loaded champion; ``reader`` (set by the app's lifespan) is where it comes from."""
+
+    def __init__(self, reader: RegistryReader | None = None) -> None:
         self.champion: Champion | None = None
         self.problem: str = "champion not loaded yet: the model registry has not answered"
+        self.reader = reader
         self._lock = threading.Lock()
-        self._client: Any = None
 
-    def _registry(self) -> Any:
-        if self._client is None:
-            from fx_assets.core.models import registry
-
-            self._client = registry.client()
-        return self._client
+    def _reader(self) -> RegistryReader:
+        if self.reader is None:
+            self.reader = RegistryReader(load_settings().mlflow_tracking_uri)
+        return self.reader
 
     def refresh(self) -> bool:
         """Load the champion if the alias moved since the last load; True when swapped."""
         with self._lock:
             current = self.champion
             try:
-                version = champion_version(self._registry())
+                version = self._reader().champion_version()
                 if version is None:
                     if current is None:
                         self.problem = no_champion_message()
                     return False
                 if current is not None and current.version == version:
                     return False
-                loaded = load_champion(self._registry())
+                loaded = self._reader().load_champion()
             except NoChampionError as exc:
                 self.problem = str(exc)
                 return False

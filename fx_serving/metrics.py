@@ -23,33 +23,18 @@ reachable by others, set ``FX_METRICS_TOKEN``: then ``/metrics`` needs
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import os
 import secrets
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
-
-
-def _choose_multiprocess_dir() -> None:
-    """Multiprocess mode for uvicorn's workers; must run before prometheus_client loads."""
-    if os.environ.get(MULTIPROC_ENV) or os.environ.get(MULTIPROC_ENV.lower()):
-        return
-    parent = multiprocessing.parent_process()
-    if parent is None or parent.pid is None:
-        return
-    folder = Path(tempfile.gettempdir()) / f"fx-prometheus-{parent.pid}"
-    folder.mkdir(mode=0o700, exist_ok=True)
-    os.environ[MULTIPROC_ENV] = str(folder)
-
-
-_choose_multiprocess_dir()
-
-from prometheus_client import (  # noqa: E402  (after the multiprocess decision)
+from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
     CollectorRegistry,
@@ -57,8 +42,11 @@ from prometheus_client import (  # noqa: E402  (after the multiprocess decision)
     Gauge,
     Histogram,
     generate_latest,
+    values,
 )
-from prometheus_client import multiprocess as _multiprocess  # noqa: E402
+from prometheus_client import multiprocess as _multiprocess
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -69,52 +57,98 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 # Bucket edges around the service's own figures: a one-row /predict is about 0.5 ms, the
 # compose alert fires above 50 ms, and warehouse reads take tens of milliseconds.
 LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
-
-REQUESTS = Counter(
-    "fx_http_requests_total", "HTTP requests by route template, method and status.",
-    ["route", "method", "status"],
-)  # fmt: skip
-LATENCY = Histogram(
-    "fx_http_request_duration_seconds", "Time from request to response end, by route.",
-    ["route", "method", "status"], buckets=LATENCY_BUCKETS,
-)  # fmt: skip
-PREDICTIONS = Counter(
-    "fx_predictions_total", "Rows scored by /predict, by predicted direction.", ["direction"]
-)
-# livemax: the version some live worker serves is 1; a version no live worker serves
-# any more reads 0 (a worker sets its old version to 0 when it swaps).
-CHAMPION = Gauge(
-    "fx_champion_version_info", "The champion version a worker serves (1) or served (0).",
-    ["model_name", "version"], multiprocess_mode="livemax",
-)  # fmt: skip
-RELOADS = Counter("fx_champion_reloads_total", "Champion versions loaded (first load included).")
-RELOAD_FAILURES = Counter(
-    "fx_champion_reload_failures_total", "Champion reloads that failed (the old one kept)."
-)
-
 # Unknown paths share one label: a scanner trying a thousand URLs must not make a thousand
 # time series.
 UNMATCHED = "unmatched"
 
 
+def _choose_multiprocess_dir() -> None:
+    """Multiprocess mode for uvicorn's workers: a worker with a multiprocessing parent and
+    no PROMETHEUS_MULTIPROC_DIR takes a folder keyed by that parent's pid."""
+    if os.environ.get(MULTIPROC_ENV) or os.environ.get(MULTIPROC_ENV.lower()):
+        return
+    parent = multiprocessing.parent_process()
+    if parent is None or parent.pid is None:
+        return
+    folder = Path(tempfile.gettempdir()) / f"fx-prometheus-{parent.pid}"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    os.environ[MULTIPROC_ENV] = str(folder)
+
+
+@dataclass(frozen=True)
+class Instruments:
+    requests: Counter
+    latency: Histogram
+    predictions: Counter
+    champion: Gauge
+    reloads: Counter
+    reload_failures: Counter
+
+
+@functools.cache
+def instruments() -> Instruments:
+    """The service's metrics, made once per process when the app is created (not at
+    import, so no import order matters). prometheus_client picks its value store (memory
+    or multiprocess files) when it is first imported, from PROMETHEUS_MULTIPROC_DIR: the
+    store is picked again here, after the multiprocess decision, whoever imported it first.
+    """
+    _choose_multiprocess_dir()
+    values.ValueClass = values.get_value_class()
+    return Instruments(
+        requests=Counter(
+            "fx_http_requests_total",
+            "HTTP requests by route template, method and status.",
+            ["route", "method", "status"],
+        ),
+        latency=Histogram(
+            "fx_http_request_duration_seconds",
+            "Time from request to response end, by route.",
+            ["route", "method", "status"],
+            buckets=LATENCY_BUCKETS,
+        ),
+        predictions=Counter(
+            "fx_predictions_total",
+            "Rows scored by /predict, by predicted direction.",
+            ["direction"],
+        ),
+        # livemax: the version some live worker serves is 1; a version no live worker serves
+        # any more reads 0 (a worker sets its old version to 0 when it swaps).
+        champion=Gauge(
+            "fx_champion_version_info",
+            "The champion version a worker serves (1) or served (0).",
+            ["model_name", "version"],
+            multiprocess_mode="livemax",
+        ),
+        reloads=Counter(
+            "fx_champion_reloads_total", "Champion versions loaded (first load included)."
+        ),
+        reload_failures=Counter(
+            "fx_champion_reload_failures_total",
+            "Champion reloads that failed (the old one kept).",
+        ),
+    )
+
+
 def count_predictions(direction: Any) -> None:
     """Count a batch of directions (0/1 array) by up and down."""
     up = int(direction.sum())
+    counter = instruments().predictions
     if up:
-        PREDICTIONS.labels("up").inc(up)
+        counter.labels("up").inc(up)
     if len(direction) - up:
-        PREDICTIONS.labels("down").inc(len(direction) - up)
+        counter.labels("down").inc(len(direction) - up)
 
 
 def champion_swapped(name: str, version: str, previous: str | None) -> None:
-    RELOADS.inc()
+    found = instruments()
+    found.reloads.inc()
     if previous is not None and previous != version:
-        CHAMPION.labels(name, previous).set(0)
-    CHAMPION.labels(name, version).set(1)
+        found.champion.labels(name, previous).set(0)
+    found.champion.labels(name, version).set(1)
 
 
 def reload_failed() -> None:
-    RELOAD_FAILURES.inc()
+    instruments().reload_failures.inc()
 
 
 class MetricsMiddleware:
@@ -122,6 +156,7 @@ class MetricsMiddleware:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self.instruments = instruments()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -140,8 +175,8 @@ class MetricsMiddleware:
         finally:
             route = scope.get("route")
             labels = (getattr(route, "path", UNMATCHED), scope["method"], str(status[0]))
-            REQUESTS.labels(*labels).inc()
-            LATENCY.labels(*labels).observe(time.perf_counter() - started)
+            self.instruments.requests.labels(*labels).inc()
+            self.instruments.latency.labels(*labels).observe(time.perf_counter() - started)
 
 
 def render() -> tuple[bytes, str]:

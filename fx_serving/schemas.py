@@ -1,4 +1,8 @@
-"""Request and response bodies of the model service (the OpenAPI schema comes from here)."""
+"""Request and response bodies of the model service (the OpenAPI schema comes from here).
+
+The rows of stored tables are not restated: ``row_model`` derives them from the table
+contracts, so a column added to a contract is served with no edit here.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,10 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
 
+from fx_assets.core.contracts import BACKTEST_SUMMARY, DRIFT, PERFORMANCE, PREDICTIONS
 from fx_assets.core.domain import FEATURES
 from fx_assets.core.models.inference import MAX_BATCH
+from fx_assets.core.readmodel.rows import row_model
 
 # Features of EUR/USD on Friday 2024-06-28 (ECB fixing): a realistic row for the docs.
 EXAMPLE_ROW: dict[str, float] = {
@@ -120,17 +126,14 @@ class ModelCard(BaseModel):
     decision_lift_ci_high: float | None = Field(default=None, description="Its high end.")
 
 
-class StoredPrediction(BaseModel):
-    feature_date: date
-    target_date: date = Field(description="The trading day the forecast is for.")
-    probability_up: float
-    direction: int
-    model_name: str
-    model_version: str
-    predicted_at: datetime
+# The stored rows, as their table contracts declare them (fields, types, descriptions).
+StoredPrediction = row_model(PREDICTIONS, name="StoredPrediction")
+DriftRow = row_model(DRIFT, name="DriftRow")
+PerformanceRow = row_model(PERFORMANCE, name="PerformanceRow")
+BacktestRow = row_model(BACKTEST_SUMMARY, name="BacktestRow")
 
 
-class Forecast(StoredPrediction):
+class Forecast(StoredPrediction):  # type: ignore[misc, valid-type]
     """A stored prediction as served: with how current the data behind it is."""
 
     data_as_of: date | None = Field(
@@ -166,28 +169,17 @@ class FieldErrors(BaseModel):
     detail: list[FieldError]
 
 
-class BacktestRow(BaseModel):
-    """One strategy's walk-forward skill (``eur_usd_backtest_summary``)."""
-
-    strategy: str = Field(examples=["model"])
-    n: int
-    accuracy: float
-    accuracy_ci_low: float
-    accuracy_ci_high: float
-    pr_auc: float | None
-    pr_auc_ci_low: float | None
-    pr_auc_ci_high: float | None
-    brier: float | None
-    p_value: float | None = Field(description="The model against this strategy, same days.")
-    cumulative_return: float | None
-    annualized_return: float | None
-    annualized_volatility: float | None
-    sharpe: float | None
-    max_drawdown: float | None
-
-
 class Backtest(BaseModel):
     verdict: str = Field(examples=["not distinguishable from always-up, p = 0.41"])
     verdicts: dict[str, str] = Field(description="The model against each baseline, in words.")
-    strategies: list[BacktestRow]
+    strategies: list[BacktestRow]  # type: ignore[valid-type]
     trading_note: str
+
+
+class MonitoringReport(BaseModel):
+    drift: list[DriftRow] = Field(  # type: ignore[valid-type]
+        description="the newest window, one row per feature"
+    )
+    performance: list[PerformanceRow] = Field(  # type: ignore[valid-type]
+        description="the newest rows, one per window"
+    )

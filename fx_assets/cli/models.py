@@ -12,7 +12,6 @@ import getpass
 from typing import Any
 
 from fx_assets.core.alerts import announce, champion_changed
-from fx_assets.core.contracts import TEST
 from fx_assets.core.models import registry
 from fx_assets.core.models.registry import RegistryError
 
@@ -39,7 +38,11 @@ def _lift(v: registry.Version) -> str:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    versions = registry.list_versions(registry.client())
+    from fx_assets.core.readmodel.registry import RegistryReader
+    from fx_assets.core.settings import load_settings
+
+    # A read: the read model's reader, which creates no experiment and no store.
+    versions = RegistryReader(load_settings().mlflow_tracking_uri).versions()
     if not versions:
         print(f"no version of {registry.MODEL_NAME} is registered yet; `fx run` trains the first")
         return 0
@@ -77,12 +80,11 @@ def cmd_models(args: argparse.Namespace) -> int:
 def _test_scores(versions: list[registry.Version]) -> tuple[dict[str, float], float | None]:
     """PR-AUC of each usable version on the current ``eur_usd_test``, and the baseline."""
     from fx_assets.core.models import lifecycle
+    from fx_assets.core.readmodel.data import test_set
+    from fx_assets.core.readmodel.stores import open_warehouse
     from fx_assets.core.settings import load_settings
-    from fx_assets.core.warehouse import Warehouse
 
-    return lifecycle.test_scores(
-        versions, Warehouse.cached(load_settings().warehouse_url).read(TEST)
-    )
+    return lifecycle.test_scores(versions, test_set(open_warehouse(load_settings().warehouse_url)))
 
 
 def _log(client: Any, kind: str, crowned: str, replaced: str | None, reason: str) -> None:

@@ -10,7 +10,7 @@ from dagster import DagsterInstance, Definitions, ExecuteInProcessResult
 
 from fx_assets.cli.errors import PipelineError
 from fx_assets.cli.results import read_gaps, read_report
-from fx_assets.core.contracts import FINAL, PREDICTIONS, RAW, RAW_REJECTED, STAGING
+from fx_assets.core.contracts import RAW, RAW_REJECTED
 from fx_assets.core.reports import (
     CandidatesReport,
     ChallengerReport,
@@ -139,16 +139,14 @@ def stale_warning(newest: date | None, today: date | None = None) -> str | None:
 
 
 def summarize(echo: Echo) -> dict[str, Any]:
+    from fx_assets.core.readmodel.data import spans
+    from fx_assets.core.readmodel.stores import open_warehouse
     from fx_assets.core.settings import load_settings
-    from fx_assets.core.warehouse import Warehouse
 
-    wh = Warehouse.cached(load_settings().warehouse_url)
     summary: dict[str, Any] = {}
-    for table in (RAW, STAGING, FINAL):
-        n = wh.count(table)
-        lo, hi = wh.date_range(table)
-        summary[table.name] = (n, lo, hi)
-        echo(f"  {table.name:<16} {n:>6} rows  {lo} .. {hi}")
+    for span in spans(open_warehouse(load_settings().warehouse_url)):
+        summary[span.table] = (span.rows, span.first, span.last)
+        echo(f"  {span.table:<16} {span.rows:>6} rows  {span.first} .. {span.last}")
     return summary
 
 
@@ -190,16 +188,16 @@ def run_training(echo: Echo, log_level: str | None = None) -> PromotionReport:
 
 def run_predictions(echo: Echo, log_level: str | None = None) -> dict[str, Any] | None:
     """Materialize ``eur_usd_predictions`` and print the newest forecast."""
+    from fx_assets.core.readmodel.predictions import newest_forecast
+    from fx_assets.core.readmodel.stores import open_warehouse
     from fx_assets.core.settings import load_settings
-    from fx_assets.core.warehouse import Warehouse
 
     echo("predictions: scoring new feature dates with the champion")
     execute("predictions_job", log_level=log_level)
-    newest = Warehouse.cached(load_settings().warehouse_url).read(PREDICTIONS, newest=1)
-    if newest.empty:
+    row = newest_forecast(open_warehouse(load_settings().warehouse_url))
+    if row is None:
         echo("  no forecast: eur_usd_final has no row after the champion's training cutoff")
         return None
-    row = newest.iloc[0].to_dict()
     arrow = "UP" if int(row["direction"]) == 1 else "DOWN"
     echo(
         f"  forecast for {row['target_date']:%Y-%m-%d}"
@@ -218,21 +216,20 @@ def _today() -> date:
 
 def echo_monitoring(echo: Echo) -> None:
     """What the monitoring step of the predictions run found, in two lines."""
-    from fx_assets.core.contracts import DRIFT, PERFORMANCE
     from fx_assets.core.monitoring.drift import drifted_features
-    from fx_assets.core.monitoring.store import newest_rows
+    from fx_assets.core.readmodel.accuracy import ROLLING_WINDOW
+    from fx_assets.core.readmodel.monitoring import read_monitoring
+    from fx_assets.core.readmodel.stores import open_warehouse
     from fx_assets.core.settings import load_settings
-    from fx_assets.core.warehouse import Warehouse
 
-    wh = Warehouse.cached(load_settings().warehouse_url)
-    drift, perf = newest_rows(wh, DRIFT), newest_rows(wh, PERFORMANCE)
-    if len(drift):
-        named = drifted_features(drift)
+    found = read_monitoring(open_warehouse(load_settings().warehouse_url))
+    if len(found.drift):
+        named = drifted_features(found.drift)
         listed = ", ".join(f"{f} (PSI {p:.2f})" for f, p in named.items()) or "none"
-        echo(f"  monitoring: {len(named)} of {len(drift)} features drifted: {listed}")
-    rows = perf[perf["window"] == "60"] if len(perf) else perf
-    if len(rows):
-        r = rows.iloc[0]
+        echo(f"  monitoring: {len(named)} of {len(found.drift)} features drifted: {listed}")
+    # The window of the page's accuracy chart: the same realized accuracy on both.
+    r = found.window(str(ROLLING_WINDOW))
+    if r is not None:
         echo(
             f"  monitoring: last {int(r['n'])} resolved: accuracy {r['accuracy']:.1%},"
             f" always up {r['baseline_accuracy']:.1%}, p={r['p_value']:.3f},"

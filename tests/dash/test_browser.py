@@ -397,7 +397,8 @@ PSI_BARS_JS = "return document.querySelector('#psi-chart .js-plotly-plot').data[
 
 
 def check_monitoring_panel(driver: Any) -> None:
-    """After fx run: PSI per feature, realized accuracy and the prediction shares render."""
+    """After fx run: PSI per feature and the prediction shares render (realized accuracy is
+    the page's one accuracy chart, above)."""
     wait_for(driver, lambda d: "Feature drift, window ending" in text(d, "#monitoring-panel"),
              "the monitoring panel")  # fmt: skip
     assert driver.execute_script(PSI_BARS_JS) == len(FEATURES)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import socket
 import sqlite3
-from datetime import UTC, datetime
 from pathlib import Path
 
 import mlflow
@@ -16,11 +15,11 @@ import sqlalchemy as sa
 from fx_assets.core.contracts import FINAL, PREDICTIONS, RAW
 from fx_assets.core.domain import FEATURES
 from fx_assets.core.models import registry
+from fx_assets.core.readmodel.registry import ModelHistory, RegistryReader, model_history
 from fx_assets.core.warehouse import Warehouse
-from fx_dash.model import load_model_panel
 from fx_dash.reader import load_snapshot
 from tests.support.champions import mlflow_db_template  # noqa: F401  (session fixture)
-from tests.support.frames import digest, predictions_frame
+from tests.support.frames import digest, predictions_frame, raw_bars
 
 
 def closed_port() -> int:
@@ -33,17 +32,7 @@ def fill(url: str, days: int = 300) -> pd.DatetimeIndex:
     """Raw bars, final rows and 30 predictions (the newest unresolved) through the writer."""
     dates = pd.bdate_range("2023-01-02", periods=days)
     wh = Warehouse(url)
-    raw = pd.DataFrame(
-        {
-            "date": dates,
-            "open": 1.1,
-            "high": 1.11,
-            "low": 1.09,
-            "close": 1.1,
-            "source": "csv",
-            "ingested_at": datetime(2024, 1, 1, tzinfo=UTC),
-        }
-    )
+    raw = raw_bars(dates)
     final = pd.DataFrame({"date": dates, **{f: 0.0 for f in FEATURES}})
     final["target"] = pd.array([i % 2 for i in range(days - 1)] + [None], "Int64")
     wh.replace_all(RAW, raw)
@@ -126,6 +115,10 @@ def _add_version(client: mlflow.MlflowClient, tags: dict[str, str]) -> str:
     for key, value in tags.items():
         client.set_model_version_tag(registry.MODEL_NAME, mv.version, key, value)
     return str(mv.version)
+
+
+def load_model_panel(uri: str) -> ModelHistory:
+    return model_history(RegistryReader(uri))
 
 
 def test_model_panel_states_on_a_real_registry(tmp_path: Path, mlflow_db_template: Path) -> None:  # noqa: F811

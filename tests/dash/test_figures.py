@@ -14,14 +14,14 @@ from fx_assets.core.models.registry import (
     TAG_TRAINING_CUTOFF,
     Version,
 )
+from fx_assets.core.readmodel.accuracy import rolling_accuracy
+from fx_assets.core.readmodel.predictions import join_outcomes
+from fx_assets.core.readmodel.registry import ModelHistory
 from fx_dash.figures import (
     CLOSE_ONLY_LABEL,
-    chart_kind,
     price_figure,
     rolling_accuracy_figure,
 )
-from fx_dash.metrics import join_outcomes, rolling_accuracy
-from fx_dash.model import ModelPanel
 from fx_dash.panels import (
     accuracy_panel,
     forecast_panel,
@@ -54,7 +54,6 @@ def text_of(component: Any) -> str:
 
 def test_close_only_source_draws_a_labelled_close_line() -> None:
     prices = bars(30, ohlc=False)
-    assert chart_kind(prices) == "close"
     fig = price_figure(prices)
     assert [t["type"] for t in fig["data"]] == ["scatter"]
     assert fig["data"][0]["name"] == CLOSE_ONLY_LABEL
@@ -64,7 +63,6 @@ def test_close_only_source_draws_a_labelled_close_line() -> None:
 
 def test_ohlc_source_draws_candlesticks() -> None:
     prices = bars(30, ohlc=True)
-    assert chart_kind(prices) == "candlestick"
     fig = price_figure(prices)
     assert [t["type"] for t in fig["data"]] == ["candlestick"]
     candles = fig["data"][0]
@@ -74,7 +72,6 @@ def test_ohlc_source_draws_candlesticks() -> None:
 
 def test_source_change_inside_the_window_draws_both() -> None:
     prices = pd.concat([bars(10, ohlc=False), bars(10, ohlc=True, start="2024-01-15")])
-    assert chart_kind(prices) == "mixed"
     fig = price_figure(prices)
     kinds = {t["type"]: t for t in fig["data"]}
     assert set(kinds) == {"candlestick", "scatter"}
@@ -100,16 +97,21 @@ def test_prediction_markers_sit_at_the_target_date_on_the_feature_close() -> Non
 def test_empty_inputs_give_explanations_not_errors() -> None:
     fig = price_figure(bars(0, ohlc=False))
     assert fig["data"] == [] and "No prices yet" in fig["layout"]["annotations"][0]["text"]
-    rolling = rolling_accuracy_figure(pd.DataFrame(columns=["feature_date"]), 7)
-    assert "7 resolved so far" in rolling["layout"]["annotations"][0]["text"]
+    rolling = rolling_accuracy_figure(rolling_accuracy(join_outcomes(None, None)))
+    assert "No resolved prediction yet" in rolling["layout"]["annotations"][0]["text"]
 
 
-def test_rolling_figure_has_model_and_baseline() -> None:
+def test_rolling_figure_has_the_band_the_model_and_the_baseline() -> None:
     preds = predictions_frame([1] * 30)
     joined = join_outcomes(preds, final_frame(preds["feature_date"], [1, 0] * 15))
-    fig = rolling_accuracy_figure(rolling_accuracy(joined), 30)
-    assert [t["name"] for t in fig["data"]] == ["model, last 20", "always up, same 20 days"]
-    assert fig["data"][0]["y"] == [0.5] * 11
+    fig = rolling_accuracy_figure(rolling_accuracy(joined))
+    names = [t["name"] for t in fig["data"]]
+    assert names == ["95% band", "95% band", "model, last 60", "always up, same days"]
+    assert fig["data"][1]["fill"] == "tonexty"
+    # Every resolved forecast has a point: the window holds what there is (n says how many).
+    assert fig["data"][2]["y"][-1] == 0.5 and len(fig["data"][2]["y"]) == 30
+    low, high, model = (fig["data"][i]["y"] for i in (0, 1, 2))
+    assert all(lo <= m <= hi for lo, m, hi in zip(low, model, high, strict=True))
 
 
 def test_window_start_for_each_range() -> None:
@@ -167,7 +169,7 @@ def _version(number: str, lifecycle: str, aliases: tuple[str, ...] = ()) -> Vers
 def test_model_panel_lists_champion_and_versions() -> None:
     champion = _version("4", "champion", ("champion",))
     challenger = _version("5", "rejected", ("challenger",))
-    panel = ModelPanel(
+    panel = ModelHistory(
         champion=champion,
         challenger=challenger,
         versions=[challenger, champion, _version("3", "archived")],
@@ -178,7 +180,7 @@ def test_model_panel_lists_champion_and_versions() -> None:
     assert "version 5 (rejected)" in text
     for state in ("champion", "rejected", "archived"):
         assert state in text
-    message = text_of(model_panel(ModelPanel(message="No champion yet: x")))
+    message = text_of(model_panel(ModelHistory(message="No champion yet: x")))
     assert message.startswith("No champion yet")
 
 

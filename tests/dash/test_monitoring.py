@@ -12,14 +12,9 @@ from fx_assets.core.alerts import Alert, AlertConfig, Notifier
 from fx_assets.core.contracts import FINAL, PREDICTIONS
 from fx_assets.core.domain import FEATURES
 from fx_assets.core.monitoring import drift, performance
+from fx_assets.core.readmodel.monitoring import Monitoring
 from fx_assets.core.warehouse import Warehouse
-from fx_dash.monitoring import (
-    Monitoring,
-    accuracy_figure,
-    load_monitoring,
-    monitoring_panel,
-    psi_figure,
-)
+from fx_dash.monitoring import MonitoringPanel, load_monitoring, monitoring_panel, psi_figure
 
 
 def _text(children: object) -> str:
@@ -37,7 +32,6 @@ def test_a_missing_warehouse_gives_every_empty_state(tmp_path: Path) -> None:
     text = _text(monitoring_panel(data, today=date(2026, 12, 1)))
     assert "no bars stored yet" in text
     assert "No drift measured yet" in text
-    assert "No resolved prediction yet" in text
     assert "No alert sent yet" in text
 
 
@@ -74,9 +68,10 @@ def test_predictions_and_alerts_fill_the_panel(tmp_path: Path) -> None:
         AlertConfig(webhook_url="http://127.0.0.1:1/hook", attempts=1, timeout=0.5), wh.engine
     ).send(Alert("check:feature_drift", "feature drift: vol_5", "PSI 3.1"))
     data = load_monitoring(url)
-    assert len(data.accuracy) == 120 and data.accuracy["n"].iloc[-1] == 60
+    assert data.newest_bar is None and len(data.found.alerts) == 1
     text = _text(monitoring_panel(data))
-    assert "Realized accuracy" in text
+    # Realized accuracy is the page's one accuracy chart, not drawn again here.
+    assert "Realized accuracy" not in text
     assert "feature drift: vol_5 (not delivered yet)" in text
 
 
@@ -111,23 +106,8 @@ def test_psi_figure_marks_the_drifted_features() -> None:
     # Rows written before the column existed are held to FX_DRIFT_PSI.
     old = psi_figure(rows.assign(psi_threshold=None), threshold=0.3)
     assert old["data"][1]["x"] == [0.3, 0.3]
-    text = _text(monitoring_panel(Monitoring(drift=rows)))
+    text = _text(monitoring_panel(MonitoringPanel(Monitoring(drift=rows))))
     assert "drifted: b (PSI" in text and "a (PSI" not in text
-
-
-def test_accuracy_figure_has_band_model_and_always_up() -> None:
-    resolved = pd.DataFrame(
-        {
-            "feature_date": pd.bdate_range("2024-01-01", periods=80),
-            "probability_up": 0.6,
-            "direction": 1,
-            "actual": [1, 0] * 40,
-        }
-    )
-    figure = accuracy_figure(performance.rolling_accuracy(resolved, 60))
-    names = [t["name"] for t in figure["data"]]
-    assert names == ["95% band", "95% band", "model, last 60", "always up, same days"]
-    assert figure["data"][1]["fill"] == "tonexty"
 
 
 def test_prediction_share_table_from_the_performance_rows() -> None:
@@ -140,5 +120,5 @@ def test_prediction_share_table_from_the_performance_rows() -> None:
         }
     )
     rows = performance.performance(resolved, performance.Reference(0.5, 0.4, 0.5))
-    text = _text(monitoring_panel(Monitoring(performance=rows)))
+    text = _text(monitoring_panel(MonitoringPanel(Monitoring(performance=rows))))
     assert "Prediction drift" in text and "100.0%" in text and "40.0%" in text

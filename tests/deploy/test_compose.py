@@ -346,7 +346,7 @@ def test_prometheus_scrapes_the_model_service_and_holds_two_alerting_rules() -> 
     assert set(by_name) == {"ModelServiceDown", "ModelServiceP99LatencyHigh"}
     assert f'up{{job="{job["job_name"]}"}} == 0' in by_name["ModelServiceDown"]["expr"]
     latency = by_name["ModelServiceP99LatencyHigh"]["expr"]
-    assert f"{metrics.LATENCY._name}_bucket" in latency and "0.99" in latency
+    assert f"{metrics.instruments().latency._name}_bucket" in latency and "0.99" in latency
     assert "> 0.05" in latency
     assert 0.05 in metrics.LATENCY_BUCKETS  # the threshold is a bucket edge: an exact quantile
 

@@ -129,21 +129,24 @@ def test_metrics_are_open_while_the_api_needs_its_token(two_workers: tuple[str, 
 
 
 def test_reload_failures_and_swaps_are_counted(monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
     from prometheus_client import REGISTRY
 
-    from fx_assets.core.models.champion import ChampionError
-    from fx_serving import holder as holder_module
+    from fx_assets.core.readmodel.registry import RegistryReader
     from fx_serving.holder import ChampionHolder
 
-    def broken(_client: object) -> str:
-        raise ChampionError("model registry unavailable: test")
-
+    # A real reader on a tracking server that does not answer (a closed port).
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "3")
     before = REGISTRY.get_sample_value("fx_champion_reload_failures_total") or 0.0
-    monkeypatch.setattr(holder_module, "champion_version", broken)
-    h = ChampionHolder()
-    h._client = object()
+    h = ChampionHolder(RegistryReader(f"http://127.0.0.1:{port}"))
     assert h.refresh() is False
     assert REGISTRY.get_sample_value("fx_champion_reload_failures_total") == before + 1
+    assert h.champion is None and "registry" in h.problem
 
 
 def test_metrics_of_an_in_process_app() -> None:

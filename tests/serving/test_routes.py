@@ -291,30 +291,13 @@ def test_the_stored_prediction_model_is_the_table_contract() -> None:
 
 def test_backtest_returns_the_summary_and_the_verdict(client: TestClient, world: World) -> None:
     from fx_assets.core.contracts import BACKTEST_SUMMARY
-    from fx_assets.core.evaluation.summary import SUMMARY_COLUMNS
+    from tests.support.frames import backtest_summary_frame
 
     wh = Warehouse(world.warehouse_url)
     if not wh.has(BACKTEST_SUMMARY):
         missing = client.get("/backtest")
         assert missing.status_code == 404 and "no backtest yet" in missing.json()["detail"]
-    rows = []
-    for strategy, accuracy, p in (
-        ("model", 0.512, None),
-        ("always_up", 0.503, 0.41),
-        ("persistence", 0.49, 0.03),
-        ("momentum", 0.50, 0.2),
-    ):
-        row = dict.fromkeys(SUMMARY_COLUMNS)
-        row.update(
-            strategy=strategy,
-            n=6000,
-            accuracy=accuracy,
-            accuracy_ci_low=accuracy - 0.013,
-            accuracy_ci_high=accuracy + 0.013,
-            p_value=p,
-        )
-        rows.append(row)
-    wh.replace_tables({BACKTEST_SUMMARY: BACKTEST_SUMMARY.validate(pd.DataFrame(rows))})
+    wh.replace_tables({BACKTEST_SUMMARY: backtest_summary_frame()})
     response = client.get("/backtest")
     assert response.status_code == 200
     body = response.json()

@@ -31,3 +31,44 @@ def final_frame(dates: pd.Series | pd.DatetimeIndex, targets: list[int | None]) 
 def digest(path: Path) -> str:
     """A file's content hash: proves a reader left it untouched."""
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def raw_bars(dates: pd.DatetimeIndex) -> pd.DataFrame:
+    """Flat OHLC bars on ``dates``, as the writer stores them."""
+    return pd.DataFrame(
+        {
+            "date": dates,
+            "open": 1.1,
+            "high": 1.11,
+            "low": 1.09,
+            "close": 1.1,
+            "source": "csv",
+            "ingested_at": datetime(2024, 1, 1, tzinfo=UTC),
+        }
+    )
+
+
+def backtest_summary_frame() -> pd.DataFrame:
+    """A backtest summary: the model and the three baselines, with p-values of the model
+    against each (always-up 0.41: indistinguishable; persistence 0.03: better)."""
+    from fx_assets.core.contracts import BACKTEST_SUMMARY
+    from fx_assets.core.evaluation.summary import SUMMARY_COLUMNS
+
+    rows = []
+    for strategy, accuracy, p in (
+        ("model", 0.512, None),
+        ("always_up", 0.503, 0.41),
+        ("persistence", 0.49, 0.03),
+        ("momentum", 0.50, 0.2),
+    ):
+        row = dict.fromkeys(SUMMARY_COLUMNS)
+        row.update(
+            strategy=strategy,
+            n=6000,
+            accuracy=accuracy,
+            accuracy_ci_low=accuracy - 0.013,
+            accuracy_ci_high=accuracy + 0.013,
+            p_value=p,
+        )
+        rows.append(row)
+    return BACKTEST_SUMMARY.validate(pd.DataFrame(rows))

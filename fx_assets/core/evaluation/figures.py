@@ -14,6 +14,7 @@ import pandas as pd
 from fx_assets.core.evaluation.summary import LABELS
 
 Figure = dict[str, Any]
+# The page's colours too (fx_dash.figures takes them from here): one palette.
 MODEL = "#0969da"
 BASELINE = "#8c959f"
 GRID = "#eaeef2"
@@ -42,7 +43,7 @@ def _layout(title: str, **extra: Any) -> dict[str, Any]:
     }
 
 
-def _axis(**extra: Any) -> dict[str, Any]:
+def axis(**extra: Any) -> dict[str, Any]:
     return {"gridcolor": GRID, "zeroline": False, "automargin": True, **extra}
 
 
@@ -75,8 +76,8 @@ def accuracy_figure(summary: pd.DataFrame) -> Figure:
         ],
         "layout": _layout(
             "Backtest accuracy, 95 % interval",
-            xaxis=_axis(tickformat=".1%"),
-            yaxis=_axis(),
+            xaxis=axis(tickformat=".1%"),
+            yaxis=axis(),
             shapes=[_vline(0.5)],
         ),
     }
@@ -119,8 +120,8 @@ def equity_figure(curves: pd.DataFrame) -> Figure:
         "layout": _layout(
             "Equity of 1, after costs",
             # Under the curves, in MLflow's copy too: the page repeats it below the chart.
-            xaxis=_axis(type="date", title={"text": NOT_ADVICE, "font": {"size": 11}}),
-            yaxis=_axis(),
+            xaxis=axis(type="date", title={"text": NOT_ADVICE, "font": {"size": 11}}),
+            yaxis=axis(),
             hovermode="x unified",
         ),
     }
@@ -145,8 +146,8 @@ def yearly_figure(yearly: pd.DataFrame) -> Figure:
         "layout": _layout(
             "Accuracy per year",
             barmode="group",
-            xaxis=_axis(dtick=2),
-            yaxis=_axis(tickformat=".0%", range=[0.35, 0.65]),
+            xaxis=axis(dtick=2),
+            yaxis=axis(tickformat=".0%", range=[0.35, 0.65]),
         ),
     }
 

@@ -143,8 +143,11 @@ def champion_version(client: Any = None, name: str = MODEL_NAME) -> str | None:
         raise ChampionError(f"model registry unavailable: {exc.message}") from None
 
 
-def load_champion(client: Any = None, name: str = MODEL_NAME) -> Champion:
-    """Resolve ``name@champion`` and load that exact version (a later alias move is not mixed)."""
+def load_champion(
+    client: Any = None, name: str = MODEL_NAME, *, uri: str | None = None
+) -> Champion:
+    """Resolve ``name@champion`` and load that exact version (a later alias move is not
+    mixed); ``uri``: the store ``client`` reads, to load the artifact from it explicitly."""
     from mlflow.exceptions import MlflowException
 
     from fx_assets.core.models import registry
@@ -161,7 +164,7 @@ def load_champion(client: Any = None, name: str = MODEL_NAME) -> Champion:
     features = _features(tags, where)
     cutoff = _cutoff(tags, where)
     try:
-        estimator = registry.load_model(f"models:/{name}/{mv.version}")
+        estimator = registry.load_model(f"models:/{name}/{mv.version}", uri)
     except MlflowException as exc:
         raise ChampionError(f"cannot load {where}: {exc.message}") from None
     if not hasattr(estimator, "predict_proba"):

@@ -220,11 +220,25 @@ def model_features(model_uri: str) -> tuple[str, ...]:
     return tuple(signature.inputs.input_names())
 
 
-def load_model(model_uri: str) -> Any:
-    """The scikit-learn-API estimator behind ``model_uri`` (it has ``predict_proba``)."""
+def load_model(model_uri: str, store_uri: str | None = None) -> Any:
+    """The scikit-learn-API estimator behind ``model_uri`` (it has ``predict_proba``).
+
+    ``store_uri``: the tracking and registry store to resolve it in, given explicitly (a
+    consumer's read-only reader), rather than the ``mlflow`` module's global URIs.
+    """
     import mlflow.sklearn
 
-    return mlflow.sklearn.load_model(model_uri)
+    if store_uri is None:
+        return mlflow.sklearn.load_model(model_uri)
+    import tempfile
+
+    from mlflow.artifacts import download_artifacts
+
+    with tempfile.TemporaryDirectory(prefix="fx-model-") as tmp:
+        local = download_artifacts(
+            artifact_uri=model_uri, dst_path=tmp, tracking_uri=store_uri, registry_uri=store_uri
+        )
+        return mlflow.sklearn.load_model(local)
 
 
 def _crown(client: Any, version: str, reason: str) -> None:

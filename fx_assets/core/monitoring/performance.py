@@ -2,8 +2,9 @@
 
 Outcomes are not stored on predictions: a prediction made on feature date t is resolved
 by ``eur_usd_final``'s ``target`` of date t (1 when the next trading day closed higher),
-known once the next close is in. Dagster-free; the ``eur_usd_performance`` asset, its
-checks and the dashboard call it.
+known once the next close is in. The join and a window's accuracy are the read model's
+(``fx_assets.core.readmodel``), the same ones every consumer shows. Dagster-free; the
+``eur_usd_performance`` asset and its checks call it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from scipy import stats
 
 from fx_assets.core.contracts import PERFORMANCE
 from fx_assets.core.domain import THRESHOLD
+from fx_assets.core.readmodel.accuracy import realized_accuracy
 
 WINDOWS: tuple[int | None, ...] = (20, 60, 250, None)  # None: every resolved prediction
 ALPHA = 0.05
@@ -32,20 +34,6 @@ PERFORMANCE_COLUMNS = PERFORMANCE.column_names
 
 def window_label(window: int | None) -> str:
     return "all" if window is None else str(window)
-
-
-def resolve(predictions: pd.DataFrame, final: pd.DataFrame) -> pd.DataFrame:
-    """Stored predictions whose outcome is known: ``feature_date``, ``probability_up``,
-    ``direction`` and ``actual``, oldest first."""
-    outcomes = final[["date", "target"]].rename(columns={"date": "feature_date"})
-    outcomes = outcomes[outcomes["target"].notna()]
-    joined = predictions.merge(outcomes, on="feature_date", how="inner")
-    joined = joined.rename(columns={"target": "actual"}).sort_values("feature_date")
-    joined["actual"] = joined["actual"].astype(int)
-    joined["direction"] = joined["direction"].astype(int)
-    joined["probability_up"] = joined["probability_up"].astype(float)
-    cols = ["feature_date", "probability_up", "direction", "actual"]
-    return joined[cols].reset_index(drop=True)
 
 
 def hits_p_value(hits: int, n: int, baseline_rate: float) -> float:
@@ -97,11 +85,12 @@ def window_row(
     window's own share would be hindsight); without a reference, the window's own share.
     """
     rows = resolved if window is None else resolved.tail(window)
-    n = len(rows)
+    # The one definition of a window's accuracy, as every consumer reads it.
+    realized = realized_accuracy(resolved, window)
+    n, hits = realized.n, realized.hits
     y = rows["actual"].to_numpy(int)
     p = rows["probability_up"].to_numpy(float)
-    hits = int((rows["direction"].to_numpy(int) == y).sum())
-    base_rate = float(y.mean()) if n else float("nan")
+    base_rate = realized.baseline_accuracy if n else float("nan")
     brier = float(np.mean((p - y) ** 2)) if n else float("nan")
     constant = reference.outcome_up_share if reference else base_rate
     constant_brier = float(np.mean((constant - y) ** 2)) if n else float("nan")
@@ -113,7 +102,7 @@ def window_row(
         "window": window_label(window),
         "window_end": pd.Timestamp(rows["feature_date"].max()).date() if n else None,
         "n": n,
-        "accuracy": hits / n if n else float("nan"),
+        "accuracy": realized.accuracy if n else float("nan"),
         "baseline_accuracy": base_rate,
         "brier": brier,
         "p_value": p_value,
@@ -142,26 +131,6 @@ def performance(
         return pd.DataFrame(columns=PERFORMANCE_COLUMNS)
     rows = [window_row(resolved, w, reference, alpha, share_shift) for w in windows]
     return pd.DataFrame(rows, columns=PERFORMANCE_COLUMNS)
-
-
-def rolling_accuracy(resolved: pd.DataFrame, window: int = 60) -> pd.DataFrame:
-    """Accuracy over the trailing ``window`` resolved days, with a 95 % exact (Clopper-
-    Pearson) band and the always-up accuracy on the same days: the dashboard's series."""
-    hits = (resolved["direction"] == resolved["actual"]).astype(float)
-    n = hits.rolling(window, min_periods=1).count()
-    k = hits.rolling(window, min_periods=1).sum()
-    low = stats.beta.ppf(0.025, k, n - k + 1)
-    high = stats.beta.ppf(0.975, k + 1, n - k)
-    return pd.DataFrame(
-        {
-            "feature_date": resolved["feature_date"],
-            "n": n.astype(int),
-            "accuracy": k / n,
-            "ci_low": np.nan_to_num(low, nan=0.0),
-            "ci_high": np.nan_to_num(high, nan=1.0),
-            "baseline_accuracy": resolved["actual"].astype(float).rolling(window, 1).mean(),
-        }
-    )
 
 
 def decayed(rows: pd.DataFrame, window: str = "60") -> dict[str, object] | None:

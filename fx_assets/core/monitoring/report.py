@@ -16,6 +16,7 @@ import pandas as pd
 
 from fx_assets.core.domain import TARGET
 from fx_assets.core.monitoring import drift, performance
+from fx_assets.core.readmodel.predictions import join_outcomes, resolved
 
 
 class Model(Protocol):
@@ -58,7 +59,8 @@ def monitor(
         reference = performance.reference_of(p, train[TARGET].to_numpy(dtype=int))
     # Only this model's predictions: a table of another version's calls says nothing of it.
     mine = predictions[predictions["model_version"].astype(str) == str(model.version)]
-    perf = performance.performance(performance.resolve(mine, final), reference)
+    done = resolved(join_outcomes(mine, final[["date", "target"]]))
+    perf = performance.performance(done, reference)
     if len(perf):
         perf["model_version"] = str(model.version)
     return Tables(drift=drift_rows, performance=perf)

@@ -22,19 +22,6 @@ def _resolved(direction: list[int], actual: list[int], p: list[float]) -> pd.Dat
     )
 
 
-def test_resolve_joins_outcomes_from_final_and_drops_unknown_ones() -> None:
-    dates = pd.bdate_range("2024-01-01", periods=3)
-    predictions = pd.DataFrame(
-        {"feature_date": dates, "probability_up": [0.6, 0.4, 0.7], "direction": [1, 0, 1]}
-    )
-    final = pd.DataFrame(
-        {"date": dates, "target": pd.array([1, 1, pd.NA], dtype="Int64"), "ret_1d": 0.0}
-    )
-    resolved = perf.resolve(predictions, final)
-    assert list(resolved["actual"]) == [1, 1]
-    assert list(resolved["feature_date"]) == list(dates[:2])
-
-
 def test_a_hand_computed_window() -> None:
     rows = _resolved([1, 1, 0, 0], [1, 0, 0, 1], [0.8, 0.6, 0.3, 0.4])
     row = perf.window_row(rows, None)
@@ -101,17 +88,3 @@ def test_windows_and_prediction_drift() -> None:
 
 def test_no_resolved_prediction_gives_no_rows() -> None:
     assert perf.performance(_resolved([], [], [])).empty
-
-
-def test_rolling_accuracy_band_holds_the_accuracy() -> None:
-    rng = np.random.default_rng(1)
-    actual = rng.integers(0, 2, 200).tolist()
-    direction = rng.integers(0, 2, 200).tolist()
-    band = perf.rolling_accuracy(_resolved(direction, actual, [0.5] * 200), window=60)
-    assert (band["ci_low"] <= band["accuracy"]).all()
-    assert (band["accuracy"] <= band["ci_high"]).all()
-    assert band["n"].iloc[-1] == 60
-    # Clopper-Pearson for 30 of 60: about 0.368 to 0.632.
-    assert perf.rolling_accuracy(_resolved([1] * 60, [1, 0] * 30, [0.5] * 60), 60)["ci_low"].iloc[
-        -1
-    ] == pytest.approx(0.3681, abs=1e-3)

@@ -1,4 +1,8 @@
-"""Accuracy arithmetic of the dashboard against hand-computed cases."""
+"""Realized accuracy (the read model's one definition) against hand-computed cases.
+
+Moved from the dashboard's and the performance monitoring's own copies: the windows, the
+baseline on the same days, the pending forecast, and the exact (Clopper-Pearson) band.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +10,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fx_dash.metrics import (
-    accuracy,
+from fx_assets.core.readmodel.accuracy import (
+    Accuracy,
     accuracy_summary,
-    join_outcomes,
-    latest_forecast,
-    resolved,
+    exact_interval,
+    realized_accuracy,
     rolling_accuracy,
 )
+from fx_assets.core.readmodel.predictions import join_outcomes, resolved
 from tests.support.frames import final_frame, predictions_frame
 
 
@@ -58,7 +62,7 @@ def test_the_pending_prediction_counts_nowhere() -> None:
     assert len(resolved(joined)) == 100
     newest = joined.iloc[-1]
     assert pd.isna(newest["actual"]) and pd.isna(newest["correct"])
-    assert latest_forecast(joined)["feature_date"] == newest["feature_date"]
+    assert joined["feature_date"].is_monotonic_increasing  # oldest first, newest last
 
 
 def test_baseline_is_scored_on_the_predicted_dates_only() -> None:
@@ -69,7 +73,7 @@ def test_baseline_is_scored_on_the_predicted_dates_only() -> None:
     targets = [1] * len(dates)
     for d, t in zip(preds["feature_date"], [0, 0, 1, 0], strict=True):
         targets[list(dates).index(d)] = t
-    acc = accuracy(join_outcomes(preds, final_frame(dates, targets)))
+    acc = realized_accuracy(join_outcomes(preds, final_frame(dates, targets)), None)
     assert (acc.n, acc.hits, acc.baseline_hits) == (4, 1, 1)  # right only on the 2nd day
     assert acc.baseline_accuracy == pytest.approx(0.25)
 
@@ -94,29 +98,52 @@ def test_short_history_reports_its_real_n() -> None:
 
 def test_nothing_resolved_gives_no_percentages() -> None:
     joined = join_outcomes(predictions_frame([1, 0]), None)
-    acc = accuracy(joined)
+    acc = realized_accuracy(joined, None)
     assert acc.n == 0 and acc.accuracy is None and acc.baseline_accuracy is None
+    assert acc.ci_low is None and acc.ci_high is None
     assert rolling_accuracy(joined).empty
     empty = join_outcomes(None, None)
-    assert empty.empty and latest_forecast(empty) is None and accuracy(empty).n == 0
+    assert empty.empty and realized_accuracy(empty).n == 0
 
 
 def test_rolling_accuracy_over_twenty_resolved() -> None:
     rolling = rolling_accuracy(hundred_and_one(), window=20)
-    assert len(rolling) == 81  # from the 20th resolved prediction to the 100th
+    assert len(rolling) == 100  # every resolved forecast; n says how many the window holds
     by_date = rolling.set_index("feature_date")
     days = pd.bdate_range("2024-01-01", periods=101)
-    assert by_date.loc[days[19], "model"] == pytest.approx(1.0)
-    assert by_date.loc[days[39], "always_up"] == pytest.approx(0.5)
-    assert by_date.loc[days[79], "model"] == pytest.approx(0.0)
-    assert by_date.loc[days[99], "model"] == pytest.approx(0.5)
-    assert by_date.loc[days[99], "always_up"] == pytest.approx(1.0)
+    assert by_date.loc[days[9], "n"] == 10 and by_date.loc[days[19], "n"] == 20
+    assert by_date.loc[days[19], "accuracy"] == pytest.approx(1.0)
+    assert by_date.loc[days[39], "baseline_accuracy"] == pytest.approx(0.5)
+    assert by_date.loc[days[79], "accuracy"] == pytest.approx(0.0)
+    assert by_date.loc[days[99], "accuracy"] == pytest.approx(0.5)
+    assert by_date.loc[days[99], "baseline_accuracy"] == pytest.approx(1.0)
     assert days[100] not in by_date.index
 
 
-def test_accuracy_cards_carry_a_block_bootstrap_interval() -> None:
-    from fx_dash.metrics import Accuracy, accuracy
+def test_the_rolling_band_holds_the_accuracy_and_ends_at_the_window_figure() -> None:
+    rng = np.random.default_rng(1)
+    preds = predictions_frame(rng.integers(0, 2, 200).tolist())
+    joined = join_outcomes(preds, final_frame(preds["feature_date"], rng.integers(0, 2, 200)))
+    band = rolling_accuracy(joined, window=60)
+    assert (band["ci_low"] <= band["accuracy"]).all()
+    assert (band["accuracy"] <= band["ci_high"]).all()
+    assert band["n"].iloc[-1] == 60
+    last = realized_accuracy(joined, 60)
+    assert band["accuracy"].iloc[-1] == pytest.approx(last.accuracy)
+    assert (band["ci_low"].iloc[-1], band["ci_high"].iloc[-1]) == pytest.approx(
+        (last.ci_low, last.ci_high)
+    )
 
+
+def test_the_interval_is_clopper_pearson() -> None:
+    # 30 of 60: about 0.368 to 0.632 (exact binomial, as R's binom.test reports it).
+    low, high = exact_interval(30, 60)
+    assert (float(low), float(high)) == pytest.approx((0.3681, 0.6319), abs=1e-3)
+    # All right or all wrong: the band touches 1 or 0 exactly.
+    assert float(exact_interval(20, 20)[1]) == 1.0 and float(exact_interval(0, 20)[0]) == 0.0
+
+
+def test_accuracy_cards_carry_an_exact_interval_that_narrows_with_n() -> None:
     rng = np.random.default_rng(4)
     n = 200
     dates = pd.bdate_range("2024-01-01", periods=n)
@@ -132,10 +159,12 @@ def test_accuracy_cards_carry_a_block_bootstrap_interval() -> None:
         }
     )
     final = pd.DataFrame({"date": dates, "target": rng.integers(0, 2, n)})
-    acc: Accuracy = accuracy(join_outcomes(preds, final))
+    acc: Accuracy = realized_accuracy(join_outcomes(preds, final), None)
     assert acc.ci_low is not None and acc.ci_high is not None
     assert acc.ci_low < acc.accuracy < acc.ci_high
     # About two standard errors each side of a coin toss on 200 days.
-    assert 0.04 < acc.ci_high - acc.ci_low < 0.2
-    last20 = accuracy(join_outcomes(preds, final), window=20)
+    assert 0.1 < acc.ci_high - acc.ci_low < 0.16
+    last20 = realized_accuracy(join_outcomes(preds, final), 20)
     assert last20.ci_high - last20.ci_low > acc.ci_high - acc.ci_low
+    # The same call gives the same interval: nothing is resampled.
+    assert realized_accuracy(join_outcomes(preds, final), None) == acc
