@@ -13,10 +13,12 @@ import logging
 import threading
 from typing import Any
 
+from fx_assets.core.alerts import AlertConfig, Notifier, model_refused
 from fx_assets.core.models.champion import (
     Champion,
     ChampionError,
     NoChampionError,
+    RefusedChampionError,
     champion_version,
     load_champion,
     no_champion_message,
@@ -32,6 +34,9 @@ class ChampionHolder:
         self.problem: str = "champion not loaded yet: the model registry has not answered"
         self._lock = threading.Lock()
         self._client: Any = None
+        # The version the loader refused last: not downloaded and alerted again every
+        # interval, only once more when the alias moves to it again.
+        self._refused: str | None = None
 
     def _registry(self) -> Any:
         if self._client is None:
@@ -52,9 +57,14 @@ class ChampionHolder:
                     return False
                 if current is not None and current.version == version:
                     return False
+                if version == self._refused:
+                    return False
                 loaded = load_champion(self._registry())
             except NoChampionError as exc:
                 self.problem = str(exc)
+                return False
+            except RefusedChampionError as exc:
+                self._refuse(version, str(exc))
                 return False
             except ChampionError as exc:
                 # Keep serving what is loaded; /ready and /model report the problem if none is.
@@ -69,6 +79,7 @@ class ChampionHolder:
                 metrics.reload_failed()
                 return False
             self.champion = loaded
+            self._refused = None
             metrics.champion_swapped(loaded.name, loaded.version, current and current.version)
             # As long-lived as the one it replaces (which refcounting still frees).
             gc.freeze()
@@ -79,6 +90,17 @@ class ChampionHolder:
                 current.version if current else "none",
             )
             return True
+
+    def _refuse(self, version: str, reason: str) -> None:
+        """Keep serving the old champion; count, log and alert the refused version once."""
+        self._refused = version
+        if self.champion is None:
+            self.problem = reason
+        log.error("%s", reason)
+        metrics.reload_failed()
+        from fx_assets.core.settings import load_settings
+
+        Notifier(AlertConfig.from_settings(load_settings())).send(model_refused(version, reason))
 
     async def watch(self, interval: float) -> None:
         """Check the alias every ``interval`` seconds, loading off the event loop."""

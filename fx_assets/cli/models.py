@@ -74,14 +74,16 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
-def _test_scores(versions: list[registry.Version]) -> tuple[dict[str, float], float | None]:
+def _test_scores(
+    client: Any, versions: list[registry.Version]
+) -> tuple[dict[str, float], float | None]:
     """PR-AUC of each usable version on the current ``eur_usd_test``, and the baseline."""
     from fx_assets.core.models import lifecycle
     from fx_assets.core.settings import load_settings
     from fx_assets.core.warehouse import Warehouse
 
     return lifecycle.test_scores(
-        versions, Warehouse.cached(load_settings().warehouse_url).read(TEST)
+        client, versions, Warehouse.cached(load_settings().warehouse_url).read(TEST)
     )
 
 
@@ -91,7 +93,7 @@ def _log(client: Any, kind: str, crowned: str, replaced: str | None, reason: str
     versions = [registry.get_version(client, crowned)]
     if replaced:
         versions.append(registry.get_version(client, replaced))
-    scores, baseline = _test_scores(versions)
+    scores, baseline = _test_scores(client, versions)
     log_decision(
         client,
         run_name=f"{kind} v{crowned}",

@@ -308,3 +308,14 @@ def champion_changed(kind: str, version: str, previous: str | None, reason: str)
         text=reason,
         severity="info",
     )
+
+
+def model_refused(version: str, reason: str) -> Alert:
+    """A registered version the safe loader refused: the registry or the artifact store
+    holds something training did not write, so a person must look (the old one serves)."""
+    return Alert(
+        condition=f"model_refused:{version}",
+        title=f"model version {version} refused; the previous champion keeps serving",
+        text=reason,
+        severity="error",
+    )
