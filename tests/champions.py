@@ -78,6 +78,14 @@ def use_home(home: Path) -> Iterator[pytest.MonkeyPatch]:
         yield mp
 
 
+@contextlib.contextmanager
+def anonymous(home: Path) -> Iterator[pytest.MonkeyPatch]:
+    """``use_home`` for an in-process service without a token (FX_API_ANONYMOUS=true)."""
+    with use_home(home) as mp:
+        mp.setenv("FX_API_ANONYMOUS", "true")
+        yield mp
+
+
 @dataclass(frozen=True)
 class World:
     """A home with ECB feature rows, a registered champion and its stored predictions."""
@@ -116,11 +124,14 @@ def free_port() -> int:
 def uvicorn_process(home: Path, env: dict[str, str] | None = None) -> Iterator[str]:
     """``uvicorn fx_serving.app:app`` as a real process on a free loopback port; its URL.
 
-    The service runs on ``home`` (and ``env``); its output goes to ``home/uvicorn.log``.
+    The service runs on ``home`` (and ``env``; anonymous unless it sets FX_API_TOKEN); its
+    output goes to ``home/uvicorn.log``.
     """
     port = free_port()
     full_env = {k: v for k, v in os.environ.items() if k not in FX_VARS}
-    full_env |= home_env(home) | (env or {})
+    env = env or {}
+    anonymous = {} if "FX_API_TOKEN" in env else {"FX_API_ANONYMOUS": "true"}
+    full_env |= home_env(home) | anonymous | env
     command = [sys.executable, "-m", "uvicorn", "fx_serving.app:app"]
     command += ["--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
     log = home / "uvicorn.log"

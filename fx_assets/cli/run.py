@@ -29,14 +29,11 @@ def console_config(log_level: str | None) -> dict[str, Any]:
     return {"loggers": {"console": {"config": {"log_level": level}}}}
 
 
-def _secrets() -> list[str | None]:
-    from fx_assets.core.settings import Settings, load_settings
+def _secrets() -> list[str]:
+    from fx_assets.core.redaction import settings_secrets
+    from fx_assets.core.settings import load_settings
 
-    settings = load_settings()
-    return [
-        Settings.secret(getattr(settings, name))
-        for name in ("twelvedata_api_key", "api_token", "alert_webhook_url", "smtp_password")
-    ]
+    return settings_secrets(load_settings())
 
 
 def _failure(result: ExecuteInProcessResult) -> tuple[str, str]:

@@ -37,7 +37,7 @@ from tenacity import (
 )
 
 from fx_assets.core.contracts import ALERTS as ALERTS_CONTRACT
-from fx_assets.core.redaction import redact_text
+from fx_assets.core.redaction import redact_text, settings_secrets
 from fx_assets.core.settings import Settings
 
 log = logging.getLogger("fx_alerts")
@@ -88,6 +88,8 @@ class AlertConfig:
     email_from: str = "fx-platform@localhost"
     timeout: float = TIMEOUT_SECONDS
     attempts: int = ATTEMPTS
+    # Every other secret of the settings: an alert quoting an error must not carry them.
+    other_secrets: tuple[str, ...] = field(default=(), repr=False)
 
     def channels(self) -> list[Channel]:
         out: list[Channel] = []
@@ -98,7 +100,7 @@ class AlertConfig:
         return out
 
     def secrets(self) -> list[str | None]:
-        return [self.webhook_url, self.smtp_password]
+        return [self.webhook_url, self.smtp_password, *self.other_secrets]
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AlertConfig:
@@ -110,6 +112,7 @@ class AlertConfig:
             smtp_user=settings.smtp_user,
             smtp_password=Settings.secret(settings.smtp_password),
             email_from=settings.smtp_from,
+            other_secrets=tuple(settings_secrets(settings)),
         )
 
 
@@ -144,8 +147,42 @@ def post_webhook(config: AlertConfig, text: str) -> None:
     attempt()
 
 
+# The port of SMTP over implicit TLS (RFC 8314): the connection is TLS from the start.
+IMPLICIT_TLS_PORT = 465
+
+
+def _connect(config: AlertConfig) -> smtplib.SMTP:
+    """A session, encrypted whenever a password will be sent.
+
+    With a user set, TLS is required: implicit TLS on port 465, else STARTTLS, which the
+    server must offer; a server (or a man in the middle) that strips the offer gets no
+    login. Without a user, STARTTLS is used when offered (nothing secret is sent).
+    """
+    assert config.smtp_host
+    # The system's authorities; SSL_CERT_FILE adds a private relay's.
+    context = ssl.create_default_context()
+    if config.smtp_port == IMPLICIT_TLS_PORT:
+        smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+            config.smtp_host, config.smtp_port, timeout=config.timeout, context=context
+        )
+        smtp.ehlo()
+        return smtp
+    smtp = smtplib.SMTP(config.smtp_host, config.smtp_port, timeout=config.timeout)
+    smtp.ehlo()
+    if smtp.has_extn("starttls"):
+        smtp.starttls(context=context)
+        smtp.ehlo()
+    elif config.smtp_user:
+        smtp.close()
+        raise DeliveryError(
+            f"SMTP server {config.smtp_host}:{config.smtp_port} does not offer STARTTLS:"
+            " the password is not sent in clear; use a relay with STARTTLS or port 465"
+        )
+    return smtp
+
+
 def send_email(config: AlertConfig, subject: str, text: str) -> None:
-    """One plain-text message; STARTTLS when the server offers it, login when a user is set."""
+    """One plain-text message; login (a user set) only over TLS."""
     assert config.smtp_host and config.email_to
     message = EmailMessage()
     message["From"] = config.email_from
@@ -155,12 +192,7 @@ def send_email(config: AlertConfig, subject: str, text: str) -> None:
 
     @_retrying(config)
     def attempt() -> None:
-        with smtplib.SMTP(config.smtp_host, config.smtp_port, timeout=config.timeout) as smtp:
-            smtp.ehlo()
-            if smtp.has_extn("starttls"):
-                # The system's authorities; SSL_CERT_FILE adds a private relay's.
-                smtp.starttls(context=ssl.create_default_context())
-                smtp.ehlo()
+        with _connect(config) as smtp:
             if config.smtp_user:
                 smtp.login(config.smtp_user, config.smtp_password or "")
             smtp.send_message(message)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import Any
 from urllib.parse import urlsplit
 
 _CREDENTIALS = re.compile(r"(://[^:/@\s]+):[^@\s]+@")
@@ -42,3 +43,12 @@ def one_line(exc: BaseException, secrets: Iterable[str | None] = (), limit: int 
     orig = getattr(exc, "orig", None) or exc
     text = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
     return re.sub(r"\s+", " ", redact_text(text, secrets))[:limit]
+
+
+def settings_secrets(settings: Any) -> list[str]:
+    """Every secret a settings object holds: the value of each of its ``SecretStr`` fields
+    that is set (the API key, the tokens, the webhook URL, the SMTP password...)."""
+    from pydantic import SecretStr
+
+    values = (getattr(settings, name) for name in type(settings).model_fields)
+    return [v.get_secret_value() for v in values if isinstance(v, SecretStr)]

@@ -22,6 +22,7 @@ import logging
 import re
 from datetime import date, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pandas as pd
@@ -69,6 +70,24 @@ def request_windows(start: date, end: date, span_days: int) -> list[tuple[date, 
     return windows
 
 
+def require_https(url: str) -> None:
+    """The key must not travel in clear: https only, or a loopback server under the
+    test-only FX_ALLOW_HTTP_SOURCES."""
+    from fx_assets.core.settings import load_settings
+
+    parts = urlsplit(url)
+    if parts.scheme == "https":
+        return
+    local = parts.hostname in ("127.0.0.1", "localhost", "::1")
+    if parts.scheme == "http" and local and load_settings().allow_http_sources:
+        return
+    raise SourceError(
+        f"TWELVEDATA_BASE_URL must start with https:// (the API key travels with every"
+        f" request), not {parts.scheme or 'no scheme'}://; FX_ALLOW_HTTP_SOURCES=true"
+        " allows a local http:// server, for tests only"
+    )
+
+
 class TwelveDataSource:
     """Daily EUR/USD OHLC bars from the Twelve Data REST API (``TWELVEDATA_API_KEY``)."""
 
@@ -112,6 +131,7 @@ class TwelveDataSource:
                 f"{API_KEY_VAR} is not set; export your Twelve Data API key "
                 "(https://twelvedata.com/account/api-keys) or use FX_SOURCE=ecb"
             )
+        require_https(self.base_url)
         if end < start:
             return empty_bars()
         headers = {"Authorization": f"apikey {self._api_key}", "Accept": "application/json"}
