@@ -114,8 +114,11 @@ def dagster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dagster]:
         stop_process(proc)
 
 
-def test_the_listener_counts_what_the_client_sends(listener: Listener) -> None:
+def test_the_listener_counts_what_the_client_sends(
+    listener: Listener, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The control: the same client with the same URL does reach the listener."""
+    monkeypatch.setenv("FX_ALLOW_HTTP_SOURCES", "true")
     with pytest.raises(SourceError):
         TwelveDataSource(KEY, base_url=listener.url).fetch(date(2024, 1, 2), date(2024, 1, 5))
     assert listener.connections > 0
