@@ -42,7 +42,7 @@ class ChampionHolder:
         if self._client is None:
             from fx_assets.core.models import registry
 
-            self._client = registry.client()
+            self._client = registry.reader_client()
         return self._client
 
     def refresh(self) -> bool:

@@ -92,6 +92,20 @@ def client(uri: str | None = None):  # type: ignore[no-untyped-def]
     return mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
+def reader_client(uri: str | None = None):  # type: ignore[no-untyped-def]
+    """An ``MlflowClient`` that only reads: it creates no experiment (the service and the
+    dashboard may hold a read-only identity on the tracking server)."""
+    import mlflow
+
+    from fx_assets.core.settings import load_settings
+
+    settings = load_settings()
+    uri = uri or settings.mlflow_tracking_uri
+    # A local store may not exist yet: created and migrated under its lock, not raced.
+    ensure_tracking_store(uri, settings.mlflow_artifact_root, lock_dir=settings.home)
+    return mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
 # Registry answers that mean "not there": no registered model yet, or no such alias.
 _MISSING_CODES = {"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND"}
 
