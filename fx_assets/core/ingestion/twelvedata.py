@@ -18,6 +18,7 @@ expectations quarantine them with their reason instead of dropping them unseen.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from datetime import date, timedelta
@@ -29,7 +30,7 @@ import pandas as pd
 import tenacity
 
 from fx_assets.core.domain import ECB_FIRST_DATE
-from fx_assets.core.ingestion.sources import BAR_COLUMNS, SourceError
+from fx_assets.core.ingestion.sources import BAR_COLUMNS, SourceError, read_capped
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,8 @@ DEFAULT_BASE_URL = "https://api.twelvedata.com"
 API_KEY_VAR = "TWELVEDATA_API_KEY"
 # The documented ceiling on data points per request.
 MAX_OUTPUTSIZE = 5000
+# A full page of 5000 daily bars is about 600 kB of JSON; a body past this is not one.
+MAX_BODY_BYTES = 10 * 1024 * 1024
 # Twelve Data's answer (code 400) for a range without bars, e.g. a weekend or a holiday.
 NO_DATA_MESSAGE = "no data is available"
 _PRICES = ("open", "high", "low", "close")
@@ -193,21 +196,22 @@ class TwelveDataSource:
     ) -> dict[str, Any] | None:
         """The decoded ``status: ok`` body, or None for a window without bars."""
         try:
-            response = client.get("/time_series", params=params)
+            with client.stream("GET", "/time_series", params=params) as response:
+                status = response.status_code
+                raw = read_capped(response, MAX_BODY_BYTES, f"Twelve Data's answer for {window}")
         except httpx.TimeoutException:
             raise _Transient(f"timed out after {self.timeout:g} s") from None
         except httpx.TransportError as exc:
             # str(exc) may quote the request; the exception type says enough.
             raise _Transient(f"could not be reached ({type(exc).__name__})") from None
-        status = response.status_code
         try:
-            body: Any = response.json()
+            body: Any = json.loads(raw)
         except ValueError:
             body = None
         detail = body.get("message") if isinstance(body, dict) else None
         if status == 429 or status >= 500:
             raise _Transient(f"answered HTTP {status}{self._suffix(detail)}")
-        if not response.is_success:
+        if not 200 <= status < 300:
             self._refuse(status, detail, window)
             return None
         if not isinstance(body, dict):
