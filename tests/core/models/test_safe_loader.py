@@ -16,7 +16,8 @@ import pytest
 from dagster import DagsterInstance, materialize
 
 from fx_assets.core.contracts import PREDICTIONS
-from fx_assets.core.models import registry
+from fx_assets.core.domain import TARGET
+from fx_assets.core.models import lifecycle, registry
 from fx_assets.core.models.loader import TAG_ARTIFACT_SHA256, ModelRefusedError, load_estimator
 from fx_assets.core.warehouse import Warehouse
 from fx_assets.defs.evaluation.assets import eur_usd_backtest
@@ -119,6 +120,14 @@ def test_a_skops_file_changed_after_registration_is_refused(world: World) -> Non
         with pytest.raises(ModelRefusedError, match=r"model\.skops does not match its"):
             load_estimator(client, world.version)
         _refused_by_the_assets(world, world.version)
+        # The promotion scores through the same loader: the version cannot score.
+        known = world.final[world.final[TARGET].notna()]
+        scored = lifecycle.score(client, registry.get_version(client, world.version), known)
+        assert scored.pr_auc is None
+        assert scored.error == (
+            f"eur_usd_direction version {world.version} refused: model.skops does not match"
+            " its 'artifact_sha256' tag"
+        )
 
 
 def test_a_version_without_the_hash_tag_is_refused_with_what_to_do(world: World) -> None:
