@@ -346,6 +346,8 @@ def main() -> None:
     env["MLFLOW_TRACKING_URI"] = load_settings().mlflow_tracking_uri
     env.setdefault("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", "true")
     env["PYTHONPATH"] = str(ROOT)
+    # A loopback benchmark, like `mlflow models serve` beside it: no token on either side.
+    env["FX_API_ANONYMOUS"] = "true"
     # mlflow starts `uvicorn` by name: the one of this interpreter's environment.
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     ours_port, mlflow_port = free_port(), free_port()
