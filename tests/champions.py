@@ -282,3 +282,30 @@ def tamper(version: str) -> None:
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0x01
     path.write_bytes(bytes(data))
+
+
+def register_untrusted_champion() -> str:
+    """A skops version whose ``MLmodel`` declares ``os.system`` a trusted type (as anyone
+    registering a version may), hashed like training's and aliased champion. Its version."""
+    from sklearn.preprocessing import FunctionTransformer
+
+    registry.configure_mlflow()
+    with mlflow.start_run():
+        info = mlflow.sklearn.log_model(
+            FunctionTransformer(func=os.system),
+            name="model",
+            registered_model_name=registry.MODEL_NAME,
+            serialization_format="skops",
+            skops_trusted_types=["posix.system"],
+            pip_requirements=[],
+        )
+    version = str(info.registered_model_version)
+    client = registry.client()
+    record_artifact_hash(client, version)
+    for key, value in {
+        registry.TAG_FEATURES: ",".join(FEATURES),
+        registry.TAG_TRAINING_CUTOFF: CUTOFF.isoformat(),
+    }.items():
+        client.set_model_version_tag(registry.MODEL_NAME, version, key, value)
+    promote(version)
+    return version

@@ -36,6 +36,7 @@ from tests.champions import (
     mlflow_db_template,  # noqa: F401  (fixture)
     register_champion,
     register_pickle_champion,
+    register_untrusted_champion,
     tamper,
     use_home,
 )
@@ -138,3 +139,14 @@ def test_a_version_without_the_hash_tag_is_refused_with_what_to_do(world: World)
         with pytest.raises(ModelRefusedError, match="retrain with `fx run`") as refused:
             load_estimator(client, version)
     assert f"version {version} refused: no 'artifact_sha256' tag" in str(refused.value)
+
+
+def test_types_the_version_declares_trusted_are_not_trusted(world: World) -> None:
+    with use_home(world.home):
+        client = registry.client()
+        version = register_untrusted_champion()
+        with pytest.raises(ModelRefusedError) as refused:
+            load_estimator(client, version)
+    assert str(refused.value) == (
+        f"eur_usd_direction version {version} refused: untrusted type(s) posix.system"
+    )
