@@ -23,6 +23,7 @@ from fx_assets.core.models.champion import (
     load_champion,
     no_champion_message,
 )
+from fx_assets.core.settings import load_settings
 from fx_serving import metrics
 
 log = logging.getLogger("fx_serving")
@@ -34,8 +35,8 @@ class ChampionHolder:
         self.problem: str = "champion not loaded yet: the model registry has not answered"
         self._lock = threading.Lock()
         self._client: Any = None
-        # The version the loader refused last: not downloaded and alerted again every
-        # interval, only once more when the alias moves to it again.
+        # The last version the loader refused: while the alias stays on it, it is not
+        # downloaded, counted and alerted again at every interval.
         self._refused: str | None = None
 
     def _registry(self) -> Any:
@@ -98,8 +99,7 @@ class ChampionHolder:
             self.problem = reason
         log.error("%s", reason)
         metrics.reload_failed()
-        from fx_assets.core.settings import load_settings
-
+        # No warehouse row (the service reads with a read-only role): each worker alerts.
         Notifier(AlertConfig.from_settings(load_settings())).send(model_refused(version, reason))
 
     async def watch(self, interval: float) -> None:
