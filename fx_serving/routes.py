@@ -45,7 +45,7 @@ INLINE_ROWS = 64
 # 512 rows of 18 features are about 300 kB of JSON.
 MAX_BODY_BYTES = 1_000_000
 
-_bearer = HTTPBearer(auto_error=False, description="Required when FX_API_TOKEN is set.")
+_bearer = HTTPBearer(auto_error=False, description="FX_API_TOKEN (unless FX_API_ANONYMOUS=true).")
 _unauthorized = {401: {"model": ErrorBody, "description": "Missing or wrong bearer token."}}
 _no_champion = {503: {"model": ErrorBody, "description": "No champion model loaded yet."}}
 _no_warehouse = {503: {"model": ErrorBody, "description": "Warehouse down or not created."}}
@@ -53,7 +53,7 @@ _invalid = {422: {"model": FieldErrors, "description": "Invalid input; `loc` nam
 
 
 def check_token(request: Request) -> None:
-    """401 unless the service has no token or the request carries it as a bearer token."""
+    """401 unless the request carries the token as a bearer token (or the service is anonymous)."""
     token: str | None = request.app.state.token
     if token is None:
         return
