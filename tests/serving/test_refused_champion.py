@@ -22,11 +22,10 @@ from tests.champions import (
     mlflow_db_template,  # noqa: F401  (fixture)
     promote,
     register_champion,
-    register_pickle_champion,
-    tamper,
     use_home,
     uvicorn_process,
 )
+from tests.hostile_models import register_pickle_champion, tamper
 
 TOKEN = "t" * 40
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

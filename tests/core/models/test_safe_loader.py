@@ -35,11 +35,9 @@ from tests.champions import (
     build_world,
     mlflow_db_template,  # noqa: F401  (fixture)
     register_champion,
-    register_pickle_champion,
-    register_untrusted_champion,
-    tamper,
     use_home,
 )
+from tests.hostile_models import register_pickle_champion, register_untrusted_champion, tamper
 
 
 @pytest.fixture
