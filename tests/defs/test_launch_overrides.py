@@ -18,12 +18,21 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 
 import httpx
 import pytest
+from dagster import DagsterInstance, asset, materialize
 
 from fx_assets.core.ingestion.sources import SourceError
 from fx_assets.core.ingestion.twelvedata import TwelveDataSource
+from fx_assets.defs.inference.assets import eur_usd_predictions
+from fx_assets.defs.resources import (
+    MlflowResource,
+    ModelServiceResource,
+    WarehouseResource,
+    mlflow_parent_run,
+)
 from tests.champions import FX_VARS, free_port, stop_process
 from tests.dagster_api import Dagster
 
@@ -142,4 +151,58 @@ def test_a_launch_overriding_the_market_data_url_is_refused(
     ) in errors
     assert KEY not in errors
     time.sleep(1)
+    assert listener.connections == 0
+
+
+def _init_errors(result) -> list[str]:  # type: ignore[no-untyped-def]
+    """The messages of a failed resource initialisation, causes included."""
+    init = next(e for e in result.all_events if e.event_type_value == "RESOURCE_INIT_FAILURE")
+    errors, error = [], init.event_specific_data.error
+    while error is not None:
+        errors.append(error.message)
+        error = error.cause
+    return errors
+
+
+@pytest.mark.parametrize(
+    ("key", "field"),
+    [("warehouse", "url"), ("tracking_store", "tracking_uri"), ("model_service", "url")],
+)
+def test_every_locked_field_refuses_run_config(
+    fx_home: Path, listener: Listener, key: str, field: str
+) -> None:
+    """In process too: the predictions' three resources each refuse a redirect."""
+    url = f"sqlite:///{fx_home / 'warehouse.db'}"
+    result = materialize(
+        [eur_usd_predictions],
+        resources={
+            "warehouse": WarehouseResource(url=url),
+            "tracking_store": MlflowResource(tracking_uri=f"sqlite:///{fx_home / 'mlflow.db'}"),
+            "model_service": ModelServiceResource(),
+        },
+        run_config={"resources": {key: {"config": {field: listener.url}}}},
+        instance=DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
+    assert not result.success
+    errors = _init_errors(result)
+    assert any(f"run refused: run config may not set {field!r}" in m for m in errors), errors
+    assert listener.connections == 0
+
+
+def test_the_mlflow_parent_run_refuses_run_config(fx_home: Path, listener: Listener) -> None:
+    @asset(required_resource_keys={"mlflow"})
+    def probe() -> None:
+        """Needs the parent run, nothing else."""
+
+    result = materialize(
+        [probe],
+        resources={"mlflow": mlflow_parent_run(f"sqlite:///{fx_home / 'mlflow.db'}")},
+        run_config={"resources": {"mlflow": {"config": {"mlflow_tracking_uri": listener.url}}}},
+        instance=DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
+    assert not result.success
+    errors = _init_errors(result)
+    assert any("may not set 'mlflow_tracking_uri'" in m for m in errors), errors
     assert listener.connections == 0
