@@ -3,7 +3,8 @@
 A real ``dagster-webserver`` on a temporary DAGSTER_HOME, runs launched through its
 GraphQL API as the launchpad does, and a local TCP listener standing in for an
 attacker's host: a run whose config points ``market_data`` at the listener is refused
-in one line and the listener never sees a connection.
+in one line and the listener never sees a connection. In process, each locked field of
+the predictions' resources and the ``mlflow`` parent run refuse run config the same way.
 """
 
 from __future__ import annotations
