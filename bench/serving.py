@@ -220,7 +220,7 @@ def make_champion(family: str) -> str:
     from fx_assets.core.features import build_features, build_final
     from fx_assets.core.ingestion.sources import EcbSource
     from fx_assets.core.models import registry
-    from fx_assets.core.training.tracking import SKOPS_TRUSTED_TYPES
+    from fx_assets.core.models.loader import TRUSTED_TYPES, record_artifact_hash
 
     final = build_final(build_features(EcbSource().fetch(date(2015, 1, 1), date(2100, 1, 1))))
     known = final[final[TARGET].notna()]
@@ -251,10 +251,11 @@ def make_champion(family: str) -> str:
             pyfunc_predict_fn="predict_proba",
             pip_requirements=["scikit-learn", "xgboost-cpu"],
             # As training does: trees and boosters are the only non-sklearn types to trust.
-            skops_trusted_types=SKOPS_TRUSTED_TYPES,
+            skops_trusted_types=list(TRUSTED_TYPES),
         )
     version = str(info.registered_model_version)
     client = registry.client()
+    record_artifact_hash(client, version)  # the loader refuses a version without it
     tags = {
         registry.TAG_LIFECYCLE: "champion",
         registry.TAG_FEATURES: ",".join(FEATURES),
@@ -345,6 +346,8 @@ def main() -> None:
     env["MLFLOW_TRACKING_URI"] = load_settings().mlflow_tracking_uri
     env.setdefault("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", "true")
     env["PYTHONPATH"] = str(ROOT)
+    # A loopback benchmark, like `mlflow models serve` beside it: no token on either side.
+    env["FX_API_ANONYMOUS"] = "true"
     # mlflow starts `uvicorn` by name: the one of this interpreter's environment.
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     ours_port, mlflow_port = free_port(), free_port()

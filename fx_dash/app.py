@@ -13,6 +13,7 @@ import logging
 import os
 import threading
 import time
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -64,12 +65,14 @@ def _status(snapshot: Snapshot) -> list[Any]:
 
 
 def _failure(exc: Exception) -> Snapshot:
-    """An unexpected error: logged with its traceback, shown as one line."""
-    log.exception("the dashboard could not build its panels")
-    first = (str(exc).strip().splitlines() or [""])[0][:200]
+    """An unexpected error: logged with its traceback under an error id, shown as a generic
+    line with that id. Its text stays in the log: a driver's error can name a host, a
+    user or a query, which a page anyone can open must not show."""
+    error_id = uuid.uuid4().hex[:12]
+    log.error("the dashboard could not build its panels (error id %s)", error_id, exc_info=exc)
     return Snapshot(
-        message=f"The page could not be built ({type(exc).__name__}: {first}); "
-        "the server log has the details.",
+        message=f"The page could not be built (error id {error_id}); "
+        "the dashboard's log has the details under that id.",
         problem=True,
     )
 

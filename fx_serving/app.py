@@ -2,8 +2,9 @@
 
 Run with ``fx api`` or ``uvicorn fx_serving.app:app``. Settings are read when the
 app starts (not at import): ``FX_API_TOKEN`` (bearer token for every route but
-``/health``, ``/metrics`` and the docs), ``FX_METRICS_TOKEN`` (``/metrics`` needs it
-when set; ``fx_serving.metrics`` says why it is open by default),
+``/health``, ``/metrics`` and the docs; required, at least 32 characters, unless
+``FX_API_ANONYMOUS=true``: ``fx_serving.access`` states the policy and why those four
+are open), ``FX_METRICS_TOKEN`` (``/metrics`` needs it when set),
 ``FX_CHAMPION_RELOAD_SECONDS`` (how often the ``champion`` alias is checked, default 30)
 and the warehouse and MLflow settings of ``fx_assets.core.settings``.
 """
@@ -25,6 +26,7 @@ from fastapi.responses import JSONResponse
 from fx_assets.core.readmodel.registry import RegistryReader
 from fx_assets.core.readmodel.stores import open_warehouse
 from fx_assets.core.settings import Settings, load_settings
+from fx_serving.access import FailClosed, api_token, warn_if_anonymous
 from fx_serving.holder import ChampionHolder
 from fx_serving.metrics import MetricsMiddleware
 from fx_serving.monitoring import monitoring_routes
@@ -52,7 +54,8 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = load_settings()
-    app.state.token = settings.secret(settings.api_token)
+    app.state.token = api_token(settings)  # FailClosed has refused a start without one
+    warn_if_anonymous(app.state.token)
     app.state.stale_after_days = settings.stale_after_days
     app.state.metrics_token = settings.secret(settings.metrics_token)
     # Read only, through the read model: the tables are the pipeline's to create and the
@@ -114,8 +117,9 @@ def create_app(
         summary="Next-day EUR/USD direction from the champion model, and the stored forecasts.",
         description=(
             "Scores feature rows with the registered champion of `eur_usd_direction` and "
-            "serves the forecasts stored by the pipeline. When the service runs with "
-            "`FX_API_TOKEN`, every route but `/health` needs `Authorization: Bearer <token>`."
+            "serves the forecasts stored by the pipeline. Every route but `/health`, `/metrics` "
+            "and the docs needs `Authorization: Bearer <FX_API_TOKEN>` (unless the service "
+            "was started with `FX_API_ANONYMOUS=true`)."
         ),
         lifespan=lifespan,
     )
@@ -126,6 +130,7 @@ def create_app(
     app.state.stale_after_days = Settings.model_fields["stale_after_days"].default
     app.state.metrics_token = None
     app.add_middleware(MetricsMiddleware)
+    app.add_middleware(FailClosed)  # outermost: it decides whether the service starts
     app.add_exception_handler(RequestValidationError, _validation_error)
     # /predict first: routes are matched in order and it is the one called per row.
     app.include_router(predict_routes)

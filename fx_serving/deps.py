@@ -28,7 +28,7 @@ NO_CHAMPION = {503: {"model": ErrorBody, "description": "No champion model loade
 NO_WAREHOUSE = {503: {"model": ErrorBody, "description": "Warehouse down or not created."}}
 INVALID = {422: {"model": FieldErrors, "description": "Invalid input; `loc` names the field."}}
 
-_bearer = HTTPBearer(auto_error=False, description="Required when FX_API_TOKEN is set.")
+_bearer = HTTPBearer(auto_error=False, description="FX_API_TOKEN (unless FX_API_ANONYMOUS=true).")
 
 
 def check_token(request: Request) -> None:

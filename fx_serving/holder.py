@@ -12,10 +12,12 @@ import gc
 import logging
 import threading
 
+from fx_assets.core.alerts import AlertConfig, Notifier, model_refused
 from fx_assets.core.models.champion import (
     Champion,
     ChampionError,
     NoChampionError,
+    RefusedChampionError,
     no_champion_message,
 )
 from fx_assets.core.readmodel.registry import RegistryReader
@@ -33,6 +35,9 @@ class ChampionHolder:
         self.problem: str = "champion not loaded yet: the model registry has not answered"
         self.reader = reader
         self._lock = threading.Lock()
+        # The last version the loader refused: while the alias stays on it, it is not
+        # downloaded, counted and alerted again at every interval.
+        self._refused: str | None = None
 
     def _reader(self) -> RegistryReader:
         if self.reader is None:
@@ -51,9 +56,14 @@ class ChampionHolder:
                     return False
                 if current is not None and current.version == version:
                     return False
+                if version == self._refused:
+                    return False
                 loaded = self._reader().load_champion()
             except NoChampionError as exc:
                 self.problem = str(exc)
+                return False
+            except RefusedChampionError as exc:
+                self._refuse(version, str(exc))
                 return False
             except ChampionError as exc:
                 # Keep serving what is loaded; /ready and /model report the problem if none is.
@@ -68,6 +78,7 @@ class ChampionHolder:
                 metrics.reload_failed()
                 return False
             self.champion = loaded
+            self._refused = None
             metrics.champion_swapped(loaded.name, loaded.version, current and current.version)
             # As long-lived as the one it replaces (which refcounting still frees).
             gc.freeze()
@@ -78,6 +89,26 @@ class ChampionHolder:
                 current.version if current else "none",
             )
             return True
+
+    def _refuse(self, version: str, reason: str) -> None:
+        """Keep serving the old champion; count, log and alert the refused version once."""
+        self._refused = version
+        if self.champion is None:
+            self.problem = reason
+        log.error("%s", reason)
+        metrics.reload_failed()
+        # No warehouse row (the service reads with a read-only role): each worker alerts.
+        Notifier(AlertConfig.from_settings(load_settings())).send(model_refused(version, reason))
+
+    def _refuse(self, version: str, reason: str) -> None:
+        """Keep serving the old champion; count, log and alert the refused version once."""
+        self._refused = version
+        if self.champion is None:
+            self.problem = reason
+        log.error("%s", reason)
+        metrics.reload_failed()
+        # No warehouse row (the service reads with a read-only role): each worker alerts.
+        Notifier(AlertConfig.from_settings(load_settings())).send(model_refused(version, reason))
 
     async def watch(self, interval: float) -> None:
         """Check the alias every ``interval`` seconds, loading off the event loop."""

@@ -26,6 +26,7 @@ from __future__ import annotations
 import functools
 import multiprocessing
 import os
+import re
 import secrets
 import tempfile
 import time
@@ -75,6 +76,37 @@ def _choose_multiprocess_dir() -> None:
     os.environ[MULTIPROC_ENV] = str(folder)
 
 
+# prometheus-client names a worker's file <kind>_<pid>.db.
+_PID_FILE = re.compile(r"_(\d+)\.db$")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _wipe_dead_workers() -> None:
+    """Delete the files of processes that no longer run, at every worker's start.
+
+    They belong to an earlier start of the service (a restarted container reuses pid 1's
+    folder; an operator's folder outlives the server) or to a worker that died: left in
+    place they are added to the live counts. Only dead processes' files go, so workers
+    starting side by side never delete each other's.
+    """
+    folder = os.environ.get(MULTIPROC_ENV) or os.environ.get(MULTIPROC_ENV.lower())
+    if not folder or not Path(folder).is_dir():
+        return
+    for path in Path(folder).glob("*.db"):
+        match = _PID_FILE.search(path.name)
+        if match and int(match.group(1)) != os.getpid() and not _alive(int(match.group(1))):
+            path.unlink(missing_ok=True)
+
+
 @dataclass(frozen=True)
 class Instruments:
     requests: Counter
@@ -93,6 +125,7 @@ def instruments() -> Instruments:
     store is picked again here, after the multiprocess decision, whoever imported it first.
     """
     _choose_multiprocess_dir()
+    _wipe_dead_workers()
     values.ValueClass = values.get_value_class()
     return Instruments(
         requests=Counter(

@@ -32,6 +32,13 @@ def fx_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
+@pytest.fixture
+def local_http_sources(fx_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """FX_ALLOW_HTTP_SOURCES=true on top of ``fx_home``: pytest-httpserver serves plain
+    http:// on loopback, which a keyed source refuses otherwise."""
+    monkeypatch.setenv("FX_ALLOW_HTTP_SOURCES", "true")
+
+
 def _postgres_server_url() -> str | None:
     url = os.environ.get("FX_TEST_POSTGRES_URL")
     if not url:

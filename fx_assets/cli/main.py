@@ -83,9 +83,11 @@ def _run_args(parser: argparse.ArgumentParser) -> None:
 def cmd_api(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from fx_serving.access import api_token
     from fx_serving.app import reload_interval
 
     reload_interval()  # a bad FX_CHAMPION_RELOAD_SECONDS fails here, in one line
+    api_token(load_settings())  # so does a missing or short FX_API_TOKEN
     print(f"fx api: model service on http://{args.host}:{args.port} (docs at /docs)")
     uvicorn.run(
         "fx_serving.app:app",

@@ -77,14 +77,17 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
-def _test_scores(versions: list[registry.Version]) -> tuple[dict[str, float], float | None]:
+def _test_scores(
+    client: Any, versions: list[registry.Version]
+) -> tuple[dict[str, float], float | None]:
     """PR-AUC of each usable version on the current ``eur_usd_test``, and the baseline."""
     from fx_assets.core.models import lifecycle
     from fx_assets.core.readmodel.data import test_set
     from fx_assets.core.readmodel.stores import open_warehouse
     from fx_assets.core.settings import load_settings
 
-    return lifecycle.test_scores(versions, test_set(open_warehouse(load_settings().warehouse_url)))
+    test = test_set(open_warehouse(load_settings().warehouse_url))
+    return lifecycle.test_scores(client, versions, test)
 
 
 def _log(client: Any, kind: str, crowned: str, replaced: str | None, reason: str) -> None:
@@ -93,7 +96,7 @@ def _log(client: Any, kind: str, crowned: str, replaced: str | None, reason: str
     versions = [registry.get_version(client, crowned)]
     if replaced:
         versions.append(registry.get_version(client, replaced))
-    scores, baseline = _test_scores(versions)
+    scores, baseline = _test_scores(client, versions)
     log_decision(
         client,
         run_name=f"{kind} v{crowned}",

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import sys
 import threading
 import time
@@ -140,6 +141,8 @@ def build_env(
             "MLFLOW_TRACKING_URI": f"http://{local}:{args.mlflow_port}",
             "FX_MODEL_SERVICE_URL": os.environ.get("FX_MODEL_SERVICE_URL")
             or f"http://{local}:{args.api_port}",
+            # The service refuses to start without a token: one per session unless given.
+            "FX_API_TOKEN": os.environ.get("FX_API_TOKEN") or secrets.token_urlsafe(32),
         }
     )
     # The dashboard and the model service only read the warehouse; a read-only role can

@@ -95,6 +95,8 @@ class AlertConfig:
     smtp_from: str = Settings.model_fields["smtp_from"].default
     timeout: float = TIMEOUT_SECONDS
     attempts: int = ATTEMPTS
+    # Every other secret of the settings: an alert quoting an error must not carry them.
+    other_secrets: tuple[str, ...] = field(default=(), repr=False)
 
     # Each channel field and the setting it comes from (FX_ALERT_WEBHOOK_URL, FX_SMTP_HOST...).
     SETTINGS: ClassVar[dict[str, str]] = {
@@ -116,14 +118,19 @@ class AlertConfig:
         return out
 
     def secrets(self) -> list[str | None]:
-        return [self.webhook_url, self.smtp_password]
+        return [self.webhook_url, self.smtp_password, *self.other_secrets]
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AlertConfig:
         def plain(value: object) -> object:
             return Settings.secret(value) if isinstance(value, SecretStr) else value
 
-        return cls(**{f: plain(getattr(settings, s)) for f, s in cls.SETTINGS.items()})  # type: ignore[arg-type]
+        channels = {f: plain(getattr(settings, s)) for f, s in cls.SETTINGS.items()}
+        return cls(**channels, other_secrets=tuple(settings.secret_values()))  # type: ignore[arg-type]
+
+
+class DeliveryError(RuntimeError):
+    """A receiver cannot be used safely (SMTP without TLS); the message is one line."""
 
 
 def _retryable(exc: BaseException) -> bool:
@@ -153,8 +160,42 @@ def post_webhook(config: AlertConfig, text: str) -> None:
     attempt()
 
 
+# The port of SMTP over implicit TLS (RFC 8314): the connection is TLS from the start.
+IMPLICIT_TLS_PORT = 465
+
+
+def _connect(config: AlertConfig) -> smtplib.SMTP:
+    """A session, encrypted whenever a password will be sent.
+
+    With a user set, TLS is required: implicit TLS on port 465, else STARTTLS, which the
+    server must offer; a server (or a man in the middle) that strips the offer gets no
+    login. Without a user, STARTTLS is used when offered (nothing secret is sent).
+    """
+    assert config.smtp_host
+    # The system's authorities; SSL_CERT_FILE adds a private relay's.
+    context = ssl.create_default_context()
+    if config.smtp_port == IMPLICIT_TLS_PORT:
+        smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+            config.smtp_host, config.smtp_port, timeout=config.timeout, context=context
+        )
+        smtp.ehlo()
+        return smtp
+    smtp = smtplib.SMTP(config.smtp_host, config.smtp_port, timeout=config.timeout)
+    smtp.ehlo()
+    if smtp.has_extn("starttls"):
+        smtp.starttls(context=context)
+        smtp.ehlo()
+    elif config.smtp_user:
+        smtp.close()
+        raise DeliveryError(
+            f"SMTP server {config.smtp_host}:{config.smtp_port} does not offer STARTTLS:"
+            " the password is not sent in clear; use a relay with STARTTLS or port 465"
+        )
+    return smtp
+
+
 def send_email(config: AlertConfig, subject: str, text: str) -> None:
-    """One plain-text message; STARTTLS when the server offers it, login when a user is set."""
+    """One plain-text message; login (a user set) only over TLS."""
     assert config.smtp_host and config.email_to
     message = EmailMessage()
     message["From"] = config.smtp_from
@@ -164,12 +205,7 @@ def send_email(config: AlertConfig, subject: str, text: str) -> None:
 
     @_retrying(config)
     def attempt() -> None:
-        with smtplib.SMTP(config.smtp_host, config.smtp_port, timeout=config.timeout) as smtp:
-            smtp.ehlo()
-            if smtp.has_extn("starttls"):
-                # The system's authorities; SSL_CERT_FILE adds a private relay's.
-                smtp.starttls(context=ssl.create_default_context())
-                smtp.ehlo()
+        with _connect(config) as smtp:
             if config.smtp_user:
                 smtp.login(config.smtp_user, config.smtp_password or "")
             smtp.send_message(message)
@@ -325,4 +361,15 @@ def champion_changed(kind: str, version: str, previous: str | None, reason: str)
         title=f"{kind}: champion is now v{version}{was}",
         text=reason,
         severity="info",
+    )
+
+
+def model_refused(version: str, reason: str) -> Alert:
+    """A registered version the safe loader refused: the registry or the artifact store
+    holds something training did not write, so a person must look (the old one serves)."""
+    return Alert(
+        condition=f"model_refused:{version}",
+        title=f"model version {version} refused; the previous champion keeps serving",
+        text=reason,
+        severity="error",
     )

@@ -112,6 +112,11 @@ class Settings(BaseSettings):
         description="Twelve Data API root",
     )
     ecb_url: str = Field(ECB_LIVE_URL, description="the ECB history zip `ecb-live` downloads")
+    allow_http_sources: bool = Field(
+        False,
+        description="test only: `true` lets a keyed source (Twelve Data) use a local "
+        "`http://` server; otherwise its URL must be `https://`",
+    )
     on_bad_rows: Literal["quarantine", "fail"] = Field(
         "quarantine", description="`quarantine` bad rows with their reason, or `fail` the batch"
     )
@@ -178,7 +183,14 @@ class Settings(BaseSettings):
         None, description="set: predictions go through the model service over HTTP"
     )
     api_token: SecretStr | None = Field(
-        None, description="set: the model service requires `Authorization: Bearer <token>`"
+        None,
+        description="the model service's bearer token (at least 32 characters; required "
+        "unless `FX_API_ANONYMOUS=true`); the predictions send it",
+    )
+    api_anonymous: bool = Field(
+        False,
+        description="`true`: the model service starts without `FX_API_TOKEN` and answers "
+        "everyone (logged as a warning); without it, no token means no start",
     )
     metrics_token: SecretStr | None = Field(
         None, description="set: `/metrics` requires this bearer token; unset: open like `/health`"

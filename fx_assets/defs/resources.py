@@ -1,5 +1,8 @@
 """Dagster resources: thin, typed wrappers over the core, built from ``Settings``.
 
+Fields that receive a credential are ``LOCKED``: run config cannot change them at launch
+(``fx_assets.defs.locked``), nor the ``mlflow`` parent run's tracking URI.
+
 ``resources()`` is the code location's ``@definitions`` function for them: it runs when
 Dagster loads the definitions, never at import. A secret that is set reaches Dagster as
 an ``EnvVar`` (the UI shows the variable's name, never its value).
@@ -9,7 +12,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import dagster as dg
 from dagster import ConfigurableResource, EnvVar, InitResourceContext, resource
@@ -25,6 +28,7 @@ from fx_assets.core.models.champion import load_champion
 from fx_assets.core.models.inference import InProcessScorer, Scorer, ServiceScorer
 from fx_assets.core.settings import TWELVEDATA_URL, Settings, env_name, load_settings
 from fx_assets.core.warehouse import Warehouse
+from fx_assets.defs.locked import LockedResource, refuse_run_config
 
 _DEFAULTS = Settings.model_fields
 
@@ -38,18 +42,26 @@ def _field(field: str) -> Any:
     return Field(default=_default(field), description=_DEFAULTS[field].description)
 
 
-class WarehouseResource(ConfigurableResource):
+class WarehouseResource(LockedResource):
     """The SQL warehouse holding the ``eur_usd_*`` tables."""
 
+    LOCKED: ClassVar[dict[str, str]] = {"url": "warehouse_url"}
     url: str
 
     def get(self) -> Warehouse:
         return Warehouse.cached(self.url)
 
 
-class MarketDataResource(ConfigurableResource):
+class MarketDataResource(LockedResource):
     """Where daily bars come from and how bad rows are treated (FX_SOURCE, FX_ON_BAD_ROWS)."""
 
+    LOCKED: ClassVar[dict[str, str]] = {
+        "source": "source",
+        "twelvedata_api_key": "twelvedata_api_key",
+        "twelvedata_base_url": "twelvedata_base_url",
+        "ecb_url": "ecb_url",
+        "cache_dir": "home",
+    }
     source: str = "ecb"
     start_date: str | None = None
     twelvedata_api_key: str | None = None
@@ -108,11 +120,16 @@ def _alert_field(field: str) -> Any:
     return _field(AlertConfig.SETTINGS[field])
 
 
-class AlertsResource(ConfigurableResource):
+class AlertsResource(LockedResource):
     """Where alerts go: a Slack-compatible webhook and/or email (both optional).
 
-    The fields of the core's ``AlertConfig``, which does the work (``config()``).
+    The fields of the core's ``AlertConfig``, which does the work (``config()``). Every
+    field but the sender's name carries or directs a credential: locked at launch.
     """
+
+    LOCKED: ClassVar[dict[str, str]] = {
+        f: s for f, s in AlertConfig.SETTINGS.items() if f != "smtp_from"
+    }
 
     webhook_url: str | None = _alert_field("webhook_url")
     email_to: str | None = _alert_field("email_to")
@@ -138,18 +155,20 @@ class AlertsResource(ConfigurableResource):
         )
 
 
-class MlflowResource(ConfigurableResource):
+class MlflowResource(LockedResource):
     """The MLflow tracking store and model registry (SQLite under FX_HOME by default)."""
 
+    LOCKED: ClassVar[dict[str, str]] = {"tracking_uri": "mlflow_tracking_uri"}
     tracking_uri: str
 
     def client(self) -> Any:
         return registry.client(self.tracking_uri)
 
 
-class ModelServiceResource(ConfigurableResource):
+class ModelServiceResource(LockedResource):
     """Where predictions are scored: the champion in process, or the model service over HTTP."""
 
+    LOCKED: ClassVar[dict[str, str]] = {"url": "model_service_url", "token": "api_token"}
     url: str | None = Field(
         default=None, description="Model service root (FX_MODEL_SERVICE_URL); unset: in process."
     )
@@ -177,6 +196,8 @@ def mlflow_training_run(context: InitResourceContext) -> Iterator[MlFlow]:
     """
     import mlflow
 
+    # `configured` fixes its config, but a launch could still pass some: refuse it.
+    refuse_run_config(context, {"mlflow_tracking_uri": "mlflow_tracking_uri"})
     registry.client(context.resource_config.get("mlflow_tracking_uri"))
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*MlFlow.*beta.*")

@@ -50,12 +50,13 @@ def test_fx_up_runs_every_service_on_the_embedded_defaults(tmp_path: Path) -> No
         fixings = make_source("ecb").fetch(START, datetime.now(UTC).date())
         assert Warehouse(f"sqlite:///{home / 'warehouse.db'}").count(RAW) == len(fixings)
 
-        # The model service is up and honest about having no champion yet; MLflow and the
+        # The model service is up and closed to callers without its token; MLflow and the
         # dashboard answer.
         api = f"http://127.0.0.1:{ports['api']}"
         assert httpx.get(f"{api}/health", timeout=30).status_code == 200
+        # No FX_API_TOKEN was set: fx up made one for the session, so nobody else gets in.
         ready = httpx.get(f"{api}/ready", timeout=30)
-        assert ready.status_code == 503 and "champion" in ready.text, ready.text
+        assert ready.status_code == 401, ready.text
         mlflow = httpx.get(f"http://127.0.0.1:{ports['mlflow']}/health", timeout=30)
         assert mlflow.status_code == 200, mlflow.text
         dash = httpx.get(f"http://127.0.0.1:{ports['dash']}/", timeout=30)

@@ -79,7 +79,9 @@ def test_a_provider_csv_runs_end_to_end(warehouse_url: str, tmp_path: Path) -> N
 
 
 def test_the_same_series_from_twelvedata_runs_end_to_end(
-    warehouse_url: str, httpserver: HTTPServer
+    warehouse_url: str,
+    httpserver: HTTPServer,
+    local_http_sources: None,
 ) -> None:
     httpserver.expect_request("/time_series").respond_with_handler(
         twelvedata_replay(SERIES.bars, api_key=KEY)

@@ -22,6 +22,7 @@ from dagster import DagsterInstance, ExecuteInProcessResult
 from fx_assets.core.contracts import FINAL, TEST, TRAIN
 from fx_assets.core.domain import FEATURES, TARGET
 from fx_assets.core.models import registry
+from fx_assets.core.models.loader import load_estimator
 from fx_assets.core.training.modeling import FAMILIES
 from fx_assets.core.warehouse import Warehouse
 from fx_assets.defs.resources import (
@@ -168,7 +169,7 @@ def test_registry_has_a_champion_with_the_contract_tags(trained: Trained) -> Non
     assert registry.model_features(champion.model_uri) == tuple(FEATURES)
     assert {c.type.name for c in info.signature.inputs.inputs} == {"double"}
     assert info.saved_input_example_info is not None
-    model = registry.load_model(champion.model_uri)
+    model = load_estimator(trained.client(), champion.version)
     assert list(model.feature_names_in_) == FEATURES
     assert model.predict_proba(test[FEATURES].astype(float)).shape == (len(test), 2)
 

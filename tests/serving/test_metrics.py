@@ -27,7 +27,7 @@ from tests.support.champions import (
     use_home,
 )
 
-TOKEN = "api-test-token"
+TOKEN = "api-test-token-0123456789abcdefghij"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 REQUESTS = 40
 

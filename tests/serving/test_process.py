@@ -27,7 +27,7 @@ from tests.support.champions import (
     uvicorn_process,
 )
 
-TOKEN = "process-test-token"
+TOKEN = "process-test-token-0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 

@@ -23,6 +23,7 @@ from fx_serving.schemas import EXAMPLE_ROW
 from tests.support.champions import (
     CUTOFF,
     World,
+    anonymous,
     build_world,
     mlflow_db_template,  # noqa: F401  (fixture)
     seed_home,
@@ -39,8 +40,13 @@ def world(tmp_path_factory: pytest.TempPathFactory, mlflow_db_template: Path) ->
 
 @pytest.fixture(scope="module")
 def client(world: World) -> Iterator[TestClient]:
-    with use_home(world.home), TestClient(create_app()) as c:
-        yield c
+    with use_home(world.home) as mp:
+        mp.setenv("FX_API_ANONYMOUS", "true")  # the routes; the token has its own test
+        with TestClient(create_app()) as c:
+            yield c
+
+
+TOKEN = "service-test-token-of-forty-characters!"
 
 
 def row_of(world: World, i: int = -1) -> dict[str, float]:
@@ -207,7 +213,10 @@ def empty_home(fx_home: Path, mlflow_db_template: Path) -> Path:  # noqa: F811
     return fx_home
 
 
-def test_without_a_champion_the_model_routes_say_so(empty_home: Path) -> None:
+def test_without_a_champion_the_model_routes_say_so(
+    empty_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FX_API_ANONYMOUS", "true")
     with TestClient(create_app()) as c:
         assert c.get("/health").status_code == 200
         for response in (
@@ -229,7 +238,7 @@ def test_without_a_champion_the_model_routes_say_so(empty_home: Path) -> None:
 def test_a_token_guards_every_route_but_health(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("FX_API_TOKEN", "s3cret-token")
+    monkeypatch.setenv("FX_API_TOKEN", TOKEN)
     with TestClient(create_app()) as c:
         assert c.get("/health").status_code == 200
         guarded = [
@@ -243,15 +252,13 @@ def test_a_token_guards_every_route_but_health(
             for headers in (
                 {},
                 {"Authorization": "Bearer wrong"},
-                {"Authorization": "s3cret-token"},
+                {"Authorization": TOKEN},
             ):
                 denied = c.request(method, path, json=body, headers=headers)
                 assert denied.status_code == 401, (path, headers)
                 assert denied.headers["www-authenticate"] == "Bearer"
-                assert "s3cret-token" not in denied.text
-            ok = c.request(
-                method, path, json=body, headers={"Authorization": "Bearer s3cret-token"}
-            )
+                assert TOKEN not in denied.text
+            ok = c.request(method, path, json=body, headers={"Authorization": f"Bearer {TOKEN}"})
             assert ok.status_code == 200, (path, ok.text)
 
 
@@ -322,7 +329,7 @@ def test_model_card_carries_the_decision_interval(world: World) -> None:
         high=0.05,
         p_value=0.004,
     )
-    with use_home(world.home), TestClient(create_app()) as fresh:
+    with anonymous(world.home), TestClient(create_app()) as fresh:
         card = fresh.get("/model").json()
     assert card["decision_policy"] == "significant"
     assert (card["decision_lift"], card["decision_lift_ci_low"], card["decision_lift_ci_high"]) == (
@@ -347,7 +354,7 @@ def test_forecasts_say_how_current_their_data_is(world: World, today: date, stal
     bars = EcbSource().fetch(date(2024, 9, 2), date(2024, 9, 30))
     stamped = bars.assign(source="ecb", ingested_at=pd.Timestamp.now(tz="UTC"))
     Warehouse(world.warehouse_url).replace_all(RAW, stamped)
-    with use_home(world.home), TestClient(create_app(today=lambda: today)) as c:
+    with anonymous(world.home), TestClient(create_app(today=lambda: today)) as c:
         latest = c.get("/forecast/latest").json()
         history = c.get("/predictions", params={"start": "2024-09-26"}).json()
 
@@ -363,7 +370,7 @@ def test_without_bars_a_forecast_is_stale_and_has_no_data_date(world: World) -> 
     from fx_assets.core.contracts import RAW
 
     Warehouse(world.warehouse_url).replace_all(RAW, Warehouse(world.warehouse_url).read(RAW)[:0])
-    with use_home(world.home), TestClient(create_app(today=lambda: date(2024, 10, 1))) as c:
+    with anonymous(world.home), TestClient(create_app(today=lambda: date(2024, 10, 1))) as c:
         latest = c.get("/forecast/latest").json()
 
     assert latest["data_as_of"] is None and latest["stale"] is True

@@ -17,7 +17,7 @@ from tests.support.champions import (
     use_home,
 )
 
-TOKEN = "schemathesis-token"
+TOKEN = "schemathesis-token-0123456789abcdef"
 app = create_app()
 # Loaded from the app's own schema without starting it: the app starts (and reads its
 # settings) on the first generated request, inside the world fixture below. (The lazy

@@ -35,6 +35,7 @@ from fx_assets.core.domain import FEATURES, TARGET
 from fx_assets.core.features import build_features, build_final
 from fx_assets.core.ingestion.sources import EcbSource
 from fx_assets.core.models import registry
+from fx_assets.core.models.loader import record_artifact_hash
 from fx_assets.core.warehouse import Warehouse
 from tests.conftest import FX_VARS
 
@@ -77,6 +78,14 @@ def use_home(home: Path) -> Iterator[pytest.MonkeyPatch]:
         yield mp
 
 
+@contextlib.contextmanager
+def anonymous(home: Path) -> Iterator[pytest.MonkeyPatch]:
+    """``use_home`` for an in-process service without a token (FX_API_ANONYMOUS=true)."""
+    with use_home(home) as mp:
+        mp.setenv("FX_API_ANONYMOUS", "true")
+        yield mp
+
+
 @dataclass(frozen=True)
 class World:
     """A home with ECB feature rows, a registered champion and its stored predictions."""
@@ -115,11 +124,14 @@ def free_port() -> int:
 def uvicorn_process(home: Path, env: dict[str, str] | None = None) -> Iterator[str]:
     """``uvicorn fx_serving.app:app`` as a real process on a free loopback port; its URL.
 
-    The service runs on ``home`` (and ``env``); its output goes to ``home/uvicorn.log``.
+    The service runs on ``home`` (and ``env``; anonymous unless it sets FX_API_TOKEN); its
+    output goes to ``home/uvicorn.log``.
     """
     port = free_port()
     full_env = {k: v for k, v in os.environ.items() if k not in FX_VARS}
-    full_env |= home_env(home) | (env or {})
+    env = env or {}
+    anonymous = {} if "FX_API_TOKEN" in env else {"FX_API_ANONYMOUS": "true"}
+    full_env |= home_env(home) | anonymous | env
     command = [sys.executable, "-m", "uvicorn", "fx_serving.app:app"]
     command += ["--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
     log = home / "uvicorn.log"
@@ -189,9 +201,11 @@ def register_champion(
             registered_model_name=registry.MODEL_NAME,
             # Inferring requirements imports the model in a subprocess: seconds per model.
             pip_requirements=[f"scikit-learn=={sklearn.__version__}"],
+            serialization_format="skops",
         )
     version = str(info.registered_model_version)
     client = registry.client()
+    record_artifact_hash(client, version)
     tags = {
         registry.TAG_LIFECYCLE: "challenger",
         registry.TAG_FEATURES: ",".join(FEATURES),

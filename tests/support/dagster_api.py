@@ -76,6 +76,14 @@ class Dagster:
     def launch(
         self, job: str, tags: dict[str, str] | None = None, run_config: dict[str, Any] | None = None
     ) -> str:
+        result = self.launch_result(job, tags, run_config)
+        assert result["__typename"] == "LaunchRunSuccess", result
+        return str(result["run"]["runId"])
+
+    def launch_result(
+        self, job: str, tags: dict[str, str] | None = None, run_config: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """launchRun's answer as it is: a success, or why the launch was refused."""
         q = f"""mutation($p: ExecutionParams!) {{ launchRun(executionParams: $p) {{
             {LAUNCH_RESULT} }} }}"""
         tag_list = [{"key": k, "value": v} for k, v in (tags or {}).items()]
@@ -88,9 +96,7 @@ class Dagster:
             "runConfigData": run_config or {},
             "executionMetadata": {"tags": tag_list},
         }
-        result = self.query(q, p=params)["launchRun"]
-        assert result["__typename"] == "LaunchRunSuccess", result
-        return str(result["run"]["runId"])
+        return dict(self.query(q, p=params)["launchRun"])
 
     def reexecute(self, run_id: str, strategy: str = "FROM_FAILURE") -> str:
         q = f"""mutation($p: ReexecutionParams!) {{ launchRunReexecution(reexecutionParams: $p) {{

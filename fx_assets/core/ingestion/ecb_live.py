@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -26,13 +27,30 @@ import pandas as pd
 import tenacity
 
 from fx_assets.core.domain import ECB_FIRST_DATE
-from fx_assets.core.ingestion.sources import EcbSource, SourceError, _in_range, read_ecb_zip
+from fx_assets.core.ingestion.sources import (
+    EcbSource,
+    SourceError,
+    _in_range,
+    read_capped,
+    read_ecb_zip,
+)
 
 log = logging.getLogger(__name__)
 
 DEFAULT_ECB_URL = "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-hist.zip"
 ZIP_NAME = "eurofxref-hist.zip"
 META_NAME = "eurofxref-hist.json"
+# The zip is ~650 kB; thirty times that is not the ECB's file, and is not downloaded.
+MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
+# The ECB redirects at most once or twice (http to https, a mirror); more is a loop.
+MAX_REDIRECTS = 3
+
+
+@dataclass(frozen=True)
+class _Answer:
+    status_code: int
+    headers: httpx.Headers
+    content: bytes
 
 
 class _Transient(Exception):
@@ -120,7 +138,7 @@ class EcbLiveSource:
         self.origin = f"downloaded from {self._host()}"
         return bars
 
-    def _download(self, meta: dict[str, Any]) -> httpx.Response:
+    def _download(self, meta: dict[str, Any]) -> _Answer:
         headers = {}
         if meta.get("etag"):
             headers["If-None-Match"] = meta["etag"]
@@ -139,27 +157,35 @@ class EcbLiveSource:
             reraise=True,
         )
         try:
-            with httpx.Client(timeout=self.timeout, follow_redirects=True) as client:
+            with httpx.Client(
+                timeout=self.timeout, follow_redirects=True, max_redirects=MAX_REDIRECTS
+            ) as client:
                 return retrying(self._get_once, client, headers)
         except _Transient as exc:
             raise _Unavailable(f"{exc} after {self.max_attempts} attempt(s)") from None
 
-    def _get_once(self, client: httpx.Client, headers: dict[str, str]) -> httpx.Response:
+    def _get_once(self, client: httpx.Client, headers: dict[str, str]) -> _Answer:
         try:
-            response = client.get(self.url, headers=headers)
+            with client.stream("GET", self.url, headers=headers) as response:
+                status = response.status_code
+                if status == 429 or status >= 500:
+                    raise _Transient(f"{self._host()} answered HTTP {status}")
+                if status not in (200, 304):
+                    raise _Unavailable(f"{self._host()} answered HTTP {status}")
+                what = f"the ECB file from {self._host()}"
+                content = read_capped(response, MAX_DOWNLOAD_BYTES, what)
+                return _Answer(status, response.headers, content)
+        except httpx.TooManyRedirects:
+            raise _Unavailable(
+                f"{self._host()} redirected more than {MAX_REDIRECTS} times"
+            ) from None
         except httpx.TimeoutException:
             raise _Transient(f"timed out after {self.timeout:g} s") from None
         except httpx.TransportError as exc:
             # str(exc) may quote the URL; the exception type says enough.
             raise _Transient(f"could not reach {self._host()} ({type(exc).__name__})") from None
-        status = response.status_code
-        if status == 429 or status >= 500:
-            raise _Transient(f"{self._host()} answered HTTP {status}")
-        if status not in (200, 304):
-            raise _Unavailable(f"{self._host()} answered HTTP {status}")
-        return response
 
-    def _store(self, response: httpx.Response) -> None:
+    def _store(self, response: _Answer) -> None:
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         # Write beside and rename: a concurrent reader sees the old file or the new one,
         # never half of one.

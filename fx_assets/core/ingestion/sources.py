@@ -15,6 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Protocol
 
+import httpx
 import numpy as np
 import pandas as pd
 
@@ -39,9 +40,43 @@ class Source(Protocol):
         ...
 
 
+def read_capped(response: httpx.Response, cap: int, what: str) -> bytes:
+    """A streamed response's body, refused (one line) past ``cap`` bytes: a declared
+    Content-Length over it is not downloaded at all, an undeclared one stops there."""
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > cap:
+        raise SourceError(f"{what} is {int(declared) >> 20} MB, over the {cap >> 20} MB cap")
+    body = bytearray()
+    for chunk in response.iter_bytes():
+        body += chunk
+        if len(body) > cap:
+            raise SourceError(f"{what} went past the {cap >> 20} MB cap; download stopped")
+    return bytes(body)
+
+
 def _in_range(bars: pd.DataFrame, start: date, end: date) -> pd.DataFrame:
     mask = (bars["date"] >= pd.Timestamp(start)) & (bars["date"] <= pd.Timestamp(end))
     return bars.loc[mask, BAR_COLUMNS].sort_values("date").reset_index(drop=True)
+
+
+# The ECB's CSV is about 2 MB unpacked (26 years of 41 currencies); a member that says or
+# turns out to be larger is not that file, and unpacking it whole could fill the memory.
+MAX_ECB_CSV_BYTES = 64 * 1024 * 1024
+
+
+def _read_member(zf: zipfile.ZipFile, member: str, origin: str) -> bytes:
+    """The member, unpacked at most to MAX_ECB_CSV_BYTES whatever its header declares."""
+    if zf.getinfo(member).file_size > MAX_ECB_CSV_BYTES:
+        raise SourceError(
+            f"ECB file {origin} declares a CSV over {MAX_ECB_CSV_BYTES >> 20} MB; not unpacked"
+        )
+    with zf.open(member) as f:
+        data = f.read(MAX_ECB_CSV_BYTES + 1)
+    if len(data) > MAX_ECB_CSV_BYTES:
+        raise SourceError(
+            f"ECB file {origin} unpacks past {MAX_ECB_CSV_BYTES >> 20} MB; stopped there"
+        )
+    return data
 
 
 def read_ecb_zip(data: bytes, origin: str) -> pd.DataFrame:
@@ -52,7 +87,7 @@ def read_ecb_zip(data: bytes, origin: str) -> pd.DataFrame:
             member = next((n for n in zf.namelist() if n.endswith(".csv")), None)
             if member is None:
                 raise SourceError(f"ECB file {origin} holds no CSV; expected eurofxref-hist.csv")
-            text = zf.read(member).decode()
+            text = _read_member(zf, member, origin).decode()
         frame = pd.read_csv(io.StringIO(text), usecols=["Date", "USD"], na_values=["N/A"])
         frame = frame.dropna(subset=["USD"])
         bars = pd.DataFrame(

@@ -18,17 +18,19 @@ expectations quarantine them with their reason instead of dropping them unseen.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from datetime import date, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pandas as pd
 import tenacity
 
 from fx_assets.core.domain import ECB_FIRST_DATE
-from fx_assets.core.ingestion.sources import BAR_COLUMNS, SourceError
+from fx_assets.core.ingestion.sources import BAR_COLUMNS, SourceError, read_capped
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,8 @@ DEFAULT_BASE_URL = "https://api.twelvedata.com"
 API_KEY_VAR = "TWELVEDATA_API_KEY"
 # The documented ceiling on data points per request.
 MAX_OUTPUTSIZE = 5000
+# A full page of 5000 daily bars is about 600 kB of JSON; a body past this is not one.
+MAX_BODY_BYTES = 10 * 1024 * 1024
 # Twelve Data's answer (code 400) for a range without bars, e.g. a weekend or a holiday.
 NO_DATA_MESSAGE = "no data is available"
 _PRICES = ("open", "high", "low", "close")
@@ -67,6 +71,24 @@ def request_windows(start: date, end: date, span_days: int) -> list[tuple[date, 
         windows.append((lo, hi))
         lo = hi + timedelta(days=1)
     return windows
+
+
+def require_https(url: str) -> None:
+    """The key must not travel in clear: https only, or a loopback server under the
+    test-only FX_ALLOW_HTTP_SOURCES."""
+    from fx_assets.core.settings import load_settings
+
+    parts = urlsplit(url)
+    if parts.scheme == "https":
+        return
+    local = parts.hostname in ("127.0.0.1", "localhost", "::1")
+    if parts.scheme == "http" and local and load_settings().allow_http_sources:
+        return
+    raise SourceError(
+        f"TWELVEDATA_BASE_URL must start with https:// (the API key travels with every"
+        f" request), not {parts.scheme or 'no scheme'}://; FX_ALLOW_HTTP_SOURCES=true"
+        " allows a local http:// server, for tests only"
+    )
 
 
 class TwelveDataSource:
@@ -112,6 +134,7 @@ class TwelveDataSource:
                 f"{API_KEY_VAR} is not set; export your Twelve Data API key "
                 "(https://twelvedata.com/account/api-keys) or use FX_SOURCE=ecb"
             )
+        require_https(self.base_url)
         if end < start:
             return empty_bars()
         headers = {"Authorization": f"apikey {self._api_key}", "Accept": "application/json"}
@@ -173,21 +196,22 @@ class TwelveDataSource:
     ) -> dict[str, Any] | None:
         """The decoded ``status: ok`` body, or None for a window without bars."""
         try:
-            response = client.get("/time_series", params=params)
+            with client.stream("GET", "/time_series", params=params) as response:
+                status = response.status_code
+                raw = read_capped(response, MAX_BODY_BYTES, f"Twelve Data's answer for {window}")
         except httpx.TimeoutException:
             raise _Transient(f"timed out after {self.timeout:g} s") from None
         except httpx.TransportError as exc:
             # str(exc) may quote the request; the exception type says enough.
             raise _Transient(f"could not be reached ({type(exc).__name__})") from None
-        status = response.status_code
         try:
-            body: Any = response.json()
+            body: Any = json.loads(raw)
         except ValueError:
             body = None
         detail = body.get("message") if isinstance(body, dict) else None
         if status == 429 or status >= 500:
             raise _Transient(f"answered HTTP {status}{self._suffix(detail)}")
-        if not response.is_success:
+        if not 200 <= status < 300:
             self._refuse(status, detail, window)
             return None
         if not isinstance(body, dict):

@@ -16,6 +16,7 @@ import numpy as np
 
 from fx_assets.core.domain import FEATURES, MODEL_NAME, THRESHOLD
 from fx_assets.core.models.fastpath import Probability, agrees, candidates
+from fx_assets.core.models.loader import ModelRefusedError, load_estimator
 from fx_assets.core.models.registry import (
     CHAMPION,
     TAG_BASELINE_PR_AUC,
@@ -39,6 +40,10 @@ class ChampionError(RuntimeError):
 
 class NoChampionError(ChampionError):
     """The registry has no ``champion`` alias yet."""
+
+
+class RefusedChampionError(ChampionError):
+    """The champion version failed the safe loader (format, trusted types or hash)."""
 
 
 def no_champion_message(name: str = MODEL_NAME) -> str:
@@ -143,11 +148,9 @@ def champion_version(client: Any = None, name: str = MODEL_NAME) -> str | None:
         raise ChampionError(f"model registry unavailable: {exc.message}") from None
 
 
-def load_champion(
-    client: Any = None, name: str = MODEL_NAME, *, uri: str | None = None
-) -> Champion:
+def load_champion(client: Any = None, name: str = MODEL_NAME) -> Champion:
     """Resolve ``name@champion`` and load that exact version (a later alias move is not
-    mixed); ``uri``: the store ``client`` reads, to load the artifact from it explicitly."""
+    mixed), from the store ``client`` reads (never the ``mlflow`` module's global URIs)."""
     from mlflow.exceptions import MlflowException
 
     from fx_assets.core.models import registry
@@ -164,7 +167,9 @@ def load_champion(
     features = _features(tags, where)
     cutoff = _cutoff(tags, where)
     try:
-        estimator = registry.load_model(f"models:/{name}/{mv.version}", uri)
+        estimator = load_estimator(client, str(mv.version), name)
+    except ModelRefusedError as exc:
+        raise RefusedChampionError(str(exc)) from None
     except MlflowException as exc:
         raise ChampionError(f"cannot load {where}: {exc.message}") from None
     if not hasattr(estimator, "predict_proba"):

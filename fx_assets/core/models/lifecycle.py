@@ -15,6 +15,7 @@ import pandas as pd
 
 from fx_assets.core.domain import FEATURES
 from fx_assets.core.models import registry
+from fx_assets.core.models.loader import load_estimator
 from fx_assets.core.redaction import one_line
 from fx_assets.core.training.modeling import pr_auc, probability_up, xy
 from fx_assets.core.training.promotion import DEFAULT_POLICY, Decision, decide, lift_interval
@@ -45,14 +46,14 @@ def feature_problem(version: registry.Version) -> str | None:
     return None
 
 
-def score(version: registry.Version, rows: pd.DataFrame) -> Scored:
-    """Load ``version`` and score it on ``rows`` (features and target); never raises."""
+def score(client: Any, version: registry.Version, rows: pd.DataFrame) -> Scored:
+    """Load ``version`` (the safe loader) and score it on ``rows``; never raises."""
     features = registry.model_features(version.model_uri)
     if list(features) != FEATURES:
         return Scored(version, features, error="its signature expects other features")
     x, y = xy(rows)
     try:
-        p = probability_up(registry.load_model(version.model_uri), x)
+        p = probability_up(load_estimator(client, version.version), x)
     except Exception as exc:  # a version that cannot score is reported, not raised
         return Scored(version, features, error=one_line(exc))
     return Scored(version, features, p, pr_auc(y, p) if len(y) else None)
@@ -129,7 +130,7 @@ def champion_problem(client: Any, rows: pd.DataFrame) -> tuple[str | None, str]:
     problem = feature_problem(champion)
     if problem:
         return f"champion {problem}", champion.version
-    scored = score(champion, rows)
+    scored = score(client, champion, rows)
     if scored.error:
         return f"champion v{champion.version} does not load or score: {scored.error}", (
             champion.version
@@ -138,11 +139,12 @@ def champion_problem(client: Any, rows: pd.DataFrame) -> tuple[str | None, str]:
 
 
 def test_scores(
-    versions: list[registry.Version], test: pd.DataFrame
+    client: Any, versions: list[registry.Version], test: pd.DataFrame
 ) -> tuple[dict[str, float], float | None]:
     """PR-AUC of each usable version on ``test``, and the always-up baseline."""
     if test.empty:
         return {}, None
     _, y = xy(test)
-    scores = {v.version: s.pr_auc for v in versions if (s := score(v, test)).pr_auc is not None}
+    scored = (score(client, v, test) for v in versions)
+    scores = {s.version.version: s.pr_auc for s in scored if s.pr_auc is not None}
     return scores, float(y.mean())  # type: ignore[return-value]

@@ -63,10 +63,6 @@ def configure_mlflow(uri: str | None = None) -> str:
 
     settings = load_settings()
     uri = uri or settings.mlflow_tracking_uri
-    # MLflow 3 refuses to deserialize any model (skops included) unless this is set. Only
-    # our own training writes to this registry, so its models are trusted; an operator
-    # who sets it to false explicitly keeps MLflow's refusal.
-    os.environ.setdefault("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", "true")
     path = sqlite_path(uri)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -218,27 +214,6 @@ def model_features(model_uri: str) -> tuple[str, ...]:
     if signature is None or signature.inputs is None:
         return ()
     return tuple(signature.inputs.input_names())
-
-
-def load_model(model_uri: str, store_uri: str | None = None) -> Any:
-    """The scikit-learn-API estimator behind ``model_uri`` (it has ``predict_proba``).
-
-    ``store_uri``: the tracking and registry store to resolve it in, given explicitly (a
-    consumer's read-only reader), rather than the ``mlflow`` module's global URIs.
-    """
-    import mlflow.sklearn
-
-    if store_uri is None:
-        return mlflow.sklearn.load_model(model_uri)
-    import tempfile
-
-    from mlflow.artifacts import download_artifacts
-
-    with tempfile.TemporaryDirectory(prefix="fx-model-") as tmp:
-        local = download_artifacts(
-            artifact_uri=model_uri, dst_path=tmp, tracking_uri=store_uri, registry_uri=store_uri
-        )
-        return mlflow.sklearn.load_model(local)
 
 
 def _crown(client: Any, version: str, reason: str) -> None:

@@ -55,7 +55,7 @@ class RegistryReader:
 
     def load_champion(self) -> Champion:
         """Load the champion's exact version (``ChampionError`` says what is wrong)."""
-        return load_champion(self.client, uri=self.uri)
+        return load_champion(self.client)
 
 
 @dataclass(frozen=True)

@@ -20,18 +20,10 @@ import numpy as np
 
 from fx_assets.core.domain import EXPERIMENT_NAME
 from fx_assets.core.models import registry
+from fx_assets.core.models.loader import TRUSTED_TYPES, record_artifact_hash
 from fx_assets.core.models.registry import TAG_FAMILY, TAG_RUN_KIND
 from fx_assets.core.training.modeling import CVResult, Trial
 from fx_assets.core.training.tuning import TunedTrial, Tuning
-
-# Types skops may load besides scikit-learn's own: our trees and boosters, nothing else
-# (scikit-learn's Tree stays: champions registered before the forest moved to XGBoost).
-SKOPS_TRUSTED_TYPES = [
-    "sklearn.tree._tree.Tree",
-    "xgboost.core.Booster",
-    "xgboost.sklearn.XGBClassifier",
-    "xgboost.sklearn.XGBRFClassifier",
-]
 
 
 def _cv_metrics(cv: CVResult, prefix: str = "cv_pr_auc") -> dict[str, float]:
@@ -176,11 +168,13 @@ def log_challenger(
         registered_model_name=registry.MODEL_NAME,
         pyfunc_predict_fn="predict_proba",
         pip_requirements=_pip_requirements(),
-        serialization_format="skops",  # not pickle: only allow-listed types load
-        skops_trusted_types=SKOPS_TRUSTED_TYPES,
+        serialization_format="skops",  # the only format the loader reads
+        skops_trusted_types=list(TRUSTED_TYPES),  # checked at save; the loader uses its own
     )
     version = str(info.registered_model_version)
     c = mlflow.MlflowClient()  # the store the active run logs to
+    # First, before the challenger alias: an unhashed version never loads anywhere.
+    record_artifact_hash(c, version)
     for key, value in {**tags, registry.TAG_LIFECYCLE: registry.CHALLENGER}.items():
         c.set_model_version_tag(registry.MODEL_NAME, version, key, value)
     c.set_registered_model_alias(registry.MODEL_NAME, registry.CHALLENGER, version)

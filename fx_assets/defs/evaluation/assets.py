@@ -38,6 +38,7 @@ from fx_assets.core.evaluation.summary import (
 from fx_assets.core.evaluation.trading import DISCLAIMER
 from fx_assets.core.markdown import markdown_table
 from fx_assets.core.models import registry
+from fx_assets.core.models.loader import ModelRefusedError, load_estimator
 from fx_assets.core.reports import BacktestReport, BacktestSummaryReport
 from fx_assets.core.training.splits import InsufficientHistoryError
 from fx_assets.defs.contracts import asset_metadata, fail, table_metadata, validated
@@ -73,14 +74,18 @@ def eur_usd_backtest(
     champion = registry.alias_version(client, registry.CHAMPION)
     if champion is None:
         raise fail(f"{registry.MODEL_NAME} has no champion; materialize champion_model first")
+    try:
+        # The champion's own estimator, cloned unfitted per refit: exactly its recipe.
+        estimator = load_estimator(client, champion.version)
+    except ModelRefusedError as exc:
+        raise fail(str(exc)) from None
     wh = warehouse.get()
     final = wh.read(FINAL)
     started = time.perf_counter()
     try:
-        # The champion's own estimator, cloned unfitted per refit: exactly its recipe.
         rows = backtest(
             final,
-            estimator=registry.load_model(champion.model_uri),
+            estimator=estimator,
             min_train=evaluation.min_train_days,
             refit_days=evaluation.refit_days,
             gap=training.gap_days,

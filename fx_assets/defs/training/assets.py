@@ -261,8 +261,8 @@ def champion_model(
     if challenger is None:
         raise fail(f"{registry.MODEL_NAME} has no challenger; materialize challenger_model")
     champion = registry.alias_version(client, registry.CHAMPION)
-    scored = lifecycle.score(challenger, test)
-    versus = lifecycle.score(champion, test) if champion else None
+    scored = lifecycle.score(client, challenger, test)
+    versus = lifecycle.score(client, champion, test) if champion else None
     decision = lifecycle.compare(
         scored,
         versus,

@@ -28,6 +28,9 @@ from fx_assets.defs.ingestion.checks import eur_usd_raw_schema
 from fx_assets.defs.resources import MarketDataResource, WarehouseResource
 from tests.support.market_data import provider_series, twelvedata_replay
 
+# The Twelve Data client is tested against pytest-httpserver (http:// on loopback).
+pytestmark = pytest.mark.usefixtures("local_http_sources")
+
 KEY = "td-secret-key-5f3a9c1e"
 FAST = {"backoff": 0.01, "max_backoff": 0.05, "timeout": 2.0}
 
