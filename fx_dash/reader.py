@@ -14,6 +14,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from fx_assets.core.bootstrap import bootstrap_status
 from fx_assets.core.contracts import FINAL, PREDICTIONS, RAW, RAW_REJECTED
 from fx_assets.core.redaction import one_line, redact_url
 from fx_assets.core.settings import sqlite_path
@@ -47,6 +48,8 @@ class Snapshot:
     rejected: pd.DataFrame | None = None
     message: str | None = None
     problem: bool = False
+    # While the first start fills an empty warehouse (fx up, compose): which step it is on.
+    first_start: str | None = None
 
 
 def window_start(newest: date | None, range_key: str) -> date | None:
@@ -66,6 +69,8 @@ def load_snapshot(url: str, range_key: str = DEFAULT_RANGE, *, prices: bool = Tr
         return Snapshot(message=f"No data yet: {path} does not exist. Run `fx run` to fill it.")
     try:
         wh = Warehouse.cached(url, read_only=True)
+        status = bootstrap_status(wh)
+        first_start = None if status is None or status.done else status.message()
         missing = [t.name for t in (RAW, FINAL) if not wh.has(t)]
         has_predictions = wh.has(PREDICTIONS)
         if missing:
@@ -75,7 +80,9 @@ def load_snapshot(url: str, range_key: str = DEFAULT_RANGE, *, prices: bool = Tr
             )
         _, newest_price = wh.date_range(RAW)
         if newest_price is None:
-            return Snapshot(message="No data yet: eur_usd_raw is empty. Run `fx run` to fill it.")
+            return Snapshot(
+                message=first_start or "No data yet: eur_usd_raw is empty. Run `fx run` to fill it."
+            )
         _, newest_final = wh.date_range(FINAL)
         bars = (
             wh.read(RAW, start=window_start(newest_price, range_key), columns=PRICE_COLUMNS)
@@ -103,4 +110,5 @@ def load_snapshot(url: str, range_key: str = DEFAULT_RANGE, *, prices: bool = Tr
         newest_price=newest_price,
         newest_final=newest_final,
         rejected=rejected,
+        first_start=first_start,
     )
