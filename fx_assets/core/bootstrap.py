@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import pandas as pd
-import sqlalchemy as sa
 
 from fx_assets.core.contracts import BOOTSTRAP
 from fx_assets.core.warehouse import Warehouse
@@ -80,15 +79,14 @@ def bootstrap_status(wh: Warehouse) -> BootstrapStatus | None:
     """The newest step of the first start; None when there was none (or an older warehouse)."""
     if not wh.has(BOOTSTRAP):
         return None
-    t = BOOTSTRAP.table
-    with wh.engine.connect() as conn:
-        row = conn.execute(sa.select(t).order_by(t.c.updated_at.desc()).limit(1)).first()
-    if row is None:
+    rows = wh.read(BOOTSTRAP)  # a row per step: a handful at most
+    if rows.empty:
         return None
+    row = rows.sort_values("updated_at").iloc[-1]
     return BootstrapStatus(
-        step=row.step,
-        run_id=row.run_id,
-        status=row.status,
-        started_at=row.started_at,
-        updated_at=row.updated_at,
+        step=str(row["step"]),
+        run_id=None if pd.isna(row["run_id"]) else str(row["run_id"]),
+        status=str(row["status"]),
+        started_at=None if pd.isna(row["started_at"]) else row["started_at"].to_pydatetime(),
+        updated_at=row["updated_at"].to_pydatetime(),
     )
