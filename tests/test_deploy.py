@@ -172,7 +172,14 @@ def test_dagster_dev_in_the_repo_root_runs_on_sqlite_without_postgres(tmp_path: 
         for k, v in os.environ.items()
         if not k.startswith(("FX_", "DAGSTER_", "MLFLOW_", "TWELVEDATA_"))
     }
-    env.update({"FX_HOME": str(tmp_path / "fx"), "DAGSTER_HOME": str(tmp_path / "home")})
+    # FX_BOOTSTRAP: the server is stopped before any first start could finish.
+    env.update(
+        {
+            "FX_HOME": str(tmp_path / "fx"),
+            "DAGSTER_HOME": str(tmp_path / "home"),
+            "FX_BOOTSTRAP": "false",
+        }
+    )
     (tmp_path / "home").mkdir()  # no dagster.yaml: Dagster's defaults
     port = free_port()
     exe = str(Path(sys.executable).parent / "dagster")

@@ -80,7 +80,9 @@ def _champion_served(model_service: ModelServiceResource) -> bool:
     name="bootstrap",
     jobs=[etl_job, training_job, predictions_job],
     default_status=DefaultSensorStatus.RUNNING,
-    minimum_interval_seconds=15,
+    # Each step waits for the next tick: a short interval keeps the first start quick, and
+    # once done a tick returns at its first line.
+    minimum_interval_seconds=10,
 )
 def bootstrap_sensor(
     context: SensorEvaluationContext,
