@@ -104,10 +104,14 @@ def test_fx_up_on_an_empty_home_fills_itself_once(tmp_path: Path) -> None:
     assert up.popen.returncode in (0, 130), up.tail()
     assert not up.alive(), leftovers
 
-    # A second start on the same home: the sensor looks, and launches nothing.
-    again, ports = start_fx_up({"FX_HOME": str(home), **ENV}, tmp_path / "fx-up-2.log")
+    # A second start on the same home (Dagster's three services suffice): the sensor
+    # looks, and launches nothing.
+    dagster_only = ("dagster-code", "dagster-webserver", "dagster-daemon")
+    again, ports = start_fx_up(
+        {"FX_HOME": str(home), **ENV}, tmp_path / "fx-up-2.log", dagster_only
+    )
     try:
-        wait_fx_up_ready(again)
+        again.wait_for_line("fx up: all 1 services ready", timeout=300)
         since = time.time()
         dagster = Dagster(f"http://127.0.0.1:{ports['dagster']}")
         deadline = time.monotonic() + 120
@@ -116,7 +120,6 @@ def test_fx_up_on_an_empty_home_fills_itself_once(tmp_path: Path) -> None:
             time.sleep(2)
         assert ticks[0]["status"] == "SKIPPED", ticks
         assert len(dagster.runs()) == 3
-        assert httpx.get(f"http://127.0.0.1:{ports['api']}/forecast/latest").status_code == 200
     finally:
         leftovers = again.stop()
     assert not again.alive(), leftovers
