@@ -61,7 +61,9 @@ def refresh_seconds() -> int:
 
 
 def _status(snapshot: Snapshot) -> list[Any]:
-    return [message_box(snapshot.message, problem=snapshot.problem)] if snapshot.message else []
+    if snapshot.message:
+        return [message_box(snapshot.message, problem=snapshot.problem)]
+    return [message_box(snapshot.first_start)] if snapshot.first_start else []
 
 
 def _failure(exc: Exception) -> Snapshot:

@@ -12,6 +12,7 @@ from datetime import date
 import pandas as pd
 import sqlalchemy as sa
 
+from fx_assets.core.bootstrap import bootstrap_status
 from fx_assets.core.contracts import FINAL, RAW
 from fx_assets.core.readmodel import data
 from fx_assets.core.readmodel.predictions import join_outcomes, predictions_with_outcomes
@@ -39,6 +40,8 @@ class Snapshot:
     rejected: pd.DataFrame | None = None
     message: str | None = None
     problem: bool = False
+    # What the first start (the bootstrap sensor) is doing while the warehouse fills.
+    first_start: str | None = None
 
 
 def window_start(newest: date | None, range_key: str) -> date | None:
@@ -57,15 +60,20 @@ def load_snapshot(url: str, range_key: str = DEFAULT_RANGE, *, prices: bool = Tr
         return Snapshot(message=nothing)
     try:
         wh = open_warehouse(url)
+        status = bootstrap_status(wh)
+        first_start = None if status is None or status.done else status.message()
         missing = [t.name for t in (RAW, FINAL) if not wh.has(t)]
         if missing:
             return Snapshot(
-                message=f"No data yet: the warehouse has no {', '.join(missing)}. "
+                message=first_start
+                or f"No data yet: the warehouse has no {', '.join(missing)}. "
                 "Run `fx run` to fill it."
             )
         newest_price = data.newest_bar(wh)
         if newest_price is None:
-            return Snapshot(message="No data yet: eur_usd_raw is empty. Run `fx run` to fill it.")
+            return Snapshot(
+                message=first_start or "No data yet: eur_usd_raw is empty. Run `fx run` to fill it."
+            )
         bars = (
             data.prices(wh, window_start(newest_price, range_key))
             if prices
@@ -77,6 +85,7 @@ def load_snapshot(url: str, range_key: str = DEFAULT_RANGE, *, prices: bool = Tr
             newest_price=newest_price,
             newest_final=data.newest_features(wh),
             rejected=data.quarantined(wh),
+            first_start=first_start,
         )
     except sa.exc.SQLAlchemyError as exc:
         return Snapshot(

@@ -82,18 +82,17 @@ def _first_date() -> date:
 def etl_range(first: date | None = None) -> tuple[str, str]:
     """Partition keys (years) from ``first`` (default: the source's first bar, or
     FX_START_DATE) to this year."""
-    from fx_assets.defs.ingestion.partitions import TRADING_YEARS, partition_key_for
+    from fx_assets.defs.ingestion.partitions import history_range
 
     first = first or _first_date()
-    keys = TRADING_YEARS.get_partition_keys(current_time=datetime.now(UTC))
-    keys = [k for k in keys if k >= partition_key_for(first)]
-    if not keys:
+    years = history_range(first, datetime.now(UTC))
+    if years is None:
         raise PipelineError(f"no trading day between {first} and today to ingest")
-    return keys[0], keys[-1]
+    return years
 
 
 def run_etl(echo: Echo, log_level: str | None = None) -> dict[str, Any]:
-    from fx_assets.defs.dagster_internals import partition_range_tags
+    from fx_assets.dagster_adapter import partition_range_tags
 
     # Asked once: a CSV source reads its whole file to know its first date.
     first = _first_date()

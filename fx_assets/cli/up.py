@@ -3,11 +3,13 @@
 The same services as ``docker-compose.yml`` (Dagster code server, webserver and daemon,
 MLflow server, model service, dashboard), run from ``deploy/Procfile`` by honcho's
 process manager: one coloured log stream, and Ctrl-C (or any service exiting) stops them
-all. Dagster runs on the repo's root ``dagster.yaml``: on PostgreSQL when
-``DAGSTER_PG_HOST`` is set, else with its ``storage`` section dropped (SQLite in the
-Dagster home, so the runs of ``fx run`` show up too). The warehouse and the MLflow store
-are the embedded defaults unless ``FX_WAREHOUSE_URL`` and ``MLFLOW_BACKEND_STORE_URI`` say
-otherwise. Dagster-free apart from what the child processes import.
+all. Dagster runs on a copy of the repo's root ``dagster.yaml``: on PostgreSQL when
+``DAGSTER_PG_HOST`` is set, else on SQLite in the Dagster home, so the runs of ``fx run``
+show up too (the file's storage chooses, see ``fx_assets/dagster_adapter.py``). On an empty
+warehouse the daemon's bootstrap sensor then backfills, trains and forecasts once. The
+warehouse and the MLflow store are the embedded defaults unless ``FX_WAREHOUSE_URL`` and
+``MLFLOW_BACKEND_STORE_URI`` say otherwise. Every setting is read through ``Settings``;
+Dagster-free apart from what the child processes import.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from pathlib import Path
 
 from fx_assets.core.models.store import ensure_tracking_store
 from fx_assets.core.redaction import redact_url
-from fx_assets.core.settings import Settings, load_settings
+from fx_assets.core.settings import Settings, load_settings, sqlite_url
 
 GENERATED_MARKER = (
     "# Written by `fx up` from the repository's dagster.yaml; rewritten at each start."
@@ -62,25 +64,17 @@ def procfile(deploy: Path) -> dict[str, str]:
     return dict(parse_procfile((deploy / "Procfile").read_text()).processes)
 
 
-def instance_yaml(deploy: Path, postgres: bool) -> str:
-    """The root dagster.yaml, without its PostgreSQL storage when there is no server."""
-    import yaml
-
-    text = (deploy.parent / "dagster.yaml").read_text()
-    if postgres:
-        return f"{GENERATED_MARKER}\n{text}"
-    config = yaml.safe_load(text)
-    config.pop("storage")
-    note = "# storage: SQLite in this folder (DAGSTER_PG_HOST is not set)."
-    return f"{GENERATED_MARKER}\n{note}\n{yaml.safe_dump(config, sort_keys=False)}"
+def instance_yaml(deploy: Path) -> str:
+    """The root dagster.yaml as is: its storage picks PostgreSQL or SQLite by itself."""
+    return f"{GENERATED_MARKER}\n{(deploy.parent / 'dagster.yaml').read_text()}"
 
 
-def dagster_home(settings: Settings, postgres: bool) -> Path:
+def dagster_home(settings: Settings) -> Path:
     """$DAGSTER_HOME; a PostgreSQL instance gets its own folder unless DAGSTER_HOME was given."""
-    home = Path(os.environ.get("DAGSTER_HOME") or settings.dagster_home)
-    if postgres and home == settings.home / "dagster":
+    assert settings.dagster_home is not None  # filled from FX_HOME by the settings
+    if settings.dagster_pg_host and not settings.is_set("dagster_home"):
         return settings.home / "dagster-postgres"
-    return home
+    return settings.dagster_home
 
 
 def write_instance(home: Path, text: str) -> bool:
@@ -127,30 +121,32 @@ def build_env(
             "FX_API_PORT": str(args.api_port),
             "FX_DASH_PORT": str(args.dash_port),
             "FX_WAREHOUSE_URL": settings.warehouse_url,
-            # The MLflow server's own store: the embedded one unless a server URL is given.
-            "MLFLOW_BACKEND_STORE_URI": os.environ.get("MLFLOW_BACKEND_STORE_URI")
-            or (
-                settings.mlflow_tracking_uri
-                if not settings.mlflow_tracking_uri.startswith(("http:", "https:"))
-                else f"sqlite:///{settings.home / 'mlflow.db'}"
-            ),
-            "MLFLOW_ARTIFACTS_DESTINATION": os.environ.get("MLFLOW_ARTIFACTS_DESTINATION")
+            "MLFLOW_BACKEND_STORE_URI": backend_store(settings),
+            "MLFLOW_ARTIFACTS_DESTINATION": settings.mlflow_artifacts_destination
             or str(settings.home / "mlartifacts"),
             # Everything else talks to MLflow through the server, and predicts through the
             # model service, as in the deployment.
             "MLFLOW_TRACKING_URI": f"http://{local}:{args.mlflow_port}",
-            "FX_MODEL_SERVICE_URL": os.environ.get("FX_MODEL_SERVICE_URL")
-            or f"http://{local}:{args.api_port}",
+            "FX_MODEL_SERVICE_URL": settings.model_service_url or f"http://{local}:{args.api_port}",
             # The service refuses to start without a token: one per session unless given.
-            "FX_API_TOKEN": os.environ.get("FX_API_TOKEN") or secrets.token_urlsafe(32),
+            "FX_API_TOKEN": settings.secret(settings.api_token) or secrets.token_urlsafe(32),
+            # The dashboard and the model service only read the warehouse; a read-only role
+            # can be given to them alone (the deployment gives them one).
+            "FX_READONLY_WAREHOUSE_URL": settings.readonly_warehouse_url or settings.warehouse_url,
         }
     )
-    # The dashboard and the model service only read the warehouse; a read-only role can
-    # be given to them alone (the deployment gives them one).
-    env["FX_READONLY_WAREHOUSE_URL"] = (
-        os.environ.get("FX_READONLY_WAREHOUSE_URL") or env["FX_WAREHOUSE_URL"]
-    )
     return env
+
+
+def backend_store(settings: Settings) -> str:
+    """The MLflow server's own store: the embedded one unless a server URL is given."""
+    if settings.mlflow_backend_store_uri:
+        return settings.mlflow_backend_store_uri
+    tracking = settings.mlflow_tracking_uri
+    assert tracking is not None  # filled from FX_HOME by the settings
+    if tracking.startswith(("http:", "https:")):
+        return sqlite_url(settings.home / "mlflow.db")
+    return tracking
 
 
 def endpoints(args: argparse.Namespace) -> list[Endpoint]:
@@ -233,9 +229,9 @@ def up(args: argparse.Namespace) -> int:
     if unknown:
         raise UpError(f"unknown service {unknown[0]!r}; choose from {', '.join(processes)}")
     chosen = args.services or list(processes)
-    postgres = bool(os.environ.get("DAGSTER_PG_HOST"))
-    home = dagster_home(settings, postgres)
-    if not write_instance(home, instance_yaml(deploy, postgres)):
+    postgres = bool(settings.dagster_pg_host)
+    home = dagster_home(settings)
+    if not write_instance(home, instance_yaml(deploy)):
         print(f"fx up: keeping your {home / 'dagster.yaml'} (not written by fx up)")
     env = build_env(args, settings, deploy, home)
     try:

@@ -92,6 +92,12 @@ class Settings(BaseSettings):
         description="set: `fx up` runs Dagster on PostgreSQL (`dagster.yaml`), with `DAGSTER_PG_*`",
     )
 
+    bootstrap: bool = Field(
+        True,
+        description="`true`: the first start of the daemon on an empty warehouse backfills, "
+        "trains and forecasts once; `false`: it waits for a person (or `fx run`)",
+    )
+
     # --- market data ------------------------------------------------------------------
     source: str = Field(
         "ecb",

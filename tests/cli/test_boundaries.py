@@ -11,14 +11,11 @@ from tests.support.env_scan import env_reads
 
 PACKAGES = ("fx_assets", "fx_serving", "fx_dash")
 # The one module allowed Dagster's private modules (each import says why).
-DAGSTER_ADAPTER = "fx_assets/defs/dagster_internals.py"
+DAGSTER_ADAPTER = "fx_assets/dagster_adapter.py"
 SETTINGS = "fx_assets/core/settings.py"
 # Reads of these outside the settings class are defects; writes (``setdefault``, assignment)
 # configure a library or a child process and are allowed.
 OURS = ("FX_", "MLFLOW_", "DAGSTER_")
-# `fx up` reads declared settings from os.environ; its branch moves them to Settings.
-# Remove this entry when that lands.
-NOT_YET = {"fx_assets/cli/up.py"}
 
 
 def _modules() -> Iterator[tuple[str, ast.Module]]:
@@ -51,4 +48,4 @@ def test_our_variables_are_read_only_by_the_settings_class() -> None:
         for module, tree in _modules()
         if module != SETTINGS and (reads := [v for v in env_reads(tree) if v.startswith(OURS)])
     }
-    assert set(readers) <= NOT_YET, readers
+    assert not readers, readers

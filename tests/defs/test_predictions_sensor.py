@@ -15,7 +15,7 @@ from dagster import (
 )
 
 from fx_assets.defs.features.assets import eur_usd_final
-from fx_assets.defs.inference.sensors import predictions_job, predictions_sensor
+from fx_assets.defs.inference.sensors import BOOTSTRAP_TAG, predictions_job, predictions_sensor
 from fx_assets.defs.resources import WarehouseResource
 from tests.support.champions import fill_warehouse
 from tests.support.code_location import load
@@ -74,3 +74,24 @@ def test_sensor_is_on_by_default_and_launches_the_predictions_job() -> None:
         AssetKey("eur_usd_drift"),
         AssetKey("eur_usd_performance"),
     }
+
+
+def test_the_first_starts_backfill_is_left_to_the_bootstrap(fx_home: Path) -> None:
+    url = f"sqlite:///{fx_home / 'warehouse.db'}"
+    fill_warehouse(url, date(2024, 1, 1), date(2024, 6, 28))
+    with instance_for_test() as instance:
+        start = _tick(instance, None)
+        # The bootstrap's backfill: no champion exists yet, the bootstrap forecasts later.
+        result = materialize(
+            [eur_usd_final],
+            instance=instance,
+            resources={"warehouse": WarehouseResource(url=url)},
+            tags={BOOTSTRAP_TAG: "etl_job"},
+        )
+        assert result.success
+        skipped = _tick(instance, start.cursor)
+        assert skipped.run_requests == []
+        assert "bootstrap" in (skipped.skip_message or "")
+        # The next materialization (the daily ETL) is predicted as before.
+        _materialize_final(instance, url)
+        assert len(_tick(instance, skipped.cursor).run_requests) == 1

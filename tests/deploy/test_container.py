@@ -165,6 +165,8 @@ def _env_file(path: Path) -> dict[str, str]:
         FX_TUNING_BUDGET="2",
         FX_API_TOKEN=uuid.uuid4().hex,
         FX_CHAMPION_RELOAD_SECONDS="2",
+        # The tests launch every run themselves (test_up_embedded.py shows the first start).
+        FX_BOOTSTRAP="false",
     )
     path.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
     return values

@@ -35,7 +35,10 @@ def test_dagster_yaml_is_postgres_from_env_with_queue_limits_retries_and_no_tele
 
     source = ROOT / "dagster.yaml"
     raw = yaml.safe_load(source.read_text())
-    pg = raw["storage"]["postgres"]["postgres_db"]
+    storage = raw["storage"]["custom"]
+    assert storage["module"] == "fx_assets.dagster_adapter"
+    assert storage["class"] == "PostgresOrSqliteStorage"
+    pg = storage["config"]["postgres_db"]
     assert all(isinstance(v, dict) and set(v) == {"env"} for k, v in pg.items() if k != "scheme")
     for var, value in PG_ENV.items():
         monkeypatch.setenv(var, value)
@@ -62,15 +65,20 @@ def test_training_runs_carry_the_tag_the_queue_limits() -> None:
     assert limit["limit"] == 1
 
 
-def test_fx_up_without_postgres_keeps_the_queue_on_sqlite(tmp_path: Path) -> None:
+def test_the_instance_file_without_postgres_is_sqlite_in_the_dagster_home_with_the_queue(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from dagster import DagsterInstance
 
-    text = instance_yaml(deploy_dir(), postgres=False)
-    assert "storage" not in yaml.safe_load(text)
-    assert write_instance(tmp_path, text)
+    # What a fresh clone has: no DAGSTER_PG_*; the file `fx up` copies is the root one.
+    for var in PG_ENV:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    assert write_instance(tmp_path, instance_yaml(deploy_dir()))
     instance = DagsterInstance.from_config(str(tmp_path))
     try:
         assert type(instance.run_storage).__name__ == "SqliteRunStorage"
+        assert (tmp_path / "history" / "runs.db").exists()
         assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
         limits = instance.run_coordinator.get_run_queue_config().tag_concurrency_limits
         assert {"key": "fx/pool", "value": "training", "limit": 1} in limits
@@ -79,13 +87,40 @@ def test_fx_up_without_postgres_keeps_the_queue_on_sqlite(tmp_path: Path) -> Non
         instance.dispose()
 
 
+@pytest.mark.postgres
+def test_the_instance_file_with_dagster_pg_host_is_postgres(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, postgres_url: str
+) -> None:
+    from dagster import DagsterInstance
+    from sqlalchemy.engine import make_url
+
+    url = make_url(postgres_url)
+    pg = {
+        "DAGSTER_PG_HOST": url.host or "127.0.0.1",
+        "DAGSTER_PG_PORT": str(url.port or 5432),
+        "DAGSTER_PG_USER": url.username or "postgres",
+        "DAGSTER_PG_PASSWORD": url.password or "",
+        "DAGSTER_PG_DB": url.database or "",
+    }
+    for var, value in pg.items():
+        monkeypatch.setenv(var, value)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    assert write_instance(tmp_path, instance_yaml(deploy_dir()))
+    instance = DagsterInstance.from_config(str(tmp_path))
+    try:
+        assert type(instance.run_storage).__name__ == "PostgresRunStorage"
+        assert not (tmp_path / "history").exists()
+    finally:
+        instance.dispose()
+
+
 def test_fx_up_rewrites_its_own_instance_file_and_keeps_a_users(tmp_path: Path) -> None:
     (tmp_path / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")  # what fx writes
-    assert write_instance(tmp_path, instance_yaml(deploy_dir(), postgres=True))
+    assert write_instance(tmp_path, instance_yaml(deploy_dir()))
     assert (tmp_path / "dagster.yaml").read_text().startswith(GENERATED_MARKER)
-    assert write_instance(tmp_path, instance_yaml(deploy_dir(), postgres=False))
+    assert write_instance(tmp_path, instance_yaml(deploy_dir()))
     (tmp_path / "dagster.yaml").write_text("# mine\ntelemetry:\n  enabled: true\n")
-    assert not write_instance(tmp_path, instance_yaml(deploy_dir(), postgres=True))
+    assert not write_instance(tmp_path, instance_yaml(deploy_dir()))
     assert (tmp_path / "dagster.yaml").read_text().startswith("# mine")
 
 
@@ -136,7 +171,14 @@ def test_dagster_dev_in_the_repo_root_runs_on_sqlite_without_postgres(tmp_path: 
         for k, v in os.environ.items()
         if not k.startswith(("FX_", "DAGSTER_", "MLFLOW_", "TWELVEDATA_"))
     }
-    env.update({"FX_HOME": str(tmp_path / "fx"), "DAGSTER_HOME": str(tmp_path / "home")})
+    # FX_BOOTSTRAP: the server is stopped before any first start could finish.
+    env.update(
+        {
+            "FX_HOME": str(tmp_path / "fx"),
+            "DAGSTER_HOME": str(tmp_path / "home"),
+            "FX_BOOTSTRAP": "false",
+        }
+    )
     (tmp_path / "home").mkdir()  # no dagster.yaml: Dagster's defaults
     port = free_port()
     exe = str(Path(sys.executable).parent / "dagster")

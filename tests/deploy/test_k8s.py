@@ -143,7 +143,8 @@ def test_helm_values_launch_runs_as_pods_on_the_external_postgres_with_secrets()
     assert pg["enabled"] is False and pg["postgresqlHost"]
     assert (pg["postgresqlUsername"], pg["postgresqlDatabase"]) == ("fx_dagster", "dagster")
     instance = yaml.safe_load((ROOT / "dagster.yaml").read_text())
-    assert pg["postgresqlScheme"] == instance["storage"]["postgres"]["postgres_db"]["scheme"]
+    storage = instance["storage"]["custom"]["config"]
+    assert pg["postgresqlScheme"] == storage["postgres_db"]["scheme"]
     assert "postgresqlPassword" not in pg and v["generatePostgresqlPasswordSecret"] is False
     assert v["global"]["postgresqlSecretName"]
 

@@ -13,7 +13,7 @@ from dagster import (
     materialize,
 )
 
-from fx_assets.defs.dagster_internals import partition_range_tags
+from fx_assets.dagster_adapter import partition_range_tags
 
 # Dagster's console logger at WARNING: a test's output shows failures, not every step.
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}

@@ -14,6 +14,7 @@ from fx_assets.core.contracts.base import (
     metadata,
     validate,
 )
+from fx_assets.core.contracts.bootstrap import BOOTSTRAP
 from fx_assets.core.contracts.evaluation import BACKTEST, BACKTEST_SUMMARY, BACKTEST_YEARLY
 from fx_assets.core.contracts.market import (
     FINAL,
@@ -43,6 +44,7 @@ CONTRACTS: dict[str, TableContract] = {
         BACKTEST,
         BACKTEST_SUMMARY,
         BACKTEST_YEARLY,
+        BOOTSTRAP,
     )
 }
 
@@ -51,6 +53,7 @@ __all__ = [
     "BACKTEST",
     "BACKTEST_SUMMARY",
     "BACKTEST_YEARLY",
+    "BOOTSTRAP",
     "CONTRACTS",
     "DRIFT",
     "FINAL",

@@ -16,7 +16,7 @@ start date trims the window inside the asset instead (years before it hold no ro
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from dagster import TimeWindowPartitionsDefinition
 
@@ -48,3 +48,11 @@ TRADING_YEARS = trading_year_partitions()
 def partition_key_for(day: date) -> str:
     """The key of the partition that holds ``day``."""
     return day.strftime(KEY_FORMAT)
+
+
+def history_range(first: date, now: datetime) -> tuple[str, str] | None:
+    """The first and last partition key of the history from ``first`` to ``now``'s year;
+    None when no partition is that recent (``first`` in the future)."""
+    keys = TRADING_YEARS.get_partition_keys(current_time=now)
+    keys = [k for k in keys if k >= partition_key_for(first)]
+    return (keys[0], keys[-1]) if keys else None
