@@ -17,7 +17,7 @@ from dash import dcc, html
 
 from fx_assets.core.alerts import newest_alerts
 from fx_assets.core.contracts import DRIFT, FINAL, PERFORMANCE, PREDICTIONS, RAW
-from fx_assets.core.monitoring.drift import DEFAULT_PSI_THRESHOLD
+from fx_assets.core.monitoring.verdicts import drift_verdict, performance_verdict
 from fx_assets.core.monitoring.performance import resolve, rolling_accuracy
 from fx_assets.core.monitoring.store import newest_rows
 from fx_assets.core.redaction import redact_url
@@ -76,24 +76,26 @@ def load_monitoring(url: str) -> Monitoring:
     return Monitoring(drift, performance, accuracy, newest_bar, alerts)
 
 
-def psi_figure(drift: pd.DataFrame, threshold: float = DEFAULT_PSI_THRESHOLD) -> Figure:
-    """PSI per feature, drifted ones in red, each with a mark at the threshold it is held to.
-
-    A feature's threshold is its own (``eur_usd_drift.psi_threshold``): a persistent
-    feature's windows differ from the whole training history by construction. Rows written
-    before that column existed are shown against ``threshold`` (FX_DRIFT_PSI).
-    """
-    rows = drift.sort_values("psi")
+def psi_figure(drift: pd.DataFrame) -> Figure:
+    """KS distance per feature, drifted ones in red, each with a mark at its own threshold
+    (``eur_usd_drift.ks_threshold``, from the training rows' own past windows; rows of
+    older releases have none, so no mark). A feature drifted by the range rule is red
+    below its mark: its hover text says why."""
+    rows = drift.sort_values("ks_stat")
     names = [str(f) for f in rows["feature"]]
-    limits = pd.to_numeric(rows["psi_threshold"]).fillna(threshold)
+    limits = pd.to_numeric(rows.get("ks_threshold", pd.Series(index=rows.index, dtype=float)))
+    reasons = rows["reason"] if "reason" in rows else pd.Series("", index=rows.index)
     return {
         "data": [
             {
                 "type": "bar",
                 "orientation": "h",
-                "name": "PSI",
-                "x": _numbers(rows["psi"], 4),
+                "name": "KS distance",
+                "x": _numbers(rows["ks_stat"], 4),
                 "y": names,
+                "text": [str(r) if isinstance(r, str) else "" for r in reasons],
+                "hoverinfo": "text",
+                "textposition": "none",
                 "marker": {"color": [DRIFTED if bool(d) else STABLE for d in rows["drifted"]]},
             },
             {
@@ -107,7 +109,7 @@ def psi_figure(drift: pd.DataFrame, threshold: float = DEFAULT_PSI_THRESHOLD) ->
         ],
         "layout": _layout(
             hovermode="closest",
-            xaxis=_axis(title={"text": "PSI (newest window against the training rows)"}),
+            xaxis=_axis(title={"text": "KS distance (newest window against the training rows)"}),
             yaxis=_axis(),
         ),
     }
@@ -169,6 +171,12 @@ def _freshness(newest_bar: date | None, today: date) -> html.Div:
     )
 
 
+def _verdict(row: dict[str, Any]) -> str:
+    """The stored verdict; rows of older releases have none, so it is worded here."""
+    text = row.get("verdict")
+    return text if isinstance(text, str) else performance_verdict(row)
+
+
 def _share_table(performance: pd.DataFrame) -> html.Table:
     head = ["window", "up calls", "in training", "mean p(up)", "in training", "drifted"]
     rows = [html.Tr([html.Th(h) for h in head])]
@@ -202,7 +210,7 @@ def _alerts(alerts: list[dict[str, Any]]) -> html.Div:
 
 
 def monitoring_panel(
-    data: Monitoring, psi_threshold: float = DEFAULT_PSI_THRESHOLD, today: date | None = None
+    data: Monitoring, today: date | None = None
 ) -> list[Any]:
     """The panel's children; each part has its own empty state."""
     if data.message:
@@ -214,26 +222,21 @@ def monitoring_panel(
             message_box("No drift measured yet: monitoring runs after the predictions (fx run).")
         )
     else:
-        drifted = data.drift[data.drift["drifted"].astype(bool)].sort_values("psi")[::-1]
-        names = ", ".join(
-            f"{f} (PSI {p:.2f})" for f, p in zip(drifted["feature"], drifted["psi"], strict=True)
-        )
         end = pd.Timestamp(data.drift["window_end"].iloc[0])
         out += [
             html.Div(
-                f"Feature drift, window ending {end:%Y-%m-%d}: "
-                + (f"drifted: {names}" if names else "no feature drifted"),
+                f"Feature drift, window ending {end:%Y-%m-%d}: {drift_verdict(data.drift)}",
                 id="monitoring-drifted",
                 className="card-title",
             ),
             html.Div(
-                "A feature drifts when its PSI passes its own threshold (the red mark: the"
-                " larger of FX_DRIFT_PSI and the PSI its training windows of the same length"
-                " reach 99 % of the time, since a slow feature's window fills a few deciles"
-                " by construction), or when its KS test is significant after Bonferroni.",
+                "A feature drifts when most of its newest window lies outside the training"
+                " rows' range, or when its KS distance passes its own threshold (the red"
+                " mark: what the training rows' own past windows reached 99 % of the time"
+                " against the rows before them). Hover a bar for its reason.",
                 className="detail",
             ),
-            dcc.Graph(id="psi-chart", figure=psi_figure(data.drift, psi_threshold),
+            dcc.Graph(id="psi-chart", figure=psi_figure(data.drift),
                       config={"displaylogo": False}, style={"height": "420px"}),
         ]  # fmt: skip
     if data.accuracy.empty:
@@ -246,6 +249,11 @@ def monitoring_panel(
         ]  # fmt: skip
     if not data.performance.empty:
         out += [
+            html.Div(
+                [html.Div(f"last {r['window']}: {_verdict(r)}") for r in data.performance.to_dict("records")],
+                id="monitoring-verdicts",
+                className="detail",
+            ),
             html.Div("Prediction drift", className="card-title"),
             _share_table(data.performance),
         ]

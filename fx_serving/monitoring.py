@@ -24,10 +24,18 @@ class DriftRow(BaseModel):
     psi: float
     ks_stat: float
     ks_pvalue: float
-    psi_threshold: float | None = Field(
-        None, description="the PSI this feature is held to (none on rows of older releases)"
+    ks_threshold: float | None = Field(
+        None, description="the KS distance this feature is held to (none on older rows)"
     )
+    outside_share: float | None = Field(
+        None, description="share of the window outside the training range"
+    )
+    outside_threshold: float | None = None
+    range_low: float | None = None
+    range_high: float | None = None
     drifted: bool
+    rule: str | None = Field(None, description="the rule that decided: range, ks or none")
+    reason: str | None = Field(None, description="the verdict in words")
     model_version: str
 
 
@@ -38,8 +46,11 @@ class PerformanceRow(BaseModel):
     accuracy: float | None
     baseline_accuracy: float | None = Field(description="always-up on the same days")
     brier: float | None
-    p_value: float | None = Field(description="exact binomial test against always-up")
+    p_value: float | None = Field(description="exact one-sided binomial test: worse than always-up")
+    constant_brier: float | None = None
     degraded: bool
+    rule: str | None = Field(None, description="the rule that decided: binomial, brier or none")
+    verdict: str | None = Field(None, description="the verdict in words")
     up_share: float | None = None
     train_up_share: float | None = None
     mean_probability_up: float | None = None
@@ -82,7 +93,7 @@ def monitoring(request: Request) -> MonitoringReport:
         drift = newest_rows(wh, DRIFT)
         performance = newest_rows(wh, PERFORMANCE)
     if len(drift):
-        drift = drift.sort_values("psi", ascending=False, ignore_index=True)
+        drift = drift.sort_values("ks_stat", ascending=False, ignore_index=True)
     return MonitoringReport(
         drift=[DriftRow(**r) for r in _plain(drift)],
         performance=[PerformanceRow(**r) for r in _plain(performance)],

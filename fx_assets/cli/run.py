@@ -284,7 +284,7 @@ def _today() -> date:
 def echo_monitoring(echo: Echo) -> None:
     """What the monitoring step of the predictions run found, in two lines."""
     from fx_assets.core.contracts import DRIFT, PERFORMANCE
-    from fx_assets.core.monitoring.drift import drifted_features
+    from fx_assets.core.monitoring import findings
     from fx_assets.core.monitoring.store import newest_rows
     from fx_assets.core.settings import load_settings
     from fx_assets.core.warehouse import Warehouse
@@ -292,17 +292,9 @@ def echo_monitoring(echo: Echo) -> None:
     wh = Warehouse.cached(load_settings().warehouse_url)
     drift, perf = newest_rows(wh, DRIFT), newest_rows(wh, PERFORMANCE)
     if len(drift):
-        named = drifted_features(drift)
-        listed = ", ".join(f"{f} (PSI {p:.2f})" for f, p in named.items()) or "none"
-        echo(f"  monitoring: {len(named)} of {len(drift)} features drifted: {listed}")
-    rows = perf[perf["window"] == "60"] if len(perf) else perf
-    if len(rows):
-        r = rows.iloc[0]
-        echo(
-            f"  monitoring: last {int(r['n'])} resolved: accuracy {r['accuracy']:.1%},"
-            f" always up {r['baseline_accuracy']:.1%}, p={r['p_value']:.3f},"
-            f" {'DEGRADED' if r['degraded'] else 'not degraded'}"
-        )
+        echo(f"  monitoring: {findings.feature_drift(drift).summary}")
+    if len(perf):
+        echo(f"  monitoring: {findings.performance_decay(perf).summary}")
 
 
 def run_pipeline(echo: Echo, log_level: str | None = None) -> int:

@@ -144,10 +144,12 @@ class Settings(BaseSettings):
 
     # --- monitoring and alerts ----------------------------------------------------------
     drift_window: int = Field(60, gt=1, description="newest feature rows compared with training")
-    drift_psi: float = Field(
-        0.25,
-        gt=0,
-        description="PSI above which a feature has drifted (the floor of each feature's threshold)",
+    drift_quantile: float = Field(
+        0.99,
+        gt=0.5,
+        lt=1,
+        description="quantile of the training rows' own past windows a feature must pass to"
+        " have drifted (each rule; about 1 - this is its false-alarm rate per feature)",
     )
     retrain_on_decay: bool = Field(
         False, description="`true`: a decay or drift alert launches the training job"

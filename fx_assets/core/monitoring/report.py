@@ -44,12 +44,12 @@ def monitor(
     predictions: pd.DataFrame,
     model: Model,
     window: int = drift.DEFAULT_WINDOW,
-    psi_threshold: float = drift.DEFAULT_PSI_THRESHOLD,
+    quantile: float = drift.DEFAULT_QUANTILE,
 ) -> Tables:
     """``eur_usd_drift`` and ``eur_usd_performance`` rows for ``model`` on these tables."""
     features = list(model.features)
     drift_rows = drift.feature_drift(
-        final, features, model.training_cutoff, model.version, window, psi_threshold=psi_threshold
+        final, features, model.training_cutoff, model.version, window, quantile=quantile
     )
     train = training_rows(final, model)
     reference = None

@@ -37,16 +37,8 @@ CHECKS = {
     "performance_decay": (PERFORMANCE.name, "The champion is worse than always-up lately."),
     "prediction_drift": (PERFORMANCE.name, "The share of up calls moved from training's."),
 }
-DRIFT_PREVIEW = ["feature", "psi", "ks_stat", "ks_pvalue", "drifted"]
-PERFORMANCE_PREVIEW = [
-    "window",
-    "n",
-    "accuracy",
-    "baseline_accuracy",
-    "brier",
-    "p_value",
-    "degraded",
-]
+DRIFT_PREVIEW = ["feature", "ks_stat", "ks_threshold", "outside_share", "rule", "reason"]
+PERFORMANCE_PREVIEW = ["window", "n", "degraded", "verdict"]
 
 
 @multi_asset(
@@ -92,7 +84,7 @@ def model_monitoring(
         wh.read(PREDICTIONS),
         champion,
         window=monitoring.drift_window,
-        psi_threshold=monitoring.drift_psi,
+        quantile=monitoring.drift_quantile,
     )
     drift_rows = validated(DRIFT, tables.drift)
     written = 0
@@ -118,7 +110,7 @@ def model_monitoring(
             "drifted_features": len(drift_finding.metadata.get("drifted", {})),
             "window": drift_finding.metadata.get("window", "none"),
             "preview": MetadataValue.md(
-                markdown_table(tables.drift.sort_values("psi", ascending=False)[DRIFT_PREVIEW])
+                markdown_table(tables.drift.sort_values("ks_stat", ascending=False)[DRIFT_PREVIEW])
                 if len(tables.drift)
                 else "no feature rows yet"
             ),
