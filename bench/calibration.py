@@ -20,7 +20,7 @@ from fx_assets.core.monitoring import drift
 
 WINDOW = drift.DEFAULT_WINDOW
 MONTH = 21  # trading days
-STATED_RATE = 0.15  # what drift's docstring and docs/monitoring.md state
+STATED_RATE = drift.DEFAULT_RATE  # what drift states
 SINCE = "2005-01-01"
 # The features each planted regime is expected to move out of the reference's way.
 TOUCHED = {
@@ -66,7 +66,11 @@ def planted(raw: pd.DataFrame, regime: str, months: int, size: float) -> pd.Data
 
 def power(raw: pd.DataFrame) -> list[str]:
     lines = []
-    for regime, sizes in (("volatility", (3.0, 5.0)), ("level shift", (0.05,)), ("frozen feed", (0,))):
+    for regime, sizes in (
+        ("volatility", (3.0, 5.0)),
+        ("level shift", (0.05, 0.10)),
+        ("frozen feed", (0,)),
+    ):
         for size in sizes:
             for months in (1, 2, 3, 4):
                 final = build_final(build_features(planted(raw, regime, months, size)))

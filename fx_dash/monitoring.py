@@ -17,9 +17,9 @@ from dash import dcc, html
 
 from fx_assets.core.alerts import newest_alerts
 from fx_assets.core.contracts import DRIFT, FINAL, PERFORMANCE, PREDICTIONS, RAW
-from fx_assets.core.monitoring.verdicts import drift_verdict, performance_verdict
 from fx_assets.core.monitoring.performance import resolve, rolling_accuracy
 from fx_assets.core.monitoring.store import newest_rows
+from fx_assets.core.monitoring.verdicts import drift_verdict, performance_verdict
 from fx_assets.core.redaction import redact_url
 from fx_assets.core.settings import sqlite_path
 from fx_assets.core.warehouse import Warehouse
@@ -209,9 +209,7 @@ def _alerts(alerts: list[dict[str, Any]]) -> html.Div:
     return html.Ul(items, id="monitoring-alerts")
 
 
-def monitoring_panel(
-    data: Monitoring, today: date | None = None
-) -> list[Any]:
+def monitoring_panel(data: Monitoring, today: date | None = None) -> list[Any]:
     """The panel's children; each part has its own empty state."""
     if data.message:
         return [message_box(data.message, problem=True)]
@@ -250,7 +248,10 @@ def monitoring_panel(
     if not data.performance.empty:
         out += [
             html.Div(
-                [html.Div(f"last {r['window']}: {_verdict(r)}") for r in data.performance.to_dict("records")],
+                [
+                    html.Div(f"last {r['window']}: {_verdict(r)}")
+                    for r in data.performance.to_dict("records")
+                ],
                 id="monitoring-verdicts",
                 className="detail",
             ),

@@ -20,15 +20,15 @@ def _frame(values: np.ndarray, start: str = "2020-01-01") -> pd.DataFrame:
 
 
 def test_equal_distributions_do_not_drift() -> None:
-    # 100 seeds, two rules at their 99th percentile: about 2 flagged; 8 would be a defect.
+    # 40 seeds at the stated 10 %: about 4 flagged; 9 would be a defect.
     flagged = 0
-    for seed in range(100):
+    for seed in range(40):
         rng = np.random.default_rng(seed)
         rows = drift.compare(
             _frame(rng.normal(size=2000)), _frame(rng.normal(size=WINDOW)), ["x"], "1"
         )
         flagged += bool(rows["drifted"].iloc[0])
-    assert flagged <= 8
+    assert flagged <= 9
 
 
 def test_a_shifted_distribution_drifts() -> None:
@@ -37,12 +37,12 @@ def test_a_shifted_distribution_drifts() -> None:
         _frame(rng.normal(size=2000)), _frame(rng.normal(loc=0.8, size=WINDOW)), ["x"], "7"
     )
     row = rows.iloc[0]
-    assert row["drifted"] and row["rule"] == "ks"
+    assert row["drifted"] and row["rule"] in ("ks", "range")
     assert row["ks_stat"] > row["ks_threshold"]
-    # Beyond every one of the reference's 57 past windows: the smallest p it can give.
-    assert row["ks_pvalue"] == pytest.approx(1 / 58)
+    # Beyond every one of the reference's 170 past windows: the smallest p it can give.
+    assert row["ks_pvalue"] == pytest.approx(1 / 171)
     assert row["model_version"] == "7"
-    assert row["reason"].startswith("drifted: x (KS distance")
+    assert row["reason"].startswith("drifted: x (")
 
 
 def test_psi_of_a_known_shift() -> None:
@@ -54,17 +54,21 @@ def test_psi_of_a_known_shift() -> None:
     assert drift.psi(reference, current) == pytest.approx(expected, rel=1e-9)
 
 
+def _ks(reference: np.ndarray, window: np.ndarray) -> float:
+    keys = calibration.Keys.of(np.concatenate([reference, window]).reshape(-1, 1)).keys
+    n = len(reference)
+    return float(calibration.window_stats(np.sort(keys[:n].ravel()), n, keys[n:]).ks[0])
+
+
 def test_ks_distance_matches_scipy() -> None:
     from scipy import stats
 
     rng = np.random.default_rng(3)
     a, b = rng.normal(size=500), rng.normal(0.3, size=80)
-    ours = calibration.ks_distance(np.sort(a), b)
-    assert ours == pytest.approx(stats.ks_2samp(a, b).statistic, abs=1e-12)
+    assert _ks(a, b) == pytest.approx(stats.ks_2samp(a, b).statistic, abs=1e-12)
     # Ties between the samples (a discrete feature) too.
     a, b = rng.integers(0, 5, 300).astype(float), rng.integers(0, 5, 60).astype(float)
-    ours = calibration.ks_distance(np.sort(a), b)
-    assert ours == pytest.approx(stats.ks_2samp(a, b).statistic, abs=1e-12)
+    assert _ks(a, b) == pytest.approx(stats.ks_2samp(a, b).statistic, abs=1e-12)
 
 
 @settings(max_examples=200, deadline=None)

@@ -144,12 +144,12 @@ class Settings(BaseSettings):
 
     # --- monitoring and alerts ----------------------------------------------------------
     drift_window: int = Field(60, gt=1, description="newest feature rows compared with training")
-    drift_quantile: float = Field(
-        0.99,
-        gt=0.5,
+    drift_alarm_rate: float = Field(
+        0.10,
+        gt=0,
         lt=1,
-        description="quantile of the training rows' own past windows a feature must pass to"
-        " have drifted (each rule; about 1 - this is its false-alarm rate per feature)",
+        description="share of the training rows' own past windows that would flag any"
+        " feature: drift's stated false-alarm rate, from which each threshold is set",
     )
     retrain_on_decay: bool = Field(
         False, description="`true`: a decay or drift alert launches the training job"

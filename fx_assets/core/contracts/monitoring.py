@@ -84,9 +84,15 @@ PERFORMANCE = TableContract(
         ),
         Col("degraded", sa.Boolean, "significantly worse than always-up, or Brier worse"),
         Col(
-            "rule", sa.String, "the rule that decided: binomial, brier or none", nullable=True, size=8
+            "rule",
+            sa.String,
+            "the rule that decided: binomial, brier or none",
+            nullable=True,
+            size=8,
         ),
-        Col("verdict", sa.String, "the verdict in words, with its numbers", nullable=True, size=400),
+        Col(
+            "verdict", sa.String, "the verdict in words, with its numbers", nullable=True, size=400
+        ),
         Col("up_share", sa.Float, "share of up forecasts in the window", nullable=True),
         Col("mean_probability_up", sa.Float, "mean P(up) in the window", nullable=True),
         Col(

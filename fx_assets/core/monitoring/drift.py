@@ -38,7 +38,7 @@ from fx_assets.core.contracts import DRIFT
 from fx_assets.core.monitoring import calibration, verdicts
 
 DEFAULT_WINDOW = 60
-DEFAULT_QUANTILE = calibration.DEFAULT_QUANTILE
+DEFAULT_RATE = calibration.DEFAULT_RATE
 DECILES = 10
 # An empty bin would make PSI infinite; this floor is the usual practice.
 _PSI_FLOOR = 1e-4
@@ -61,31 +61,46 @@ def psi(reference: np.ndarray, current: np.ndarray) -> float:
     return float(np.sum((c - r) * np.log(c / r)))
 
 
-def judge(
-    reference: np.ndarray, window: np.ndarray, quantile: float = DEFAULT_QUANTILE
-) -> dict[str, object]:
-    """One feature's statistics, thresholds, verdict and rule; ``reference`` in time order."""
+def judge_all(
+    reference: np.ndarray, window: np.ndarray, rate: float = DEFAULT_RATE
+) -> list[dict[str, object]]:
+    """Each feature's statistics, thresholds, verdict and rule: ``reference`` and ``window``
+    are rows (oldest first) x features, without missing values."""
     ref = np.asarray(reference, dtype=float)
     cur = np.asarray(window, dtype=float)
-    ordered = np.sort(ref)
-    low, high = calibration.value_range(ordered)
-    found = calibration.null(ref, len(cur))
-    limits = calibration.thresholds(found, len(cur), quantile)
-    d = calibration.ks_distance(ordered, cur)
-    share = calibration.outside_share(cur, low, high)
-    rule = "range" if share > limits.outside else "ks" if d > limits.ks else "none"
-    return {
-        "psi": psi(ref, cur),
-        "ks_stat": d,
-        "ks_pvalue": calibration.empirical_pvalue(found.ks, d),
-        "ks_threshold": limits.ks,
-        "outside_share": share,
-        "outside_threshold": limits.outside,
-        "range_low": low,
-        "range_high": high,
-        "drifted": rule != "none",
-        "rule": rule,
-    }
+    keys = calibration.Keys.of(np.vstack([ref, cur]))
+    n = len(ref)
+    found = calibration.null(keys.keys[:n], len(cur))
+    limits = calibration.thresholds(found, len(cur), rate)
+    now = calibration.window_stats(np.sort(keys.keys[:n].ravel()), n, keys.keys[n:])
+    pvalues = calibration.empirical_pvalues(found.ks, now.ks)
+    rows = []
+    for f in range(ref.shape[1]):
+        outside = bool(now.outside[f] > limits.outside[f])
+        rule = "range" if outside else "ks" if now.ks[f] > limits.ks[f] else "none"
+        rows.append(
+            {
+                "psi": psi(ref[:, f], cur[:, f]),
+                "ks_stat": float(now.ks[f]),
+                "ks_pvalue": float(pvalues[f]),
+                "ks_threshold": float(limits.ks[f]),
+                "outside_share": float(now.outside[f]),
+                "outside_threshold": float(limits.outside[f]),
+                "range_low": keys.value(f, int(now.low[f])),
+                "range_high": keys.value(f, int(now.high[f])),
+                "drifted": rule != "none",
+                "rule": rule,
+            }
+        )
+    return rows
+
+
+def judge(
+    reference: np.ndarray, window: np.ndarray, rate: float = DEFAULT_RATE
+) -> dict[str, object]:
+    """One feature's verdict (``judge_all`` on one column)."""
+    column = np.asarray(reference, dtype=float).reshape(-1, 1)
+    return judge_all(column, np.asarray(window, dtype=float).reshape(-1, 1), rate)[0]
 
 
 def _day(value: object) -> date:
@@ -97,7 +112,7 @@ def compare(
     window: pd.DataFrame,
     features: Sequence[str],
     model_version: str,
-    quantile: float = DEFAULT_QUANTILE,
+    rate: float = DEFAULT_RATE,
 ) -> pd.DataFrame:
     """One ``eur_usd_drift`` row per feature: ``window`` rows against ``reference`` rows.
 
@@ -112,16 +127,14 @@ def compare(
         "window_start": _day(window["date"].min()),
         "window_end": _day(window["date"].max()),
     }
-    reference = reference.sort_values("date")
-    window = window.sort_values("date")
+    # fx_final has no missing feature (its contract); other callers' incomplete rows are
+    # left out, so every feature is judged on the same rows.
+    reference = reference.sort_values("date").dropna(subset=list(features))
+    window = window.sort_values("date").dropna(subset=list(features))
+    judged = judge_all(reference[list(features)], window[list(features)], rate)
     rows = []
-    for feature in features:
-        row = {
-            "feature": feature,
-            **span,
-            **judge(reference[feature].dropna(), window[feature].dropna(), quantile),
-            "model_version": str(model_version),
-        }
+    for feature, found in zip(features, judged, strict=True):
+        row = {"feature": feature, **span, **found, "model_version": str(model_version)}
         row["reason"] = verdicts.feature_reason(row)
         rows.append(row)
     return pd.DataFrame(rows, columns=DRIFT_COLUMNS)
@@ -134,7 +147,7 @@ def feature_drift(
     model_version: str,
     window: int = DEFAULT_WINDOW,
     training_start: date | None = None,
-    quantile: float = DEFAULT_QUANTILE,
+    rate: float = DEFAULT_RATE,
 ) -> pd.DataFrame:
     """The ``eur_usd_drift`` rows: the newest ``window`` rows of ``final`` against the
     champion's training rows (``training_start`` to ``training_cutoff`` inclusive)."""
@@ -143,12 +156,10 @@ def feature_drift(
     in_training = dates <= pd.Timestamp(training_cutoff)
     if training_start is not None:
         in_training &= dates >= pd.Timestamp(training_start)
-    return compare(rows[in_training], rows.tail(window), features, model_version, quantile)
+    return compare(rows[in_training], rows.tail(window), features, model_version, rate)
 
 
 def drifted_features(drift: pd.DataFrame) -> dict[str, float]:
     """Drifted feature -> its KS distance, largest first (what the check and alert name)."""
     hit = drift[drift["drifted"].astype(bool)].sort_values("ks_stat", ascending=False)
-    return {
-        str(f): round(float(d), 4) for f, d in zip(hit["feature"], hit["ks_stat"], strict=True)
-    }
+    return {str(f): round(float(d), 4) for f, d in zip(hit["feature"], hit["ks_stat"], strict=True)}

@@ -53,9 +53,7 @@ def feature_drift(rows: pd.DataFrame) -> Finding:
         "window": f"{first['window_start']} to {first['window_end']}",
         "reference": f"{first['reference_start']} to {first['reference_end']}",
         "model_version": str(first["model_version"]),
-        "rules": {
-            str(r["feature"]): r["rule"] for r in rows.to_dict("records") if r["drifted"]
-        },
+        "rules": {str(r["feature"]): r["rule"] for r in rows.to_dict("records") if r["drifted"]},
         "max_ks": _r(rows["ks_stat"].max()),
     }
     return Finding("feature_drift", bool(named), drift_verdict(rows), metadata)

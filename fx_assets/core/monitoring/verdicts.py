@@ -54,10 +54,9 @@ def drift_verdict(rows: pd.DataFrame) -> str:
         return f"drifted: {len(hit)} of {len(rows)} features: " + "; ".join(reasons)
     closeness = rows["ks_stat"].astype(float) / rows["ks_threshold"].astype(float)
     closest = rows.loc[closeness.idxmax()]
-    return (
-        f"not drifted: none of {len(rows)} features beyond its thresholds; closest "
-        + str(closest["reason"]).removeprefix("not drifted: ")
-    )
+    return f"not drifted: none of {len(rows)} features beyond its thresholds; closest " + str(
+        closest["reason"]
+    ).removeprefix("not drifted: ")
 
 
 def decay_rule(p_value: float, brier: float, constant_brier: float, alpha: float = ALPHA) -> str:
@@ -83,9 +82,7 @@ def performance_verdict(row: Mapping[str, Any], alpha: float = ALPHA) -> str:
     constant_text = "" if _nan(constant) else f" vs the constant forecast's {constant:.4f}"
     rule = row.get("rule") or decay_rule(row["p_value"], row["brier"], constant, alpha)
     if rule == "binomial":
-        return (
-            f"decayed: {accuracy} over {span} ({test} < {alpha}); {brier}{constant_text}"
-        )
+        return f"decayed: {accuracy} over {span} ({test} < {alpha}); {brier}{constant_text}"
     if rule == "brier":
         return (
             f"decayed: {brier} over {span} is worse than the constant forecast's {constant:.4f}"

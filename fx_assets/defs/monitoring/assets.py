@@ -84,7 +84,7 @@ def model_monitoring(
         wh.read(PREDICTIONS),
         champion,
         window=monitoring.drift_window,
-        quantile=monitoring.drift_quantile,
+        rate=monitoring.drift_alarm_rate,
     )
     drift_rows = validated(DRIFT, tables.drift)
     written = 0
