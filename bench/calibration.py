@@ -46,7 +46,7 @@ def false_alarms(final: pd.DataFrame) -> tuple[float, list[str]]:
         named = rows[rows["drifted"]]["feature"].tolist()
         if named:
             flagged.append(f"{dates[end]:%Y-%m}: {', '.join(named)}")
-    return len(flagged) / len(ends), [f"{len(ends)} months"] + flagged
+    return len(flagged) / len(ends), [f"{len(ends)} months", *flagged]
 
 
 def planted(raw: pd.DataFrame, regime: str, months: int, size: float) -> pd.DataFrame:

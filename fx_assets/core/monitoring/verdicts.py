@@ -27,7 +27,8 @@ def feature_reason(row: Mapping[str, Any]) -> str:
     f = row["feature"]
     outside = (
         f"{row['outside_share']:.0%} of the window outside the reference range"
-        f" [{row['range_low']:.4g}, {row['range_high']:.4g}], held to {row['outside_threshold']:.0%}"
+        f" [{row['range_low']:.4g}, {row['range_high']:.4g}],"
+        f" held to {row['outside_threshold']:.0%}"
     )
     ks = (
         f"KS distance {row['ks_stat']:.2f} {{}} {row['ks_threshold']:.2f}, the threshold from"
