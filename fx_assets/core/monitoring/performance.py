@@ -94,8 +94,9 @@ def window_row(
     ``degraded``: hits significantly fewer than always-up's at ``alpha`` (rule
     ``binomial``, which decides first), or a Brier score above the constant forecast's
     (rule ``brier``); ``verdict`` says which, with its numbers. The constant forecast
-    says P(up) = the training period's share of up days (a forecast that could have been made in advance; the
-    window's own share would be hindsight); without a reference, the window's own share.
+    says P(up) = the training period's share of up days (a forecast that could have
+    been made in advance; the window's own share would be hindsight); without a
+    reference, the window's own share.
     """
     rows = resolved if window is None else resolved.tail(window)
     n = len(rows)
