@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import secrets
 from collections.abc import Iterator
 from datetime import date
@@ -23,6 +24,7 @@ from fx_assets.core.evaluation.summary import BASELINES, verdict
 from fx_assets.core.evaluation.trading import DISCLAIMER
 from fx_assets.core.ingestion.freshness import Freshness, forecast_is_stale, freshness
 from fx_assets.core.models.champion import Champion
+from fx_assets.core.models.ranges import from_column, out_of_range_rows
 from fx_assets.core.warehouse import Warehouse
 from fx_serving import metrics
 from fx_serving.holder import ChampionHolder
@@ -152,8 +154,10 @@ async def predict(request: Request) -> Response:
         "model_name": champion.name,
         "model_version": champion.version,
         "predictions": [
-            {"probability_up": pi, "direction": di}
-            for pi, di in zip(p.tolist(), d.tolist(), strict=True)
+            {"probability_up": pi, "direction": di, "out_of_range": oi}
+            for pi, di, oi in zip(
+                p.tolist(), d.tolist(), out_of_range_rows(x, champion.ranges), strict=True
+            )
         ],
     }
     return Response(orjson.dumps(out), media_type="application/json")
@@ -208,6 +212,7 @@ async def model(request: Request) -> ModelCard:
         decision_lift=c.decision_lift,
         decision_lift_ci_low=c.decision_lift_ci_low,
         decision_lift_ci_high=c.decision_lift_ci_high,
+        feature_ranges=json.loads(c.ranges.to_tag()) if c.ranges else None,
     )
 
 
@@ -232,6 +237,7 @@ def _stored(row: dict[str, Any]) -> dict[str, Any]:
         "model_name": str(row["model_name"]),
         "model_version": str(row["model_version"]),
         "predicted_at": pd.Timestamp(row["predicted_at"]).to_pydatetime(),
+        "out_of_range": from_column(row.get("out_of_range")),
     }
 
 

@@ -75,9 +75,24 @@ class PredictRequest(BaseModel):
     )
 
 
+class OutOfRange(BaseModel):
+    side: str = Field(description="above the largest or below the smallest training value")
+    value: float = Field(description="The row's value.")
+    limit: float = Field(description="The training range's bound it passed.")
+    factor: float | None = Field(description="value / limit (none when the limit is 0).")
+
+
+OUT_OF_RANGE = Field(
+    default_factory=dict,
+    description="Features outside the champion's training ranges, with how far; empty when"
+    " all are in range: such a forecast comes from inputs the model never saw.",
+)
+
+
 class Prediction(BaseModel):
     probability_up: float = Field(description="P(next close higher), from the champion.")
     direction: int = Field(description="1 (up) when probability_up >= 0.5, else 0.")
+    out_of_range: dict[str, OutOfRange] = OUT_OF_RANGE
 
 
 class PredictResponse(BaseModel):
@@ -87,7 +102,7 @@ class PredictResponse(BaseModel):
                 {
                     "model_name": "eur_usd_direction",
                     "model_version": "3",
-                    "predictions": [{"probability_up": 0.5213, "direction": 1}],
+                    "predictions": [{"probability_up": 0.5213, "direction": 1, "out_of_range": {}}],
                 }
             ]
         }
@@ -118,6 +133,10 @@ class ModelCard(BaseModel):
         default=None, description="The lift's paired block-bootstrap 95 % interval, low."
     )
     decision_lift_ci_high: float | None = Field(default=None, description="Its high end.")
+    feature_ranges: dict[str, list[float]] | None = Field(
+        default=None,
+        description="Each feature's [min, max] over the training rows (none: an older version).",
+    )
 
 
 class StoredPrediction(BaseModel):
@@ -128,6 +147,7 @@ class StoredPrediction(BaseModel):
     model_name: str
     model_version: str
     predicted_at: datetime
+    out_of_range: dict[str, OutOfRange] = OUT_OF_RANGE
 
 
 class Forecast(StoredPrediction):

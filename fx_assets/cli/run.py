@@ -255,6 +255,7 @@ def run_training(echo: Echo, log_level: str | None = None) -> dict[str, Any]:
 
 def run_predictions(echo: Echo, log_level: str | None = None) -> dict[str, Any] | None:
     """Materialize ``eur_usd_predictions`` and print the newest forecast."""
+    from fx_assets.core.models.ranges import caution, from_column
     from fx_assets.core.settings import load_settings
     from fx_assets.core.warehouse import Warehouse
 
@@ -272,6 +273,7 @@ def run_predictions(echo: Echo, log_level: str | None = None) -> dict[str, Any] 
         f" EUR/USD {arrow}, P(up) = {row['probability_up']:.3f}"
         f" [{row['model_name']} v{row['model_version']}]"
         + (" (stale: that day is past)" if row["target_date"].date() < _today() else "")
+        + caution(from_column(row.get("out_of_range")))
     )
     echo_monitoring(echo)
     return row
