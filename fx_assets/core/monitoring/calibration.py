@@ -88,18 +88,20 @@ def window_stats(before: np.ndarray, n: int, window: np.ndarray) -> Stats:
     """``window`` (rows x features, keys, oldest first) against ``before``: the sorted keys
     of ``n`` earlier rows of every feature (feature f's block is [f n, (f + 1) n))."""
     m, features = window.shape
-    w = np.sort(window, axis=0)
-    base = np.arange(features) * n
+    # Features x rows, each feature's window sorted: the queries are then in ascending
+    # order overall (offsets grow per feature), which keeps the binary searches cache-warm.
+    w = np.sort(window.T, axis=1)
+    base = (np.arange(features) * n)[:, None]
     # Both ECDFs are right-continuous steps: the gap is largest at a window value or just
     # before one (ties counted on both sides, as for a discrete feature).
     right = (np.searchsorted(before, w, side="right") - base) / n
     left = (np.searchsorted(before, w, side="left") - base) / n
-    flat, wbase = w.T.ravel(), np.arange(features) * m  # sorted: offsets grow per feature
+    flat, wbase = w.ravel(), (np.arange(features) * m)[:, None]
     w_right = (np.searchsorted(flat, w, side="right") - wbase) / m
     w_left = (np.searchsorted(flat, w, side="left") - wbase) / m
-    ks = np.maximum(np.abs(w_right - right).max(axis=0), np.abs(w_left - left).max(axis=0))
+    ks = np.maximum(np.abs(w_right - right).max(axis=1), np.abs(w_left - left).max(axis=1))
     lo, hi = _range_index(n)
-    low, high = before[base + lo], before[base + hi]
+    low, high = before[base[:, 0] + lo], before[base[:, 0] + hi]
     out = (window < low) | (window > high)
     share = np.maximum(out.mean(axis=0), out[-max(1, m // 3) :].mean(axis=0))
     return Stats(ks, share, low, high)
