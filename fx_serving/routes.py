@@ -25,6 +25,7 @@ from fx_assets.core.evaluation.trading import DISCLAIMER
 from fx_assets.core.ingestion.freshness import Freshness, forecast_is_stale, freshness
 from fx_assets.core.models.champion import Champion
 from fx_assets.core.models.ranges import from_column, out_of_range_rows
+from fx_assets.core.monitoring.status import monitoring_status
 from fx_assets.core.warehouse import Warehouse
 from fx_serving import metrics
 from fx_serving.holder import ChampionHolder
@@ -186,7 +187,12 @@ def prometheus_metrics(request: Request) -> Response:
             detail="missing or wrong bearer token: send Authorization: Bearer <FX_METRICS_TOKEN>",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    body, content_type = metrics.render()
+    wh = warehouse_of(request)
+    try:
+        status = None if wh is None else monitoring_status(wh)
+    except SQLAlchemyError:
+        status = None  # fx_warehouse_up 0: the alert rules see no state rather than a stale one
+    body, content_type = metrics.render(status)
     return Response(body, media_type=content_type)
 
 
