@@ -187,7 +187,8 @@ def prometheus_metrics(request: Request) -> Response:
             detail="missing or wrong bearer token: send Authorization: Bearer <FX_METRICS_TOKEN>",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    wh = warehouse_of(request)
+    # An app built without the lifespan (tests, embedding) has no warehouse at all.
+    wh = getattr(request.app.state, "warehouse", None)
     try:
         status = None if wh is None else monitoring_status(wh)
     except SQLAlchemyError:
