@@ -84,7 +84,12 @@ def test_assets_fill_both_tables_and_reruns_replace(home: Path, warehouse_url: s
     resolved = int((final["date"] > pd.Timestamp(CUTOFF)).sum()) - 1  # newest: no outcome
     assert perf.loc[perf["window"] == "all", "n"].item() == resolved
     checks = _checks(first)
-    assert set(checks) == {"feature_drift", "performance_decay", "prediction_drift"}
+    assert set(checks) == {
+        "feature_drift",
+        "performance_decay",
+        "prediction_drift",
+        "out_of_range_inputs",
+    }
     assert all(c.severity == AssetCheckSeverity.WARN for c in checks.values())
     assert "features" in checks["feature_drift"].metadata
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from fx_assets.core.models.ranges import describe, from_column
 from fx_assets.core.monitoring.drift import drifted_features
 from fx_assets.core.monitoring.verdicts import drift_verdict, performance_verdict
 
@@ -115,3 +116,20 @@ def prediction_drift(rows: pd.DataFrame, window: str = DECAY_WINDOW) -> Finding:
     if bool(row["prediction_drifted"]):
         return Finding("prediction_drift", True, f"predictions drifted: {summary}", metadata)
     return Finding("prediction_drift", False, summary, metadata)
+
+
+def out_of_range_inputs(predictions: pd.DataFrame) -> Finding:
+    """Fired when the newest forecast was made from inputs outside the training ranges."""
+    if predictions.empty:
+        return Finding("out_of_range_inputs", False, "no forecast yet")
+    row = predictions.sort_values("feature_date").iloc[-1]
+    day = f"{pd.Timestamp(row['target_date']):%Y-%m-%d}"
+    flags = from_column(row.get("out_of_range"))
+    if not flags:
+        return Finding(
+            "out_of_range_inputs", False, f"forecast for {day}: inputs inside the training ranges"
+        )
+    text = f"forecast for {day} from inputs the model never saw: {describe(flags)}"
+    return Finding(
+        "out_of_range_inputs", True, f"{text}: treat with caution", {"out_of_range": flags}
+    )

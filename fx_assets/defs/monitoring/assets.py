@@ -36,6 +36,10 @@ CHECKS = {
     "feature_drift": (DRIFT.name, "Features of the newest window drifted from the training rows."),
     "performance_decay": (PERFORMANCE.name, "The champion is worse than always-up lately."),
     "prediction_drift": (PERFORMANCE.name, "The share of up calls moved from training's."),
+    "out_of_range_inputs": (
+        DRIFT.name,
+        "The newest forecast's inputs are outside the champion's training ranges.",
+    ),
 }
 DRIFT_PREVIEW = ["feature", "ks_stat", "ks_threshold", "outside_share", "rule", "reason"]
 PERFORMANCE_PREVIEW = ["window", "n", "degraded", "verdict"]
@@ -79,9 +83,10 @@ def model_monitoring(
         champion = load_champion(tracking_store.client())
     except ChampionError as exc:
         raise fail(str(exc)) from None
+    predictions = wh.read(PREDICTIONS)
     tables = report.monitor(
         wh.read(FINAL),
-        wh.read(PREDICTIONS),
+        predictions,
         champion,
         window=monitoring.drift_window,
         rate=monitoring.drift_alarm_rate,
@@ -134,6 +139,9 @@ def model_monitoring(
         drift_finding,
         findings.performance_decay(tables.performance),
         findings.prediction_drift(tables.performance),
+        findings.out_of_range_inputs(
+            predictions[predictions["model_version"].astype(str) == champion.version]
+        ),
     ):
         if finding.fired:
             send(

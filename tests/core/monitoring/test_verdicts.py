@@ -108,3 +108,23 @@ def test_the_window_verdict_lists_the_drifted_features_or_the_closest_call() -> 
     calm["reason"] = [verdicts.feature_reason(r) for r in calm.to_dict("records")]
     text = verdicts.drift_verdict(calm)
     assert text.startswith("not drifted: none of 2 features beyond its thresholds; closest vol_20")
+
+
+def test_a_forecast_from_unseen_inputs_is_an_alert_in_words_and_a_seen_one_is_not() -> None:
+    from fx_assets.core.monitoring import findings
+
+    flags = '{"vol_20":{"side":"above","value":0.058,"limit":0.01,"factor":5.8}}'
+    rows = pd.DataFrame(
+        {
+            "feature_date": pd.to_datetime(["2026-01-29", "2026-01-30"]),
+            "target_date": pd.to_datetime(["2026-01-30", "2026-02-02"]),
+            "out_of_range": [None, flags],
+        }
+    )
+    fired = findings.out_of_range_inputs(rows)
+    assert fired.fired and fired.summary == (
+        "forecast for 2026-02-02 from inputs the model never saw: vol_20 is 5.8x the largest"
+        " value the model was trained on: treat with caution"
+    )
+    calm = findings.out_of_range_inputs(rows.iloc[:1])
+    assert not calm.fired and "inside the training ranges" in calm.summary
