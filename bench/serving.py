@@ -221,6 +221,7 @@ def make_champion(family: str) -> str:
     from fx_assets.core.ingestion.sources import EcbSource
     from fx_assets.core.models import registry
     from fx_assets.core.models.loader import TRUSTED_TYPES, record_artifact_hash
+    from fx_assets.core.models.ranges import TAG_FEATURE_RANGES, Ranges
 
     final = build_final(build_features(EcbSource().fetch(date(2015, 1, 1), date(2100, 1, 1))))
     known = final[final[TARGET].notna()]
@@ -260,6 +261,8 @@ def make_champion(family: str) -> str:
         registry.TAG_LIFECYCLE: "champion",
         registry.TAG_FEATURES: ",".join(FEATURES),
         registry.TAG_TRAINING_CUTOFF: str(known["date"].max().date()),
+        # The out-of-range guard is on, as training registers every version.
+        TAG_FEATURE_RANGES: Ranges.of(known, FEATURES).to_tag(),
     }
     for key, value in tags.items():
         client.set_model_version_tag(registry.MODEL_NAME, version, key, value)

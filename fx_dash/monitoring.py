@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from dash import dcc, html
 
 from fx_assets.core.evaluation.figures import BASELINE
-from fx_assets.core.monitoring.drift import DEFAULT_PSI_THRESHOLD
+from fx_assets.core.monitoring.verdicts import drift_verdict, performance_verdict
 from fx_assets.core.readmodel.data import newest_bar
 from fx_assets.core.readmodel.monitoring import ALERTS_SHOWN, Monitoring, read_monitoring
 from fx_assets.core.readmodel.stores import missing_file, open_warehouse, unreachable_message
@@ -48,24 +48,25 @@ def load_monitoring(url: str) -> MonitoringPanel:
         return MonitoringPanel(message=f"{unreachable_message(exc, url)}.")
 
 
-def psi_figure(drift: pd.DataFrame, threshold: float = DEFAULT_PSI_THRESHOLD) -> Figure:
-    """PSI per feature, drifted ones in red, each with a mark at the threshold it is held to.
-
-    A feature's threshold is its own (``eur_usd_drift.psi_threshold``): a persistent
-    feature's windows differ from the whole training history by construction. Rows written
-    before that column existed are shown against ``threshold`` (FX_DRIFT_PSI).
-    """
-    rows = drift.sort_values("psi")
+def psi_figure(drift: pd.DataFrame) -> Figure:
+    """KS distance per feature, drifted ones in red, each with a mark at its own threshold
+    (``eur_usd_drift.ks_threshold``, from the training rows' own past windows; rows of
+    older releases have none, so no mark). A feature drifted by the range rule is red
+    below its mark: its hover text says why."""
+    rows = drift.sort_values("ks_stat")
     names = [str(f) for f in rows["feature"]]
-    limits = pd.to_numeric(rows["psi_threshold"]).fillna(threshold)
+    limits = pd.to_numeric(rows["ks_threshold"])
     return {
         "data": [
             {
                 "type": "bar",
                 "orientation": "h",
-                "name": "PSI",
-                "x": numbers(rows["psi"], 4),
+                "name": "KS distance",
+                "x": numbers(rows["ks_stat"], 4),
                 "y": names,
+                "text": [r if isinstance(r, str) else "" for r in rows["reason"]],
+                "hoverinfo": "text",
+                "textposition": "none",
                 "marker": {"color": [DRIFTED if bool(d) else STABLE for d in rows["drifted"]]},
             },
             {
@@ -79,7 +80,7 @@ def psi_figure(drift: pd.DataFrame, threshold: float = DEFAULT_PSI_THRESHOLD) ->
         ],
         "layout": layout(
             hovermode="closest",
-            xaxis=axis(title={"text": "PSI (newest window against the training rows)"}),
+            xaxis=axis(title={"text": "KS distance (newest window against the training rows)"}),
             yaxis=axis(),
         ),
     }
@@ -93,6 +94,12 @@ def _freshness(newest_bar: date | None, today: date) -> html.Div:
         f"Data freshness: newest bar {newest_bar:%Y-%m-%d}, {age} day(s) old.",
         id="monitoring-freshness",
     )
+
+
+def _verdict(row: dict[str, Any]) -> str:
+    """The stored verdict; rows of older releases have none, so it is worded here."""
+    text = row.get("verdict")
+    return text if isinstance(text, str) else performance_verdict(row)
 
 
 def _share_table(performance: pd.DataFrame) -> html.Table:
@@ -127,9 +134,7 @@ def _alerts(alerts: list[dict[str, Any]]) -> html.Div:
     return html.Ul(items, id="monitoring-alerts")
 
 
-def monitoring_panel(
-    data: MonitoringPanel, psi_threshold: float = DEFAULT_PSI_THRESHOLD, today: date | None = None
-) -> list[Any]:
+def monitoring_panel(data: MonitoringPanel, today: date | None = None) -> list[Any]:
     """The panel's children; each part has its own empty state."""
     if data.message:
         return [message_box(data.message, problem=True)]
@@ -141,29 +146,35 @@ def monitoring_panel(
             message_box("No drift measured yet: monitoring runs after the predictions (fx run).")
         )
     else:
-        drifted = drift[drift["drifted"].astype(bool)].sort_values("psi")[::-1]
-        names = ", ".join(
-            f"{f} (PSI {p:.2f})" for f, p in zip(drifted["feature"], drifted["psi"], strict=True)
-        )
         end = pd.Timestamp(drift["window_end"].iloc[0])
         out += [
             html.Div(
-                f"Feature drift, window ending {end:%Y-%m-%d}: "
-                + (f"drifted: {names}" if names else "no feature drifted"),
+                f"Feature drift, window ending {end:%Y-%m-%d}: {drift_verdict(drift)}",
                 id="monitoring-drifted",
                 className="card-title",
             ),
             html.Div(
-                "A feature drifts when its PSI passes its own threshold (the red mark: the"
-                " larger of FX_DRIFT_PSI and the PSI its training windows of the same length"
-                " reach 99 % of the time, since a slow feature's window fills a few deciles"
-                " by construction), or when its KS test is significant after Bonferroni.",
+                "A feature drifts when most of its newest window lies outside the training"
+                " rows' range, or when its KS distance passes its own threshold (the red"
+                " mark: what the training rows' own past windows reached against the rows"
+                " before them, at the stated false-alarm rate). Hover a bar for its reason.",
                 className="detail",
             ),
-            dcc.Graph(id="psi-chart", figure=psi_figure(drift, psi_threshold),
+            dcc.Graph(id="psi-chart", figure=psi_figure(drift),
                       config=GRAPH_CONFIG, style={"height": "420px"}),
         ]  # fmt: skip
     if not performance.empty:
-        out += [html.Div("Prediction drift", className="card-title"), _share_table(performance)]
+        out += [
+            html.Div(
+                [
+                    html.Div(f"last {r['window']}: {_verdict(r)}")
+                    for r in performance.to_dict("records")
+                ],
+                id="monitoring-verdicts",
+                className="detail",
+            ),
+            html.Div("Prediction drift", className="card-title"),
+            _share_table(performance),
+        ]
     out += [html.Div("Newest alerts", className="card-title"), _alerts(data.found.alerts)]
     return out

@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 from dash import html
 
+from fx_assets.core.models.ranges import describe, from_column
 from fx_assets.core.models.registry import (
     TAG_BASELINE_PR_AUC,
     TAG_DECISION,
@@ -83,6 +84,11 @@ def forecast_panel(snapshot: Snapshot) -> list[Any]:
             className="detail",
         ),
     ]
+    unseen = describe(from_column(row.get("out_of_range")))
+    if unseen:
+        children.append(
+            message_box(f"Inputs the model never saw: {unseen}: treat with caution.", problem=True)
+        )
     newest = snapshot.newest_final
     if newest is not None and pd.Timestamp(newest) > pd.Timestamp(row["feature_date"]):
         children.append(

@@ -49,6 +49,8 @@ from prometheus_client import multiprocess as _multiprocess
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
+from fx_assets.core.readmodel.status import Status  # noqa: E402
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -212,13 +214,41 @@ class MetricsMiddleware:
             self.instruments.latency.labels(*labels).observe(time.perf_counter() - started)
 
 
-def render() -> tuple[bytes, str]:
-    """The exposition text: this process's registry, or every worker's files summed."""
+def _status_metrics(status: Status | None) -> bytes:
+    """The warehouse's monitoring state as gauges, read at scrape time (any worker)."""
+    registry = CollectorRegistry()
+    up = Gauge(
+        "fx_warehouse_up", "The service could read the warehouse (1) or not.", registry=registry
+    )
+    up.set(status is not None)
+    if status is not None:
+        failed = Gauge(
+            "fx_monitoring_check_failed",
+            "A WARN check of the newest monitoring run failed (1) or passed (0).",
+            ["check"],
+            registry=registry,
+        )
+        for check, fired in status.checks_failed.items():
+            failed.labels(check).set(fired)
+        if status.newest_ingested is not None:
+            Gauge(
+                "fx_etl_last_ingested_timestamp_seconds",
+                "When the newest raw bars were ingested (Unix time).",
+                registry=registry,
+            ).set(status.newest_ingested.timestamp())
+    return generate_latest(registry)
+
+
+def render(status: Status | None = None) -> tuple[bytes, str]:
+    """The exposition text: this process's registry, or every worker's files summed, and
+    the warehouse's monitoring ``status`` (None: the warehouse could not be read)."""
     if os.environ.get(MULTIPROC_ENV):
         registry = CollectorRegistry()
         _multiprocess.MultiProcessCollector(registry)
-        return generate_latest(registry), CONTENT_TYPE_LATEST
-    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+        own = generate_latest(registry)
+    else:
+        own = generate_latest(REGISTRY)
+    return own + _status_metrics(status), CONTENT_TYPE_LATEST
 
 
 def token_ok(token: str | None, authorization: str) -> bool:

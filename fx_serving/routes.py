@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from typing import Annotated, Any
 
@@ -11,12 +12,15 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 
 from fx_assets.core.evaluation.trading import DISCLAIMER
 from fx_assets.core.ingestion.freshness import Freshness, forecast_is_stale
+from fx_assets.core.models.ranges import out_of_range_rows
 from fx_assets.core.readmodel.backtest import backtest_summary
 from fx_assets.core.readmodel.predictions import newest_forecast, predictions_with_outcomes
 from fx_assets.core.readmodel.rows import records
+from fx_assets.core.readmodel.status import monitoring_status
 from fx_serving import metrics
 from fx_serving.deps import (
     INVALID,
@@ -106,8 +110,10 @@ async def predict(request: Request) -> Response:
         "model_name": champion.name,
         "model_version": champion.version,
         "predictions": [
-            {"probability_up": pi, "direction": di}
-            for pi, di in zip(p.tolist(), d.tolist(), strict=True)
+            {"probability_up": pi, "direction": di, "out_of_range": oi}
+            for pi, di, oi in zip(
+                p.tolist(), d.tolist(), out_of_range_rows(x, champion.ranges), strict=True
+            )
         ],
     }
     return Response(orjson.dumps(out), media_type="application/json")
@@ -136,7 +142,13 @@ def prometheus_metrics(request: Request) -> Response:
             detail="missing or wrong bearer token: send Authorization: Bearer <FX_METRICS_TOKEN>",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    body, content_type = metrics.render()
+    # An app built without the lifespan (tests, embedding) has no warehouse at all.
+    wh = getattr(request.app.state, "warehouse", None)
+    try:
+        status = None if wh is None else monitoring_status(wh)
+    except SQLAlchemyError:
+        status = None  # fx_warehouse_up 0: the alert rules see no state rather than a stale one
+    body, content_type = metrics.render(status)
     return Response(body, media_type=content_type)
 
 
@@ -147,7 +159,10 @@ async def ready(request: Request) -> Status:
 
 @routes.get("/model", response_model=ModelCard, responses=NO_CHAMPION, summary="The champion")
 async def model(request: Request) -> ModelCard:
-    return ModelCard.model_validate(champion_of(request), from_attributes=True)
+    c = champion_of(request)
+    card = ModelCard.model_validate(c, from_attributes=True)
+    ranges = json.loads(c.ranges.to_tag()) if c.ranges else None
+    return card.model_copy(update={"feature_ranges": ranges})
 
 
 def _status_fields(target: date, fresh: Freshness, today: date) -> dict[str, Any]:

@@ -10,11 +10,12 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model, field_validator
 
 from fx_assets.core.contracts import BACKTEST_SUMMARY, DRIFT, PERFORMANCE, PREDICTIONS
 from fx_assets.core.domain import FEATURES
 from fx_assets.core.models.inference import MAX_BATCH
+from fx_assets.core.models.ranges import from_column
 from fx_assets.core.readmodel.rows import row_model
 
 # Features of EUR/USD on Friday 2024-06-28 (ECB fixing): a realistic row for the docs.
@@ -81,9 +82,24 @@ class PredictRequest(BaseModel):
     )
 
 
+class OutOfRange(BaseModel):
+    side: str = Field(description="above the largest or below the smallest training value")
+    value: float = Field(description="The row's value.")
+    limit: float = Field(description="The training range's bound it passed.")
+    factor: float | None = Field(description="value / limit (none when the limit is 0).")
+
+
+OUT_OF_RANGE = Field(
+    default_factory=dict,
+    description="Features outside the champion's training ranges, with how far; empty when"
+    " all are in range: such a forecast comes from inputs the model never saw.",
+)
+
+
 class Prediction(BaseModel):
     probability_up: float = Field(description="P(next close higher), from the champion.")
     direction: int = Field(description="1 (up) when probability_up >= 0.5, else 0.")
+    out_of_range: dict[str, OutOfRange] = OUT_OF_RANGE
 
 
 class PredictResponse(BaseModel):
@@ -93,7 +109,7 @@ class PredictResponse(BaseModel):
                 {
                     "model_name": "eur_usd_direction",
                     "model_version": "3",
-                    "predictions": [{"probability_up": 0.5213, "direction": 1}],
+                    "predictions": [{"probability_up": 0.5213, "direction": 1, "out_of_range": {}}],
                 }
             ]
         }
@@ -124,13 +140,28 @@ class ModelCard(BaseModel):
         default=None, description="The lift's paired block-bootstrap 95 % interval, low."
     )
     decision_lift_ci_high: float | None = Field(default=None, description="Its high end.")
+    feature_ranges: dict[str, list[float]] | None = Field(
+        default=None,
+        description="Each feature's [min, max] over the training rows (none: an older version).",
+    )
 
 
 # The stored rows, as their table contracts declare them (fields, types, descriptions).
-StoredPrediction = row_model(PREDICTIONS, name="StoredPrediction")
 DriftRow = row_model(DRIFT, name="DriftRow")
 PerformanceRow = row_model(PERFORMANCE, name="PerformanceRow")
 BacktestRow = row_model(BACKTEST_SUMMARY, name="BacktestRow")
+_PredictionRow = row_model(PREDICTIONS, name="_PredictionRow", exclude=("out_of_range",))
+
+
+class StoredPrediction(_PredictionRow):  # type: ignore[misc, valid-type]
+    """A stored prediction; its ``out_of_range`` column (JSON text) served as an object."""
+
+    out_of_range: dict[str, OutOfRange] = OUT_OF_RANGE
+
+    @field_validator("out_of_range", mode="before")
+    @classmethod
+    def _stored_json(cls, value: Any) -> Any:
+        return value if isinstance(value, dict) else from_column(value)
 
 
 class Forecast(StoredPrediction):  # type: ignore[misc, valid-type]

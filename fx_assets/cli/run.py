@@ -187,6 +187,7 @@ def run_training(echo: Echo, log_level: str | None = None) -> PromotionReport:
 
 def run_predictions(echo: Echo, log_level: str | None = None) -> dict[str, Any] | None:
     """Materialize ``eur_usd_predictions`` and print the newest forecast."""
+    from fx_assets.core.models.ranges import caution, from_column
     from fx_assets.core.readmodel.predictions import newest_forecast
     from fx_assets.core.readmodel.stores import open_warehouse
     from fx_assets.core.settings import load_settings
@@ -204,6 +205,7 @@ def run_predictions(echo: Echo, log_level: str | None = None) -> dict[str, Any] 
         f" EUR/USD {arrow}, P(up) = {row['probability_up']:.3f}"
         f" [{row['model_name']} v{row['model_version']}]"
         + (" (stale: that day is past)" if row["target_date"].date() < _today() else "")
+        + caution(from_column(row.get("out_of_range")))
     )
     echo_monitoring(echo)
     return row
@@ -215,25 +217,6 @@ def _today() -> date:
 
 def echo_monitoring(echo: Echo) -> None:
     """What the monitoring step of the predictions run found, in two lines."""
-    from fx_assets.core.monitoring.drift import drifted_features
-    from fx_assets.core.readmodel.accuracy import ROLLING_WINDOW
-    from fx_assets.core.readmodel.monitoring import read_monitoring
-    from fx_assets.core.readmodel.stores import open_warehouse
-    from fx_assets.core.settings import load_settings
-
-    found = read_monitoring(open_warehouse(load_settings().warehouse_url))
-    if len(found.drift):
-        named = drifted_features(found.drift)
-        listed = ", ".join(f"{f} (PSI {p:.2f})" for f, p in named.items()) or "none"
-        echo(f"  monitoring: {len(named)} of {len(found.drift)} features drifted: {listed}")
-    # The window of the page's accuracy chart: the same realized accuracy on both.
-    r = found.window(str(ROLLING_WINDOW))
-    if r is not None:
-        echo(
-            f"  monitoring: last {int(r['n'])} resolved: accuracy {r['accuracy']:.1%},"
-            f" always up {r['baseline_accuracy']:.1%}, p={r['p_value']:.3f},"
-            f" {'DEGRADED' if r['degraded'] else 'not degraded'}"
-        )
 
 
 def run_pipeline(echo: Echo, log_level: str | None = None) -> int:

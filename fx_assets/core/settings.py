@@ -156,10 +156,12 @@ class Settings(BaseSettings):
 
     # --- monitoring and alerts ----------------------------------------------------------
     drift_window: int = Field(60, gt=1, description="newest feature rows compared with training")
-    drift_psi: float = Field(
-        0.25,
+    drift_alarm_rate: float = Field(
+        0.10,
         gt=0,
-        description="PSI above which a feature has drifted (the floor of each feature's threshold)",
+        lt=1,
+        description="share of the training rows' own past windows that would flag any"
+        " feature: drift's stated false-alarm rate, from which each threshold is set",
     )
     retrain_on_decay: bool = Field(
         False, description="`true`: a decay or drift alert launches the training job"

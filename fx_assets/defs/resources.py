@@ -99,7 +99,7 @@ class MonitoringResource(ConfigurableResource):
     """How drift and decay are judged (FX_DRIFT_*, FX_RETRAIN_*)."""
 
     drift_window: int = _field("drift_window")
-    drift_psi: float = _field("drift_psi")
+    drift_alarm_rate: float = _field("drift_alarm_rate")
     retrain_on_decay: bool = _field("retrain_on_decay")
     retrain_min_days: int = _field("retrain_min_days")
 

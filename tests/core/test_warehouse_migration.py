@@ -32,16 +32,22 @@ def _row(**overrides: object) -> dict[str, object]:
         "psi": 8.28,
         "ks_stat": 0.93,
         "ks_pvalue": 0.14,
-        "psi_threshold": 8.28,
+        "ks_threshold": 0.98,
+        "outside_share": 0.0,
+        "outside_threshold": 0.5,
+        "range_low": 0.0017,
+        "range_high": 0.0131,
         "drifted": False,
+        "rule": "none",
+        "reason": "not drifted: vol_60",
     }
     row.update(overrides)
     return row
 
 
 def test_a_new_nullable_column_is_added_and_the_old_rows_stay(warehouse_url: str) -> None:
-    engine = _old_drift_table(warehouse_url, without="psi_threshold")
-    old = {k: v for k, v in _row().items() if k != "psi_threshold"}
+    engine = _old_drift_table(warehouse_url, without="rule")
+    old = {k: v for k, v in _row().items() if k != "rule"}
     with engine.begin() as conn:
         conn.execute(sa.text(f"INSERT INTO {DRIFT.name} ({', '.join(old)}) VALUES "
                              f"({', '.join(':' + k for k in old)})"), old)  # fmt: skip
@@ -52,17 +58,15 @@ def test_a_new_nullable_column_is_added_and_the_old_rows_stay(warehouse_url: str
     rows = wh.read(DRIFT)
     assert rows.columns.tolist() == DRIFT.column_names
     assert len(rows) == 1 and rows["psi"].iloc[0] == 8.28
-    assert pd.isna(rows["psi_threshold"].iloc[0])
+    assert pd.isna(rows["rule"].iloc[0])
     # The release's own rows now land with the column, next to the old one.
-    new = pd.DataFrame([_row(feature="vol_20", psi=6.9, psi_threshold=7.7)])
+    new = pd.DataFrame([_row(feature="vol_20", psi=6.9, rule="range")])
     new[["window_end", "reference_start", "reference_end", "window_start"]] = new[
         ["window_end", "reference_start", "reference_end", "window_start"]
     ].apply(pd.to_datetime)
     wh.insert_new(DRIFT, DRIFT.validate(new))
     rows = wh.read(DRIFT).set_index("feature")
-    assert rows.loc["vol_20", "psi_threshold"] == 7.7 and pd.isna(
-        rows.loc["vol_60", "psi_threshold"]
-    )
+    assert rows.loc["vol_20", "rule"] == "range" and pd.isna(rows.loc["vol_60", "rule"])
     # Opening it again changes nothing.
     assert Warehouse(warehouse_url).read(DRIFT).equals(wh.read(DRIFT))
 

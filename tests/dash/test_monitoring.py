@@ -79,7 +79,7 @@ def test_psi_figure_marks_the_drifted_features() -> None:
     rng = np.random.default_rng(2)
     reference = pd.DataFrame(
         {
-            "date": pd.bdate_range("2020-01-01", periods=1000),
+            "date": pd.date_range("2020-01-01", periods=1000, freq="D"),
             "a": rng.normal(size=1000),
             "b": rng.normal(size=1000),
         }
@@ -87,27 +87,28 @@ def test_psi_figure_marks_the_drifted_features() -> None:
     window = pd.DataFrame(
         {
             "date": pd.bdate_range("2024-01-01", periods=60),
-            "a": rng.normal(size=60),
+            # a: the reference's own quantiles, as alike as 60 rows can be; b: shifted.
+            "a": np.quantile(reference["a"], np.linspace(0.01, 0.99, 60))[rng.permutation(60)],
             "b": rng.normal(3, size=60),
         }
     )
     rows = drift.compare(reference, window, ["a", "b"], "1")
     figure = psi_figure(rows)
     bar, marks = figure["data"]
-    assert bar["y"] == ["a", "b"]  # sorted by PSI, largest at the top
+    assert bar["y"] == ["a", "b"]  # sorted by KS distance, largest at the top
     assert bar["marker"]["color"][1] != bar["marker"]["color"][0]
-    # Each feature is marked at its own threshold, never below FX_DRIFT_PSI.
+    # Each feature is marked at its own threshold, and its hover text is its reason.
     assert marks["y"] == bar["y"]
-    by_feature = rows.set_index("feature")["psi_threshold"]
+    by_feature = rows.set_index("feature")["ks_threshold"]
     assert marks["x"] == [round(by_feature[f], 4) for f in marks["y"]]
-    assert min(marks["x"]) >= drift.DEFAULT_PSI_THRESHOLD
-    # Drifted means past the mark (or a significant KS): b's bar passes it, a's does not.
+    assert bar["text"][1].startswith("drifted: b (")
+    # b's bar passes its mark, a's does not.
     assert bar["x"][1] > marks["x"][1] and bar["x"][0] < marks["x"][0]
-    # Rows written before the column existed are held to FX_DRIFT_PSI.
-    old = psi_figure(rows.assign(psi_threshold=None), threshold=0.3)
-    assert old["data"][1]["x"] == [0.3, 0.3]
+    # Rows written before the column existed have no mark.
+    old = psi_figure(rows.assign(ks_threshold=None))
+    assert old["data"][1]["x"] == [None, None]
     text = _text(monitoring_panel(MonitoringPanel(Monitoring(drift=rows))))
-    assert "drifted: b (PSI" in text and "a (PSI" not in text
+    assert "drifted: 1 of 2 features: b (" in text
 
 
 def test_prediction_share_table_from_the_performance_rows() -> None:

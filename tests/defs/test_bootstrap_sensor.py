@@ -25,7 +25,7 @@ from fx_assets.core.settings import sqlite_url
 from fx_assets.core.warehouse import Warehouse
 from fx_assets.defs.bootstrap.sensors import DONE, bootstrap_sensor
 from fx_assets.defs.resources import MarketDataResource, ModelServiceResource, WarehouseResource
-from tests.definitions import QUIET, load
+from tests.support.code_location import QUIET, load
 
 START = "2025-10-01"
 

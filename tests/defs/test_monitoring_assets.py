@@ -84,7 +84,12 @@ def test_assets_fill_both_tables_and_reruns_replace(home: Path, warehouse_url: s
     resolved = int((final["date"] > pd.Timestamp(CUTOFF)).sum()) - 1  # newest: no outcome
     assert perf.loc[perf["window"] == "all", "n"].item() == resolved
     checks = _checks(first)
-    assert set(checks) == {"feature_drift", "performance_decay", "prediction_drift"}
+    assert set(checks) == {
+        "feature_drift",
+        "performance_decay",
+        "prediction_drift",
+        "out_of_range_inputs",
+    }
     assert all(c.severity == AssetCheckSeverity.WARN for c in checks.values())
     assert "features" in checks["feature_drift"].metadata
 
@@ -144,18 +149,20 @@ def test_a_planted_regime_fires_feature_drift_and_alerts_once(
     assert first.success  # WARN checks never fail the run
     drift_check = _checks(first)["feature_drift"]
     assert not drift_check.passed
-    assert "vol_5" in drift_check.description
+    assert drift_check.description.startswith("drifted: ")
+    assert "vol_5 (" in drift_check.description
     assert "vol_5" in drift_check.metadata["drifted"].value
     texts = [json.loads(req.get_data())["text"] for req, _ in httpserver.log]
     drift_alerts = [t for t in texts if "feature_drift" in t]
-    assert len(drift_alerts) == 1 and "vol_5 (PSI" in drift_alerts[0]
+    # The alert carries the check's verdict, word for word.
+    assert len(drift_alerts) == 1 and drift_check.description in drift_alerts[0]
     assert "monitoring-secret-path" not in " ".join(texts)
 
     assert run(url, hook, smtp_port).success  # same day, same condition: no second alert
     texts = [json.loads(req.get_data())["text"] for req, _ in httpserver.log]
     assert len([t for t in texts if "feature_drift" in t]) == 1
     mails = [m for m in inbox.messages if "Subject: feature_drift" in m]
-    assert len(mails) == 1 and "vol_5 (PSI" in mails[0]
+    assert len(mails) == 1 and "vol_5 (" in mails[0]
     stored = Warehouse(url).read(ALERTS)
     assert "check:feature_drift" in set(stored["condition"])
     assert stored["delivered_at"].notna().all()
@@ -181,10 +188,12 @@ def test_the_service_serves_the_newest_rows_behind_its_token(home: Path) -> None
     assert client.get("/monitoring").status_code == 401
     body = client.get("/monitoring", headers={"Authorization": "Bearer monitoring-token"}).json()
     assert len(body["drift"]) == len(FEATURES)
-    psi = [row["psi"] for row in body["drift"]]
-    assert psi == sorted(psi, reverse=True)
-    # Every column of the table, each feature's own PSI threshold included.
+    ks = [row["ks_stat"] for row in body["drift"]]
+    assert ks == sorted(ks, reverse=True)
+    # Every column of the table, each feature's own thresholds, rule and reason included.
     assert set(body["drift"][0]) == set(DRIFT.column_names)
-    assert all(row["psi_threshold"] >= 0.25 for row in body["drift"])
+    assert all(0 < row["ks_threshold"] < 1 for row in body["drift"])
+    assert all(row["reason"].startswith(("drifted", "not drifted")) for row in body["drift"])
     assert {row["window"] for row in body["performance"]} == {"20", "60", "250", "all"}
+    assert all(row["verdict"] and row["rule"] for row in body["performance"])
     assert body["drift"][0]["window_end"] == f"{final['date'].max():%Y-%m-%d}"

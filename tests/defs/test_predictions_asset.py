@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fx_assets.core.calendar import next_weekday
-from fx_assets.core.contracts import PREDICTIONS, DataValidationError
+from fx_assets.core.contracts import FINAL, PREDICTIONS, DataValidationError
 from fx_assets.core.models import registry
 from fx_assets.core.models.inference import (
     ModelInfo,
@@ -21,6 +21,7 @@ from fx_assets.core.models.inference import (
     build_predictions,
     dates_to_predict,
 )
+from fx_assets.core.models.ranges import caution, from_column
 from fx_assets.core.warehouse import Warehouse
 from fx_assets.defs.inference.assets import eur_usd_predictions
 from fx_assets.defs.inference.checks import eur_usd_predictions_schema
@@ -176,3 +177,27 @@ def test_an_unreachable_model_service_is_a_retryable_one_line_error() -> None:
         scorer.model()
     assert "secret-token" not in str(err.value)
     scorer.close()
+
+
+def test_a_forecast_from_inputs_the_model_never_saw_says_so(home: Path, warehouse_url: str) -> None:
+    final = fill_warehouse(warehouse_url, START, END)
+    register_champion(final, CUTOFF)
+    training = final[final["date"] <= pd.Timestamp(CUTOFF)]
+    largest = float(training["vol_20"].max())
+    # A hand-made newest row: its 20-day volatility 5.8 times the largest in training.
+    planted = final.copy()
+    planted.loc[planted.index[-1], "vol_20"] = 5.8 * largest
+    Warehouse(warehouse_url).replace_all(FINAL, planted)
+    assert run(warehouse_url).success
+    newest = stored(warehouse_url).iloc[-1]
+    flags = from_column(newest["out_of_range"])
+    assert flags["vol_20"] == {
+        "side": "above", "value": 5.8 * largest, "limit": largest, "factor": 5.8
+    }  # fmt: skip
+    assert caution(flags).startswith(
+        "; vol_20 is 5.8x the largest value the model was trained on"
+    ) and caution(flags).endswith(": treat with caution")
+    # A row inside every range stores nothing.
+    inside = stored(warehouse_url)["out_of_range"].isna()
+    assert inside.any()
+    assert caution({}) == ""

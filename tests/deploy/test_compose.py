@@ -37,6 +37,7 @@ LONG_RUNNING = {
     "model-service",
     "dashboard",
     "prometheus",
+    "alertmanager",
 }
 ONE_SHOT = {"minio-init", "warehouse-init"}
 # The code each service of ours runs: its environment must hold what that code reads.
@@ -150,7 +151,7 @@ def test_compose_covers_every_service_with_healthchecks_and_ordering() -> None:
     published = {
         int(port.rsplit(":", 2)[-2]) for spec in svc.values() for port in spec.get("ports", [])
     }
-    assert published == {3000, 5000, 8000, 8050, 5432, 9000, 9001, 9090}
+    assert published == {3000, 5000, 8000, 8050, 5432, 9000, 9001, 9090, 9093}
     for spec in svc.values():
         for port in spec.get("ports", []):
             assert port.startswith("${FX_BIND:-127.0.0.1}:"), port
@@ -325,7 +326,7 @@ def test_env_example_lists_every_variable_and_holds_no_secret() -> None:
 PROMETHEUS = ROOT / "deploy" / "prometheus"
 
 
-def test_prometheus_scrapes_the_model_service_and_holds_two_alerting_rules() -> None:
+def test_prometheus_scrapes_the_model_service_and_alerts_through_alertmanager() -> None:
     from fx_serving import metrics
 
     spec = services()["prometheus"]
@@ -341,9 +342,20 @@ def test_prometheus_scrapes_the_model_service_and_holds_two_alerting_rules() -> 
     # Every rule file it loads is in the mounted folder.
     for path in config["rule_files"]:
         assert (PROMETHEUS / Path(path).relative_to("/etc/prometheus")).is_file(), path
-    rules = yaml.safe_load((PROMETHEUS / "alerts.yml").read_text())["groups"][0]["rules"]
-    by_name = {r["alert"]: r for r in rules}
-    assert set(by_name) == {"ModelServiceDown", "ModelServiceP99LatencyHigh"}
+    (manager,) = config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"]
+    assert manager == "alertmanager:9093" and "alertmanager" in services()
+    groups = yaml.safe_load((PROMETHEUS / "alerts.yml").read_text())["groups"]
+    by_name = {r["alert"]: r for g in groups for r in g["rules"]}
+    assert set(by_name) == {
+        "ModelServiceDown",
+        "ModelServiceP99LatencyHigh",
+        "FeatureDriftCheckFailing",
+        "PerformanceDecayCheckFailing",
+        "EtlStale",
+        "ChampionReloadFailed",
+    }
+    # Every metric a monitoring rule reads is one the model service exports.
+    assert metrics.RELOAD_FAILURES._name in by_name["ChampionReloadFailed"]["expr"]
     assert f'up{{job="{job["job_name"]}"}} == 0' in by_name["ModelServiceDown"]["expr"]
     latency = by_name["ModelServiceP99LatencyHigh"]["expr"]
     assert f"{metrics.instruments().latency._name}_bucket" in latency and "0.99" in latency
@@ -361,7 +373,7 @@ def test_promtool_accepts_the_configuration_and_rules(tmp_path: Path) -> None:
         [exe, "check", "rules", str(PROMETHEUS / "alerts.yml")], capture_output=True, text=True
     )
     assert rules.returncode == 0, rules.stdout + rules.stderr
-    assert "2 rules found" in rules.stdout
+    assert "6 rules found" in rules.stdout
     # The folder as the container mounts it: the config names its rules by that path.
     mounted = tmp_path / "etc-prometheus"
     shutil.copytree(PROMETHEUS, mounted)

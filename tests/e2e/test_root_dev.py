@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.fullstack import ROOT, descendants, free_port, kill_pids
+from tests.support.fullstack import ROOT, descendants, free_port, kill_pids
 
 pytestmark = [pytest.mark.fullstack, pytest.mark.timeout(240)]
 

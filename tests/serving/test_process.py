@@ -13,6 +13,7 @@ from dagster import DagsterInstance, materialize
 
 from fx_assets.core.contracts import FINAL, PREDICTIONS
 from fx_assets.core.models import registry
+from fx_assets.core.models.ranges import from_column
 from fx_assets.core.warehouse import Warehouse
 from fx_assets.defs.inference.assets import eur_usd_predictions
 from fx_assets.defs.inference.checks import eur_usd_predictions_schema
@@ -107,3 +108,25 @@ def test_over_http_a_wrong_token_fails_the_run_with_the_reason(
     assert "401" in message and "bearer token" in message
     assert "not-the-token" not in message
     assert Warehouse(url).read(PREDICTIONS).empty
+
+
+def test_a_row_the_model_never_saw_is_named_with_how_far(service: str, world: World) -> None:
+    training = world.final[world.final["date"] <= pd.Timestamp(CUTOFF)]
+    seen = {f: float(training[f].iloc[-1]) for f in EXAMPLE_ROW}  # a training row: in range
+    largest = float(training["vol_20"].max())
+    unseen = seen | {"vol_20": 5.8 * largest}
+    with httpx.Client(base_url=service, headers=AUTH, timeout=10) as http:
+        spans = http.get("/model").json()["feature_ranges"]
+        assert spans["vol_20"] == [float(training["vol_20"].min()), largest]
+        body = http.post("/predict", json={"rows": [seen, unseen]}).json()
+        inside, outside = body["predictions"]
+        assert inside["out_of_range"] == {}
+        assert outside["out_of_range"] == {
+            "vol_20": {"side": "above", "value": 5.8 * largest, "limit": largest, "factor": 5.8}
+        }
+        # The stored forecast carries what the predictions asset found for its row.
+        with use_home(world.home):
+            assert _materialize(world.warehouse_url, ModelServiceResource()).success
+        latest = http.get("/forecast/latest").json()
+    newest = Warehouse(world.warehouse_url).read(PREDICTIONS, newest=1).iloc[0]
+    assert latest["out_of_range"] == from_column(newest["out_of_range"])

@@ -36,6 +36,7 @@ from fx_assets.core.features import build_features, build_final
 from fx_assets.core.ingestion.sources import EcbSource
 from fx_assets.core.models import registry
 from fx_assets.core.models.loader import record_artifact_hash
+from fx_assets.core.models.ranges import TAG_FEATURE_RANGES, Ranges
 from fx_assets.core.warehouse import Warehouse
 from tests.conftest import FX_VARS
 
@@ -212,6 +213,7 @@ def register_champion(
         registry.TAG_TRAINING_CUTOFF: cutoff.isoformat(),
         registry.TAG_TEST_PR_AUC: "0.52",
         registry.TAG_BASELINE_PR_AUC: "0.5",
+        TAG_FEATURE_RANGES: Ranges.of(train, FEATURES).to_tag(),
     }
     for key, value in tags.items():
         client.set_model_version_tag(registry.MODEL_NAME, version, key, value)

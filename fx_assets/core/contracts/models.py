@@ -37,6 +37,17 @@ PREDICTIONS = TableContract(
         Col("model_name", sa.String, "registered model", size=128, checks=(non_empty(),)),
         Col("model_version", sa.String, "its version", size=32, checks=(non_empty(),)),
         Col("predicted_at", sa.DateTime, "when it was scored"),
+        Col(
+            "out_of_range",
+            sa.String,
+            "features outside the model's training ranges, as JSON: feature -> {side (above"
+            " or below), value, limit (the bound passed), factor (value / limit)}; empty when"
+            " all were in range, and on rows of older releases",
+            nullable=True,
+            size=2000,
+            # Added after the table's first release; a writer may leave it out.
+            required=False,
+        ),
     ),
     key=("feature_date",),
     checks=(

@@ -23,16 +23,38 @@ DRIFT = TableContract(
         Col("window_start", sa.Date, "oldest feature date of the window"),
         Col("psi", sa.Float, "population stability index on reference deciles"),
         Col("ks_stat", sa.Float, "two-sample Kolmogorov-Smirnov statistic"),
-        Col("ks_pvalue", sa.Float, "its p-value", checks=(probability(),)),
         Col(
-            "psi_threshold",
+            "ks_pvalue",
             sa.Float,
-            "the PSI this feature is held to: FX_DRIFT_PSI, or the 99th percentile of the"
-            " PSI of the training rows' own windows of the same length if higher",
-            # Added after the table's first release: older rows have none.
+            "share of the training rows' past windows at least this far from their past"
+            " (rows of older releases: an autocorrelation-corrected asymptotic p-value)",
+            checks=(probability(),),
+        ),
+        Col(
+            "ks_threshold",
+            sa.Float,
+            "the KS distance this feature is held to: the 99th percentile of the training rows'"
+            " own past windows against the rows before them, below 1 - 1/window",
+            # Added after the table's first release: older rows have none (so below).
             nullable=True,
         ),
-        Col("drifted", sa.Boolean, "PSI over its threshold or KS significant after Bonferroni"),
+        Col(
+            "outside_share",
+            sa.Float,
+            "share of the window (or its newest third) outside the reference range",
+            nullable=True,
+        ),
+        Col(
+            "outside_threshold",
+            sa.Float,
+            "the share this feature is held to: its past windows' 99th percentile, at most 0.5",
+            nullable=True,
+        ),
+        Col("range_low", sa.Float, "the reference's 0.5 % quantile", nullable=True),
+        Col("range_high", sa.Float, "the reference's 99.5 % quantile", nullable=True),
+        Col("drifted", sa.Boolean, "the range rule or the KS rule fired"),
+        Col("rule", sa.String, "the rule that decided: range, ks or none", nullable=True, size=8),
+        Col("reason", sa.String, "the verdict in words, with its numbers", nullable=True, size=400),
     ),
     key=("feature", "window_end", "model_version"),
     checks=(unique(("feature", "window_end", "model_version")),),
@@ -48,8 +70,29 @@ PERFORMANCE = TableContract(
         Col("accuracy", sa.Float, "share right", nullable=True, checks=(probability(),)),
         Col("baseline_accuracy", sa.Float, "always-up on the same days", nullable=True),
         Col("brier", sa.Float, "mean squared error of P(up)", nullable=True),
-        Col("p_value", sa.Float, "exact binomial test against always-up", nullable=True),
+        Col(
+            "p_value",
+            sa.Float,
+            "exact one-sided binomial test: is the model worse than always-up",
+            nullable=True,
+        ),
+        Col(
+            "constant_brier",
+            sa.Float,
+            "Brier of the constant forecast (training's up share) on the same days",
+            nullable=True,
+        ),
         Col("degraded", sa.Boolean, "significantly worse than always-up, or Brier worse"),
+        Col(
+            "rule",
+            sa.String,
+            "the rule that decided: binomial, brier or none",
+            nullable=True,
+            size=8,
+        ),
+        Col(
+            "verdict", sa.String, "the verdict in words, with its numbers", nullable=True, size=400
+        ),
         Col("up_share", sa.Float, "share of up forecasts in the window", nullable=True),
         Col("mean_probability_up", sa.Float, "mean P(up) in the window", nullable=True),
         Col(

@@ -17,6 +17,7 @@ import numpy as np
 from fx_assets.core.domain import FEATURES, MODEL_NAME, THRESHOLD
 from fx_assets.core.models.fastpath import Probability, agrees, candidates
 from fx_assets.core.models.loader import ModelRefusedError, load_estimator
+from fx_assets.core.models.ranges import TAG_FEATURE_RANGES, Ranges
 from fx_assets.core.models.registry import (
     CHAMPION,
     TAG_BASELINE_PR_AUC,
@@ -72,6 +73,8 @@ class Champion:
     decision_lift_ci_low: float | None = None
     decision_lift_ci_high: float | None = None
     fast: Probability | None = field(default=None, repr=False)
+    # Its features' training ranges (None: a version registered before they were kept).
+    ranges: Ranges | None = field(default=None, repr=False)
 
     def estimator_probability_up(self, x: np.ndarray) -> np.ndarray:
         """P(up) through the estimator's own ``predict_proba``."""
@@ -195,6 +198,7 @@ def load_champion(client: Any = None, name: str = MODEL_NAME) -> Champion:
         decision_lift=_float_tag(tags, TAG_DECISION_LIFT),
         decision_lift_ci_low=_float_tag(tags, TAG_DECISION_LIFT_LOW),
         decision_lift_ci_high=_float_tag(tags, TAG_DECISION_LIFT_HIGH),
+        ranges=Ranges.from_tag(tags.get(TAG_FEATURE_RANGES), features),
     )
     for fast in candidates(estimator, champion.positive_column):
         if agrees(fast, champion.estimator_probability_up, len(features)):

@@ -7,6 +7,7 @@ probabilities for the same rows and the same model version.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -18,6 +19,7 @@ import pandas as pd
 from fx_assets.core.calendar import next_weekday
 from fx_assets.core.domain import FEATURES, THRESHOLD
 from fx_assets.core.models.champion import Champion, ChampionError, NoChampionError
+from fx_assets.core.models.ranges import Ranges, out_of_range_rows, to_column
 
 # Rows per request to the model service; the service accepts up to MAX_BATCH.
 MAX_BATCH = 512
@@ -35,6 +37,7 @@ class ModelInfo:
     version: str
     features: tuple[str, ...]
     training_cutoff: date
+    ranges: Ranges | None = None  # its features' training ranges: the out-of-range guard
 
 
 class Scorer(Protocol):
@@ -55,7 +58,7 @@ class InProcessScorer:
 
     def model(self) -> ModelInfo:
         c = self.champion
-        return ModelInfo(c.name, c.version, c.features, c.training_cutoff)
+        return ModelInfo(c.name, c.version, c.features, c.training_cutoff, c.ranges)
 
     def probability_up(self, x: np.ndarray) -> np.ndarray:
         return self.champion.probability_up(x)
@@ -97,12 +100,14 @@ class ServiceScorer:
     def model(self) -> ModelInfo:
         if self._model is None:
             body = self._call("GET", "/model")
+            spans = body.get("feature_ranges")
             self._model = ModelInfo(
                 name=body["name"],
                 version=str(body["version"]),
                 # /predict takes every feature by name and picks the champion's own.
                 features=tuple(FEATURES),
                 training_cutoff=date.fromisoformat(body["training_cutoff"]),
+                ranges=Ranges.from_tag(json.dumps(spans), FEATURES) if spans else None,
             )
         return self._model
 
@@ -155,9 +160,13 @@ def build_predictions(
     model: ModelInfo,
     predicted_at: datetime | None = None,
 ) -> pd.DataFrame:
-    """The ``eur_usd_predictions`` rows for scored feature rows."""
+    """The ``eur_usd_predictions`` rows for scored feature rows, each with the features
+    outside the model's training ranges."""
     feature_dates = pd.to_datetime(rows["date"]).reset_index(drop=True)
     p = np.asarray(probability_up, dtype=float)
+    flags: list[dict[str, Any]] = [{} for _ in range(len(rows))]
+    if model.ranges is not None:
+        flags = out_of_range_rows(rows[list(model.features)].to_numpy(dtype=float), model.ranges)
     return pd.DataFrame(
         {
             "feature_date": feature_dates,
@@ -167,6 +176,7 @@ def build_predictions(
             "model_name": model.name,
             "model_version": model.version,
             "predicted_at": pd.Timestamp(predicted_at or datetime.now(UTC)),
+            "out_of_range": [to_column(f) for f in flags],
         }
     )
 

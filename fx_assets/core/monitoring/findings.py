@@ -13,8 +13,9 @@ from typing import Any
 
 import pandas as pd
 
+from fx_assets.core.models.ranges import describe, from_column
 from fx_assets.core.monitoring.drift import drifted_features
-from fx_assets.core.monitoring.performance import ALPHA
+from fx_assets.core.monitoring.verdicts import drift_verdict, performance_verdict
 
 # The window a decay is judged on: 60 resolved days is about three months, long enough
 # for the binomial test to see a 15-point drop, short enough to see it within a quarter.
@@ -53,13 +54,10 @@ def feature_drift(rows: pd.DataFrame) -> Finding:
         "window": f"{first['window_start']} to {first['window_end']}",
         "reference": f"{first['reference_start']} to {first['reference_end']}",
         "model_version": str(first["model_version"]),
-        "max_psi": _r(rows["psi"].max()),
-        "min_ks_pvalue": _r(rows["ks_pvalue"].min(), 6),
+        "rules": {str(r["feature"]): r["rule"] for r in rows.to_dict("records") if r["drifted"]},
+        "max_ks": _r(rows["ks_stat"].max()),
     }
-    if not named:
-        return Finding("feature_drift", False, "no feature drifted", metadata)
-    listed = ", ".join(f"{f} (PSI {p:.2f})" for f, p in named.items())
-    return Finding("feature_drift", True, f"{len(named)} feature(s) drifted: {listed}", metadata)
+    return Finding("feature_drift", bool(named), drift_verdict(rows), metadata)
 
 
 def _window(rows: pd.DataFrame, window: str) -> dict[str, Any] | None:
@@ -81,23 +79,21 @@ def performance_decay(rows: pd.DataFrame, window: str = DECAY_WINDOW) -> Finding
             "accuracy": _r(r["accuracy"]),
             "always_up": _r(r["baseline_accuracy"]),
             "brier": _r(r["brier"]),
-            "p_value": _r(r["p_value"]),
+            "constant_brier": _r(r.get("constant_brier")),
+            "p_value_worse_than_always_up": _r(r["p_value"]),
+            "rule": r.get("rule"),
             "degraded": bool(r["degraded"]),
         }
         for r in rows.to_dict("records")
     }
-    summary = (
-        f"last {window} resolved: accuracy {row['accuracy']:.1%} against always-up "
-        f"{row['baseline_accuracy']:.1%} (p={row['p_value']:.3f}), Brier {row['brier']:.4f}"
-    )
-    if bool(row["degraded"]):
-        why = (
-            "significantly worse than always-up"
-            if row["p_value"] < ALPHA
-            else "Brier score above the constant forecast's"
-        )
-        return Finding("performance_decay", True, f"model decayed ({why}): {summary}", metadata)
-    return Finding("performance_decay", False, summary, metadata)
+    verdict = row.get("verdict")
+    if _nan_text(verdict):
+        verdict = performance_verdict(row)
+    return Finding("performance_decay", bool(row["degraded"]), str(verdict), metadata)
+
+
+def _nan_text(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and pd.isna(value))
 
 
 def prediction_drift(rows: pd.DataFrame, window: str = DECAY_WINDOW) -> Finding:
@@ -120,3 +116,20 @@ def prediction_drift(rows: pd.DataFrame, window: str = DECAY_WINDOW) -> Finding:
     if bool(row["prediction_drifted"]):
         return Finding("prediction_drift", True, f"predictions drifted: {summary}", metadata)
     return Finding("prediction_drift", False, summary, metadata)
+
+
+def out_of_range_inputs(predictions: pd.DataFrame) -> Finding:
+    """Fired when the newest forecast was made from inputs outside the training ranges."""
+    if predictions.empty:
+        return Finding("out_of_range_inputs", False, "no forecast yet")
+    row = predictions.sort_values("feature_date").iloc[-1]
+    day = f"{pd.Timestamp(row['target_date']):%Y-%m-%d}"
+    flags = from_column(row.get("out_of_range"))
+    if not flags:
+        return Finding(
+            "out_of_range_inputs", False, f"forecast for {day}: inputs inside the training ranges"
+        )
+    text = f"forecast for {day} from inputs the model never saw: {describe(flags)}"
+    return Finding(
+        "out_of_range_inputs", True, f"{text}: treat with caution", {"out_of_range": flags}
+    )

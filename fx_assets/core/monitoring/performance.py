@@ -18,10 +18,10 @@ from scipy import stats
 
 from fx_assets.core.contracts import PERFORMANCE
 from fx_assets.core.domain import THRESHOLD
+from fx_assets.core.monitoring.verdicts import ALPHA, decay_rule, performance_verdict
 from fx_assets.core.readmodel.accuracy import realized_accuracy
 
 WINDOWS: tuple[int | None, ...] = (20, 60, 250, None)  # None: every resolved prediction
-ALPHA = 0.05
 # The share of up calls may move this much from the training period's before it is
 # called prediction drift. Not a test: predictions inherit the features' persistence
 # (a model that follows a 60-day trend says "up" for weeks), so a binomial test on the
@@ -79,10 +79,12 @@ def window_row(
 ) -> dict[str, object]:
     """One ``eur_usd_performance`` row for the newest ``window`` resolved predictions.
 
-    ``degraded``: hits significantly fewer than always-up's at ``alpha``, or a Brier score
-    above the constant forecast's. The constant forecast says P(up) = the training
-    period's share of up days (a forecast that could have been made in advance; the
-    window's own share would be hindsight); without a reference, the window's own share.
+    ``degraded``: hits significantly fewer than always-up's at ``alpha`` (rule
+    ``binomial``, which decides first), or a Brier score above the constant forecast's
+    (rule ``brier``); ``verdict`` says which, with its numbers. The constant forecast
+    says P(up) = the training period's share of up days (a forecast that could have
+    been made in advance; the window's own share would be hindsight); without a
+    reference, the window's own share.
     """
     rows = resolved if window is None else resolved.tail(window)
     # The one definition of a window's accuracy, as every consumer reads it.
@@ -98,7 +100,8 @@ def window_row(
     up_share = float(np.mean(rows["direction"])) if n else float("nan")
     mean_p = float(np.mean(p)) if n else float("nan")
     shifted = reference is not None and n > 0 and abs(up_share - reference.up_share) > share_shift
-    return {
+    rule = decay_rule(p_value, brier, constant_brier, alpha) if n else "none"
+    row: dict[str, object] = {
         "window": window_label(window),
         "window_end": pd.Timestamp(rows["feature_date"].max()).date() if n else None,
         "n": n,
@@ -106,13 +109,17 @@ def window_row(
         "baseline_accuracy": base_rate,
         "brier": brier,
         "p_value": p_value,
-        "degraded": bool(n > 0 and (p_value < alpha or brier > constant_brier)),
+        "constant_brier": constant_brier,
+        "degraded": rule != "none",
+        "rule": rule,
         "up_share": up_share,
         "train_up_share": reference.up_share if reference else float("nan"),
         "mean_probability_up": mean_p,
         "train_mean_probability_up": reference.mean_probability_up if reference else float("nan"),
         "prediction_drifted": bool(shifted),
     }
+    row["verdict"] = performance_verdict(row, alpha)
+    return row
 
 
 def performance(

@@ -45,12 +45,12 @@ def monitor(
     predictions: pd.DataFrame,
     model: Model,
     window: int = drift.DEFAULT_WINDOW,
-    psi_threshold: float = drift.DEFAULT_PSI_THRESHOLD,
+    rate: float = drift.DEFAULT_RATE,
 ) -> Tables:
     """``eur_usd_drift`` and ``eur_usd_performance`` rows for ``model`` on these tables."""
     features = list(model.features)
     drift_rows = drift.feature_drift(
-        final, features, model.training_cutoff, model.version, window, psi_threshold=psi_threshold
+        final, features, model.training_cutoff, model.version, window, rate=rate
     )
     train = training_rows(final, model)
     reference = None

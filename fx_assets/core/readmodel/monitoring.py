@@ -56,7 +56,7 @@ def read_monitoring(wh: Warehouse, *, alerts: int = 0) -> Monitoring:
     """The newest drift and performance rows, and the newest ``alerts`` alerts sent."""
     drift = newest_rows(wh, DRIFT)
     if len(drift):
-        drift = drift.sort_values("psi", ascending=False, ignore_index=True)
+        drift = drift.sort_values("ks_stat", ascending=False, ignore_index=True)
     return Monitoring(
         drift=drift,
         performance=newest_rows(wh, PERFORMANCE),

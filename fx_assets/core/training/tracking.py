@@ -21,6 +21,7 @@ import numpy as np
 from fx_assets.core.domain import EXPERIMENT_NAME
 from fx_assets.core.models import registry
 from fx_assets.core.models.loader import TRUSTED_TYPES, record_artifact_hash
+from fx_assets.core.models.ranges import TAG_FEATURE_RANGES, Ranges
 from fx_assets.core.models.registry import TAG_FAMILY, TAG_RUN_KIND
 from fx_assets.core.training.modeling import CVResult, Trial
 from fx_assets.core.training.tuning import TunedTrial, Tuning
@@ -175,7 +176,10 @@ def log_challenger(
     c = mlflow.MlflowClient()  # the store the active run logs to
     # First, before the challenger alias: an unhashed version never loads anywhere.
     record_artifact_hash(c, version)
-    for key, value in {**tags, registry.TAG_LIFECYCLE: registry.CHALLENGER}.items():
+    # The guard against inputs the model never saw: its features' training ranges.
+    ranges = Ranges.of(train, features).to_tag()
+    tags = {**tags, TAG_FEATURE_RANGES: ranges, registry.TAG_LIFECYCLE: registry.CHALLENGER}
+    for key, value in tags.items():
         c.set_model_version_tag(registry.MODEL_NAME, version, key, value)
     c.set_registered_model_alias(registry.MODEL_NAME, registry.CHALLENGER, version)
     return registry.get_version(c, version)

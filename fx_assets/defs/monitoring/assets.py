@@ -36,17 +36,13 @@ CHECKS = {
     "feature_drift": (DRIFT.name, "Features of the newest window drifted from the training rows."),
     "performance_decay": (PERFORMANCE.name, "The champion is worse than always-up lately."),
     "prediction_drift": (PERFORMANCE.name, "The share of up calls moved from training's."),
+    "out_of_range_inputs": (
+        DRIFT.name,
+        "The newest forecast's inputs are outside the champion's training ranges.",
+    ),
 }
-DRIFT_PREVIEW = ["feature", "psi", "ks_stat", "ks_pvalue", "drifted"]
-PERFORMANCE_PREVIEW = [
-    "window",
-    "n",
-    "accuracy",
-    "baseline_accuracy",
-    "brier",
-    "p_value",
-    "degraded",
-]
+DRIFT_PREVIEW = ["feature", "ks_stat", "ks_threshold", "outside_share", "rule", "reason"]
+PERFORMANCE_PREVIEW = ["window", "n", "degraded", "verdict"]
 
 
 @multi_asset(
@@ -87,12 +83,13 @@ def model_monitoring(
         champion = load_champion(tracking_store.client())
     except ChampionError as exc:
         raise fail(str(exc)) from None
+    predictions = wh.read(PREDICTIONS)
     tables = report.monitor(
         wh.read(FINAL),
-        wh.read(PREDICTIONS),
+        predictions,
         champion,
         window=monitoring.drift_window,
-        psi_threshold=monitoring.drift_psi,
+        rate=monitoring.drift_alarm_rate,
     )
     drift_rows = validated(DRIFT, tables.drift)
     written = 0
@@ -118,7 +115,7 @@ def model_monitoring(
             "drifted_features": len(drift_finding.metadata.get("drifted", {})),
             "window": drift_finding.metadata.get("window", "none"),
             "preview": MetadataValue.md(
-                markdown_table(tables.drift.sort_values("psi", ascending=False)[DRIFT_PREVIEW])
+                markdown_table(tables.drift.sort_values("ks_stat", ascending=False)[DRIFT_PREVIEW])
                 if len(tables.drift)
                 else "no feature rows yet"
             ),
@@ -142,6 +139,9 @@ def model_monitoring(
         drift_finding,
         findings.performance_decay(tables.performance),
         findings.prediction_drift(tables.performance),
+        findings.out_of_range_inputs(
+            predictions[predictions["model_version"].astype(str) == champion.version]
+        ),
     ):
         if finding.fired:
             send(

@@ -66,9 +66,11 @@ def test_ecb_history_is_quiet_and_a_planted_regime_fires(ecb_bars: pd.DataFrame)
     fired = findings.feature_drift(
         report.monitor(shifted, _predictions(shifted, model), model).drift
     )
-    assert fired.fired
-    assert "vol_5" in fired.metadata["drifted"] and "vol_5 (PSI" in fired.summary
-    assert "vol_5" in fired.alert_text()
+    assert fired.fired and fired.summary.startswith("drifted: ")
+    # The regime's feature is named with the rule that decided and its numbers.
+    assert "vol_20" in fired.metadata["drifted"]
+    assert "vol_20 (" in fired.summary and fired.metadata["rules"]["vol_20"] in ("ks", "range")
+    assert "vol_20" in fired.alert_text()
 
 
 def test_performance_tables_use_only_the_models_predictions(ecb_bars: pd.DataFrame) -> None:
@@ -103,12 +105,14 @@ def _perf_row(window: str, n: int, **kw: object) -> dict[str, object]:
 def test_decay_and_prediction_drift_findings() -> None:
     rows = pd.DataFrame([_perf_row("20", 20), _perf_row("60", 60), _perf_row("all", 60)])
     decay = findings.performance_decay(rows)
-    assert decay.fired and "30.0% against always-up 55.0%" in decay.summary
-    assert "significantly worse than always-up" in decay.summary
-    assert decay.metadata["60"]["p_value"] == 0.001
+    assert decay.fired and decay.summary.startswith("decayed: accuracy 30.0% vs always-up 55.0%")
+    assert "worse than always-up: p=0.001" in decay.summary
+    assert decay.metadata["60"]["p_value_worse_than_always_up"] == 0.001
     shares = findings.prediction_drift(rows)
     assert shares.fired and "90% of the last 60 against 50%" in shares.summary
-    calm = pd.DataFrame([_perf_row("60", 60, degraded=False, prediction_drifted=False)])
+    calm = pd.DataFrame(
+        [_perf_row("60", 60, degraded=False, prediction_drifted=False, p_value=0.6, rule="none")]
+    )
     assert not findings.performance_decay(calm).fired
     assert not findings.prediction_drift(calm).fired
     few = pd.DataFrame([_perf_row("60", 12)])

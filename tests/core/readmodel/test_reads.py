@@ -95,9 +95,9 @@ def _drift_row(feature: str, window_end: str, version: str, psi: float) -> dict[
         "reference_end": pd.Timestamp("2023-12-29"),
         "window_start": pd.Timestamp("2024-01-01"),
         "psi": psi,
-        "ks_stat": 0.1,
+        "ks_stat": psi / 2,
         "ks_pvalue": 0.5,
-        "psi_threshold": None,
+        "ks_threshold": None,
         "drifted": psi > 0.25,
     }
 
@@ -130,10 +130,10 @@ def test_monitoring_reads_the_newest_window_of_the_newest_version(warehouse_url:
     )
     wh.replace_all(PERFORMANCE, performance)
     found = read_monitoring(open_warehouse(warehouse_url))
-    # Version "10" is newer than "9" (integers as text), largest PSI first.
+    # Version "10" is newer than "9" (integers as text), largest KS distance first.
     assert list(found.drift["feature"]) == ["rsi_14", "vol_5"]
     assert set(found.drift["model_version"]) == {"10"}
-    assert pd.isna(found.drift["psi_threshold"]).all()  # nullable: rows of older releases
+    assert pd.isna(found.drift["ks_threshold"]).all()  # nullable: rows of older releases
     sixty = found.window("60")
     assert sixty is not None and sixty["n"] == 60 and found.window("250") is None
 
