@@ -50,7 +50,9 @@ def test_every_container_is_hardened_and_limited(name: str) -> None:
     assert any(t.startswith("/tmp:") for t in spec.get("tmpfs", [])), name
     assert re.fullmatch(r"\d+[mg]", str(spec.get("mem_limit", ""))), name
     assert int(spec.get("pids_limit", 0)) > 0, name
-    assert "privileged" not in spec and "cap_add" not in spec, name
+    assert "privileged" not in spec, name
+    # Caddy's binary has a file capability exec needs (see the compose file): nothing else.
+    assert spec.get("cap_add", []) == (["NET_BIND_SERVICE"] if name == "proxy" else []), name
     assert spec.get("networks"), f"{name} is on no network of its own"
 
 
