@@ -95,3 +95,13 @@ def test_fx_up_runs_mlflow_with_its_users(fx_home: Path) -> None:
             assert secret not in up.text()
     finally:
         up.stop()
+
+
+def test_the_env_example_placeholders_are_refused(
+    fx_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key, value in SECRETS.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("FX_MLFLOW_SERVICE_PASSWORD", "change-me-mlflow-service")
+    with pytest.raises(ConfigError, match="FX_MLFLOW_SERVICE_PASSWORD: replace"):
+        server_env(load_settings(), ROOT / "deploy")

@@ -66,6 +66,7 @@ def identities(settings: Settings) -> list[Identity]:
         secret: SecretStr | None = getattr(settings, field)
         if secret is None or len(secret.get_secret_value()) < MIN_PASSWORD_LENGTH:
             raise ConfigError(f"{variable}: set it to {MIN_PASSWORD_LENGTH}+ characters")
+        _not_a_placeholder(variable, secret)
         out.append(Identity(username, secret, permission, variable))
     return out
 
@@ -73,7 +74,14 @@ def identities(settings: Settings) -> list[Identity]:
 def admin_credentials(settings: Settings) -> tuple[str, SecretStr]:
     if settings.mlflow_auth_admin_password is None:
         raise ConfigError("MLFLOW_AUTH_ADMIN_PASSWORD: set it (the MLflow server's admin)")
+    _not_a_placeholder("MLFLOW_AUTH_ADMIN_PASSWORD", settings.mlflow_auth_admin_password)
     return settings.mlflow_auth_admin_username, settings.mlflow_auth_admin_password
+
+
+def _not_a_placeholder(variable: str, secret: SecretStr) -> None:
+    # .env.example's values are public: a stack started with one of them is refused.
+    if secret.get_secret_value().startswith("change-me"):
+        raise ConfigError(f"{variable}: replace the .env.example placeholder with a secret")
 
 
 class _Api:
