@@ -61,6 +61,9 @@ ENV PATH=/opt/venv/bin:$PATH \
 COPY dagster.yaml /opt/dagster/dagster_home/dagster.yaml
 COPY deploy/dagster/workspace.yaml /opt/dagster/workspace.yaml
 COPY deploy/healthcheck.py /opt/fx/healthcheck.py
+# MLflow's authentication settings (no secret: see the file); compose points
+# MLFLOW_AUTH_CONFIG_PATH here for the MLflow server.
+COPY deploy/mlflow/basic_auth.ini /opt/fx/mlflow/basic_auth.ini
 RUN mkdir -p /opt/dagster/dagster_home/storage \
     && chown -R fx:fx /opt/dagster/dagster_home/storage /var/lib/fx
 USER 10001:10001

@@ -10,6 +10,7 @@ import warnings
 from collections.abc import Callable, Sequence
 
 from fx_assets.cli.errors import CliError, PipelineError
+from fx_assets.cli.mlflow_users import cmd_mlflow_users
 from fx_assets.cli.models import (
     cmd_models,
     cmd_promote,
@@ -192,6 +193,12 @@ def _commands() -> list[Command]:
         ("up", "Start the whole stack as local processes (Ctrl-C stops it).", cmd_up, _up_args),
         ("migrate", "Create the warehouse tables that do not exist yet.", cmd_migrate, None),
         ("alert-test", "Send a test alert to the configured channels.", cmd_alert_test, None),
+        (
+            "mlflow-users",
+            "Create the MLflow server's users and grants (training writes, readers read).",
+            cmd_mlflow_users,
+            None,
+        ),
     ]
 
 

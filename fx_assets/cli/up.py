@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from fx_assets.cli import up_auth
 from fx_assets.core.models.store import ensure_tracking_store
 from fx_assets.core.redaction import redact_url
 from fx_assets.core.settings import Settings, load_settings, sqlite_url
@@ -234,6 +235,7 @@ def up(args: argparse.Namespace) -> int:
     if not write_instance(home, instance_yaml(deploy)):
         print(f"fx up: keeping your {home / 'dagster.yaml'} (not written by fx up)")
     env = build_env(args, settings, deploy, home)
+    env.update(up_auth.server_env(settings, deploy))
     try:
         migrate(env["FX_WAREHOUSE_URL"])
     except Exception as exc:
@@ -257,10 +259,17 @@ def up(args: argparse.Namespace) -> int:
 
     manager = Manager()
     for name in chosen:
-        manager.add_process(name, processes[name], env=env, cwd=str(deploy.parent))
+        own = up_auth.process_env(name, env, settings)
+        manager.add_process(name, processes[name], env=own, cwd=str(deploy.parent))
     stop = threading.Event()
     watcher = threading.Thread(target=watch_ready, args=(targets, stop), daemon=True)
     watcher.start()
+    if up_auth.enabled(settings) and "mlflow" in chosen:
+        url, ready = env["MLFLOW_TRACKING_URI"], Path(env[up_auth.READY_VARIABLE])
+        users = threading.Thread(
+            target=up_auth.provision_when_up, args=(url, settings, ready), daemon=True
+        )
+        users.start()
     try:
         manager.loop()
     finally:
@@ -302,6 +311,9 @@ def wait_for_port(address: str, timeout: float = READY_TIMEOUT_S) -> int:
 if __name__ == "__main__":
     # `python -m fx_assets.cli.up wait HOST:PORT`: the Procfile starts the webserver and the
     # daemon once the code server listens, instead of letting them fail to load it first.
+    # `wait-users FILE`: MLflow's clients start once `fx up` made its users (or at once).
+    if len(sys.argv) == 3 and sys.argv[1] == "wait-users":
+        sys.exit(up_auth.wait_ready(sys.argv[2]))
     if len(sys.argv) != 3 or sys.argv[1] != "wait":
-        sys.exit("usage: python -m fx_assets.cli.up wait HOST:PORT")
+        sys.exit("usage: python -m fx_assets.cli.up wait HOST:PORT | wait-users FILE")
     sys.exit(wait_for_port(sys.argv[2]))

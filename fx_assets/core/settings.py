@@ -98,6 +98,28 @@ class Settings(BaseSettings):
         "trains and forecasts once; `false`: it waits for a person (or `fx run`)",
     )
 
+    # --- MLflow identities: the deployment's `mlflow server --app-name basic-auth` -----
+    mlflow_auth_admin_username: str = Field(
+        "admin",
+        validation_alias=_env("MLFLOW_AUTH_ADMIN_USERNAME"),
+        description="the MLflow server's admin user (`fx mlflow-users` signs in as it)",
+    )
+    mlflow_auth_admin_password: SecretStr | None = Field(
+        None,
+        validation_alias=_env("MLFLOW_AUTH_ADMIN_PASSWORD"),
+        description="its password (a secret; the server makes the admin with it on first "
+        "start); set: `fx up` runs MLflow with authentication",
+    )
+    mlflow_training_password: SecretStr | None = Field(
+        None, description="password of MLflow user `fx-training` (writes; a secret)"
+    )
+    mlflow_service_password: SecretStr | None = Field(
+        None, description="password of MLflow user `fx-service` (reads; a secret)"
+    )
+    mlflow_dashboard_password: SecretStr | None = Field(
+        None, description="password of MLflow user `fx-dashboard` (reads; a secret)"
+    )
+
     # --- market data ------------------------------------------------------------------
     source: str = Field(
         "ecb",
@@ -240,6 +262,10 @@ class Settings(BaseSettings):
         "dagster_pg_host",
         "mlflow_backend_store_uri",
         "mlflow_artifacts_destination",
+        "mlflow_auth_admin_password",
+        "mlflow_training_password",
+        "mlflow_service_password",
+        "mlflow_dashboard_password",
         mode="before",
     )
     @classmethod

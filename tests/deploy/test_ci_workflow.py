@@ -4,6 +4,7 @@ built with a layer cache, `docker compose up --wait`, one request to each servic
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -87,13 +88,24 @@ def test_image_job_builds_with_a_layer_cache_and_waits_for_every_healthcheck() -
     assert "docker compose up --detach --no-build --wait" in script
     assert f"FX_IMAGE={build['tags']}" in script  # compose runs the image just built
     assert "docker compose down --volumes" in script
-    # One smoke request to each Python service of the compose file.
+    # One smoke request to each Python service of the compose file: through the proxy's
+    # port that forwards to it (deploy/caddy/Caddyfile), else inside its container.
+    caddyfile = (ROOT / "deploy" / "caddy" / "Caddyfile").read_text()
+    behind_proxy = {
+        upstream: port
+        for port, upstream in re.findall(
+            r"http://:\{\$FX_PROXY_\w+_PORT:(\d+)\}.*?"
+            r"reverse_proxy \{\$FX_PROXY_\w+_UPSTREAM:([\w-]+):",
+            caddyfile,
+            flags=re.S,
+        )
+    }
+    assert len(behind_proxy) == 6, behind_proxy
     for name, spec in services().items():
         if not spec.get("build") or spec.get("restart") == "no":
             continue
-        ports = [p.rsplit(":", 2)[-2] for p in spec.get("ports", [])]
-        if ports:
-            assert f"http://127.0.0.1:{ports[0]}/" in script, name
+        if name in behind_proxy:
+            assert f"http://127.0.0.1:{behind_proxy[name]}/" in script, name
         else:
             assert f"docker compose exec -T {name} " in script, name
 

@@ -58,6 +58,7 @@ EXTERNAL = {
     "minio": "moto's S3 server",
     "minio-init": "",
     "prometheus": "Debian's prometheus binary on the host (the last test)",
+    "proxy": "Debian's caddy with the same Caddyfile (tests/deploy/test_proxy.py)",
 }
 
 
@@ -135,6 +136,8 @@ class Stack:
     s3: object
     bucket: str
     timings: dict[str, float] = field(default_factory=dict)
+    # The read-only MLflow identity (fx mlflow-users made it), for the test's own reads.
+    mlflow_reader: tuple[str, str] = ("", "")
 
     def url(self, compose_port: int) -> str:
         return f"http://127.0.0.1:{self.net.ports[compose_port]}"
@@ -208,7 +211,7 @@ def stack(image: Image, tmp_path_factory: pytest.TempPathFactory) -> Iterator[St
     s3_port = free_port()
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=s3_port, verbose=False)
     net = HostNetwork(
-        ports={p: free_port() for p in (3000, 4000, 5000, 8000, 8050)} | {9000: s3_port},
+        ports={p: free_port() for p in (3000, 3001, 4000, 5000, 8000, 8050)} | {9000: s3_port},
         names={
             "fx_warehouse": dbs.name("warehouse_role"),
             "fx_dagster": dbs.name("dagster_role"),
@@ -217,6 +220,7 @@ def stack(image: Image, tmp_path_factory: pytest.TempPathFactory) -> Iterator[St
             "warehouse": dbs.name("warehouse"),
             "dagster": dbs.name("dagster"),
             "mlflow": dbs.name("mlflow"),
+            "mlflow_auth": dbs.name("mlflow_auth"),
         },
         services=set(compose["services"]),
         pg_port=dbs.server.port or 5432,
@@ -226,6 +230,7 @@ def stack(image: Image, tmp_path_factory: pytest.TempPathFactory) -> Iterator[St
     volumes = tmp / "volumes"
     services: dict[str, Service] = {}
     stack = Stack(services, net, dbs, env["FX_API_TOKEN"], None, env["MLFLOW_S3_BUCKET"])
+    stack.mlflow_reader = ("fx-service", env["FX_MLFLOW_SERVICE_PASSWORD"])
     began = time.monotonic()
     try:
         # minio-init's work: the bucket (moto takes any key, as MinIO takes MLflow's).
@@ -291,10 +296,12 @@ def test_every_compose_service_answers_its_healthcheck_from_the_image(stack: Sta
         "model-service",
         "dagster-code",
         "dagster-webserver",
+        "dagster-webserver-readonly",
         "dagster-daemon",
         "dashboard",
     }
     assert "warehouse-init" in stack.timings  # `fx migrate` ran and exited 0
+    assert "mlflow-init" in stack.timings  # `fx mlflow-users` made the identities
     for name in sorted(long_running):
         service = stack.services[name]
         # The image's own HEALTHCHECK finds the same service from its command line.
@@ -349,11 +356,11 @@ def test_etl_and_training_through_the_webserver_reach_the_model_service(stack: S
 
     training = dagster.wait(dagster.launch("training_job"), timeout=900)
     assert training["status"] == "SUCCESS", dagster.errors(training["runId"])
-    alias = httpx.get(
-        f"{stack.url(5000)}/api/2.0/mlflow/registered-models/alias",
-        params={"name": "eur_usd_direction", "alias": "champion"},
-        timeout=30,
-    )
+    where = f"{stack.url(5000)}/api/2.0/mlflow/registered-models/alias"
+    params = {"name": "eur_usd_direction", "alias": "champion"}
+    # MLflow authenticates: nothing without credentials, a read with the service's.
+    assert httpx.get(where, params=params, timeout=30).status_code == 401
+    alias = httpx.get(where, params=params, auth=stack.mlflow_reader, timeout=30)
     assert alias.status_code == 200, alias.text
     version = str(alias.json()["model_version"]["version"])
     # The model went through the MLflow server into the S3 bucket, as compose stores it.

@@ -314,9 +314,10 @@ class HostNetwork:
             value = "" if value is None else str(value)
             if value in self.services:
                 value = "127.0.0.1"
-            elif key.endswith("_PORT") and value.isdigit():
+            elif (key.endswith("_PORT") or key == "PGPORT") and value.isdigit():
                 value = str(self.pg_port if value == "5432" else self.ports[int(value)])
-            elif value in self.names and key.startswith("DAGSTER_PG_"):
+            elif value in self.names and (key.startswith("DAGSTER_PG_") or key.startswith("PG")):
+                # Role and database names: DAGSTER_PG_* and libpq's (MLflow's auth database).
                 value = self.names[value]
             out[key] = self.text(value)
         return out
@@ -369,7 +370,11 @@ class Service:
 
     def run_args(self) -> list[str]:
         env = [f"--env={k}={v}" for k, v in self.environment.items()]
-        return ["run", "--isolation=chroot", *env, *(f"--volume={v}" for v in self.volumes)]
+        # Compose's `cap_drop: [ALL]`. Its read-only root has no `buildah run` equivalent;
+        # tests/deploy/test_compose_hardening.py checks the file sets it.
+        hardened = ["--cap-drop=ALL"]
+        volumes = (f"--volume={v}" for v in self.volumes)
+        return ["run", "--isolation=chroot", *hardened, *env, *volumes]
 
     def create(self, logs: Path) -> None:
         self.logs = logs

@@ -252,7 +252,7 @@ class StackDatabases:
         return dbs
 
     def drop(self) -> None:
-        for db in ("warehouse", "dagster", "mlflow"):
+        for db in ("warehouse", "dagster", "mlflow", "mlflow_auth"):
             self.psql("-c", f'DROP DATABASE IF EXISTS "{self.name(db)}" WITH (FORCE)')
         for role in ("warehouse_role", "dagster_role", "mlflow_role", "reader_role"):
             self.psql("-c", f'DROP ROLE IF EXISTS "{self.name(role)}"')
