@@ -47,9 +47,9 @@ from prometheus_client import (
 )
 from prometheus_client import multiprocess as _multiprocess
 
-MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+from fx_assets.core.readmodel.status import Status
 
-from fx_assets.core.readmodel.status import Status  # noqa: E402
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

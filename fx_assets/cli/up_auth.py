@@ -12,7 +12,6 @@ No process but the MLflow server sees the admin password, and none sees another'
 from __future__ import annotations
 
 import configparser
-import os
 import secrets
 import time
 import urllib.error
@@ -69,7 +68,7 @@ def server_env(settings: Settings, deploy: Path) -> dict[str, str]:
         "FX_UP_MLFLOW_APP": "--app-name=basic-auth",
         "MLFLOW_AUTH_CONFIG_PATH": str(ini),
         # One server, one key: made per start unless given.
-        "MLFLOW_FLASK_SERVER_SECRET_KEY": os.environ.get("MLFLOW_FLASK_SERVER_SECRET_KEY")
+        "MLFLOW_FLASK_SERVER_SECRET_KEY": Settings.secret(settings.mlflow_flask_server_secret_key)
         or secrets.token_hex(24),
         READY_VARIABLE: str(ready),
     }

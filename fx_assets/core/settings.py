@@ -110,6 +110,12 @@ class Settings(BaseSettings):
         description="its password (a secret; the server makes the admin with it on first "
         "start); set: `fx up` runs MLflow with authentication",
     )
+    mlflow_flask_server_secret_key: SecretStr | None = Field(
+        None,
+        validation_alias=_env("MLFLOW_FLASK_SERVER_SECRET_KEY"),
+        description="the MLflow server's session key (a secret); unset: `fx up` makes one "
+        "per start",
+    )
     mlflow_training_password: SecretStr | None = Field(
         None, description="password of MLflow user `fx-training` (writes; a secret)"
     )

@@ -356,7 +356,7 @@ def test_prometheus_scrapes_the_model_service_and_alerts_through_alertmanager() 
         "ChampionReloadFailed",
     }
     # Every metric a monitoring rule reads is one the model service exports.
-    assert metrics.RELOAD_FAILURES._name in by_name["ChampionReloadFailed"]["expr"]
+    assert metrics.instruments().reload_failures._name in by_name["ChampionReloadFailed"]["expr"]
     assert f'up{{job="{job["job_name"]}"}} == 0' in by_name["ModelServiceDown"]["expr"]
     latency = by_name["ModelServiceP99LatencyHigh"]["expr"]
     assert f"{metrics.instruments().latency._name}_bucket" in latency and "0.99" in latency

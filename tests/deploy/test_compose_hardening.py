@@ -29,7 +29,8 @@ MAY_REACH = {
     "minio": {"minio-init", "mlflow"},
     "dashboard": {"postgres", "mlflow", "proxy"},
     "model-service": {"postgres", "mlflow", "dagster-code", "prometheus", "proxy"},
-    "prometheus": {"model-service", "proxy"},
+    "prometheus": {"model-service", "alertmanager", "proxy"},
+    "alertmanager": {"prometheus"},
     "mlflow-init": {"mlflow", "dagster-code"},
 }
 
@@ -56,12 +57,14 @@ def test_every_container_is_hardened_and_limited(name: str) -> None:
     assert spec.get("networks"), f"{name} is on no network of its own"
 
 
-def test_every_network_is_internal_but_the_proxy_and_the_code_servers_way_out() -> None:
+def test_every_network_is_internal_but_the_ways_out() -> None:
+    # The proxy's published ports; the code server's downloads and alert webhooks, and
+    # Alertmanager's (the same webhook).
     networks: dict[str, Any] = compose()["networks"]
     open_ = {n for n, spec in networks.items() if not (spec or {}).get("internal")}
-    assert open_ == {"public", "egress"}
+    assert open_ == {"public", "egress", "alert-egress"}
     on_open = {n for n, spec in services().items() if open_ & set(spec["networks"])}
-    assert on_open == {"proxy", "dagster-code"}
+    assert on_open == {"proxy", "dagster-code", "alertmanager"}
     used = {net for spec in services().values() for net in spec["networks"]}
     assert used == set(networks), "a declared network nobody uses, or an undeclared one"
 
