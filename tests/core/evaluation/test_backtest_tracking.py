@@ -38,6 +38,9 @@ def test_backtest_run_nests_under_the_active_run_with_metrics_and_artifacts(
     summary = summarize(bt, closes, resamples=100)
     yearly = summarize_by_year(bt, resamples=100)
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    # An experiment of this store: an earlier test in the process may have made another
+    # store's experiment the active one.
+    mlflow.set_experiment("backtest")
     try:
         with mlflow.start_run() as parent:
             run_id = log_backtest(
