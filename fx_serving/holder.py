@@ -100,16 +100,6 @@ class ChampionHolder:
         # No warehouse row (the service reads with a read-only role): each worker alerts.
         Notifier(AlertConfig.from_settings(load_settings())).send(model_refused(version, reason))
 
-    def _refuse(self, version: str, reason: str) -> None:
-        """Keep serving the old champion; count, log and alert the refused version once."""
-        self._refused = version
-        if self.champion is None:
-            self.problem = reason
-        log.error("%s", reason)
-        metrics.reload_failed()
-        # No warehouse row (the service reads with a read-only role): each worker alerts.
-        Notifier(AlertConfig.from_settings(load_settings())).send(model_refused(version, reason))
-
     async def watch(self, interval: float) -> None:
         """Check the alias every ``interval`` seconds, loading off the event loop."""
         while True:
