@@ -216,7 +216,18 @@ def _today() -> date:
 
 
 def echo_monitoring(echo: Echo) -> None:
-    """What the monitoring step of the predictions run found, in two lines."""
+    """What the monitoring step of the predictions run found, in two lines: the stored
+    verdicts, which name the rule that decided with its numbers."""
+    from fx_assets.core.monitoring import findings
+    from fx_assets.core.readmodel.monitoring import read_monitoring
+    from fx_assets.core.readmodel.stores import open_warehouse
+    from fx_assets.core.settings import load_settings
+
+    found = read_monitoring(open_warehouse(load_settings().warehouse_url))
+    if len(found.drift):
+        echo(f"  monitoring: {findings.feature_drift(found.drift).summary}")
+    if len(found.performance):
+        echo(f"  monitoring: {findings.performance_decay(found.performance).summary}")
 
 
 def run_pipeline(echo: Echo, log_level: str | None = None) -> int:

@@ -59,6 +59,7 @@ EXTERNAL = {
     "minio-init": "",
     "prometheus": "Debian's prometheus binary on the host (the last test)",
     "proxy": "Debian's caddy with the same Caddyfile (tests/deploy/test_proxy.py)",
+    "alertmanager": "Debian's prometheus-alertmanager (tests/deploy/test_alertmanager.py)",
 }
 
 
