@@ -156,7 +156,10 @@ _PredictionRow = row_model(PREDICTIONS, name="_PredictionRow", exclude=("out_of_
 class StoredPrediction(_PredictionRow):  # type: ignore[misc, valid-type]
     """A stored prediction; its ``out_of_range`` column (JSON text) served as an object."""
 
-    out_of_range: dict[str, OutOfRange] = OUT_OF_RANGE
+    out_of_range: dict[str, OutOfRange] = Field(
+        default_factory=dict,
+        description=next(c.description for c in PREDICTIONS.columns if c.name == "out_of_range"),
+    )
 
     @field_validator("out_of_range", mode="before")
     @classmethod
