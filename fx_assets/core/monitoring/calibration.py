@@ -171,11 +171,24 @@ def thresholds(found: Null, window: int, rate: float = DEFAULT_RATE) -> Threshol
             np.full(features, ks_cap(window)), np.full(features, MAX_OUTSIDE_THRESHOLD), 0.0
         )
     both = np.hstack([found.ks, found.outside])
-    smallest = np.column_stack([_tail_share(c) for c in both.T]).min(axis=1)
-    level = float(np.quantile(smallest, rate))
+    smallest = np.sort(np.column_stack([_tail_share(c) for c in both.T]).min(axis=1))
+    # The conformal rank: a new window exchangeable with the N past ones has its smallest
+    # p-value among the k smallest of the N + 1 with probability k / (N + 1), so k =
+    # floor(rate * (N + 1)) keeps the family rate at or under ``rate`` (an interpolated
+    # quantile overshoots it by up to 1 / N). No such k (too few windows): the caps alone.
+    k = int(np.floor(rate * (len(smallest) + 1)))
+    if k < 1:
+        return Thresholds(
+            np.full(features, ks_cap(window)), np.full(features, MAX_OUTSIDE_THRESHOLD), 0.0
+        )
+    level = float(smallest[k - 1])
+    # Order statistics, not interpolations: a past value above its threshold is one of the
+    # past windows the level counted.
     return Thresholds(
-        ks=np.minimum(np.quantile(found.ks, 1 - level, axis=0), ks_cap(window)),
-        outside=np.minimum(np.quantile(found.outside, 1 - level, axis=0), MAX_OUTSIDE_THRESHOLD),
+        ks=np.minimum(np.quantile(found.ks, 1 - level, axis=0, method="higher"), ks_cap(window)),
+        outside=np.minimum(
+            np.quantile(found.outside, 1 - level, axis=0, method="higher"), MAX_OUTSIDE_THRESHOLD
+        ),
         level=level,
     )
 
