@@ -72,6 +72,7 @@ def timing() -> None:
     from fx_assets.core.ingestion.sources import EcbSource
     from fx_assets.core.models import registry
     from fx_assets.core.models.champion import load_champion
+    from fx_assets.core.models.loader import TRUSTED_TYPES, record_artifact_hash
     from fx_assets.core.monitoring import report
     from fx_assets.core.settings import load_settings
     from fx_assets.core.warehouse import Warehouse
@@ -91,9 +92,13 @@ def timing() -> None:
             signature=infer_signature(x.head(20), model.predict_proba(x.head(20))),
             registered_model_name=registry.MODEL_NAME,
             pip_requirements=["scikit-learn"],
+            # As training stores it: skops with our trusted types, never pickle.
+            serialization_format="skops",
+            skops_trusted_types=list(TRUSTED_TYPES),
         )
     version = str(info.registered_model_version)
     client = registry.client()
+    record_artifact_hash(client, version)  # the loader refuses a version without it
     for key, value in {
         registry.TAG_LIFECYCLE: "champion",
         registry.TAG_FEATURES: ",".join(FEATURES),
