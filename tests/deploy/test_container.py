@@ -428,6 +428,10 @@ def test_the_compose_prometheus_scrapes_the_model_service(stack: Stack, tmp_path
             except httpx.TransportError:
                 time.sleep(1)
                 continue
+            # Until its TSDB is open, Prometheus answers 503 "Service Unavailable" in plain text.
+            if up.status_code != 200 or health.status_code != 200:
+                time.sleep(1)
+                continue
             if up.json()["data"]["result"] and health.json()["data"]["result"]:
                 break
             time.sleep(1)
