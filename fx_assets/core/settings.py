@@ -24,6 +24,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from fx_assets.core.pairs import DEFAULT_BOOK, parse_book
+
 ECB_LIVE_URL = "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-hist.zip"
 TWELVEDATA_URL = "https://api.twelvedata.com"
 
@@ -127,6 +129,11 @@ class Settings(BaseSettings):
     )
 
     # --- market data ------------------------------------------------------------------
+    pairs: str = Field(
+        ",".join(DEFAULT_BOOK),
+        description="the book: comma-separated pairs, base then quote (`EURUSD,GBPUSD`); "
+        "the first is the default view",
+    )
     source: str = Field(
         "ecb",
         description="`ecb` (bundled, offline), `ecb-live` (the ECB's current file), "
@@ -240,6 +247,16 @@ class Settings(BaseSettings):
     log_level: str | None = Field(
         None, description="`fx run` shows Dagster's log lines at this level (as `--verbose`)"
     )
+
+    @field_validator("pairs")
+    @classmethod
+    def _known_pairs(cls, value: str) -> str:
+        return ",".join(parse_book(value))
+
+    @property
+    def book(self) -> tuple[str, ...]:
+        """The pairs of ``FX_PAIRS`` as codes, EUR/USD-style, in order."""
+        return tuple(self.pairs.split(","))
 
     @field_validator("source")
     @classmethod
