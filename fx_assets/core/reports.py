@@ -57,7 +57,7 @@ class RuleFinding(BaseModel):
 
 
 class RawReport(StepReport):
-    """``eur_usd_raw``: the window, where the bars came from, what the row rules caught."""
+    """``fx_raw``: the window, where the bars came from, what the row rules caught."""
 
     ASSET: ClassVar[str] = RAW.name
 
@@ -92,6 +92,32 @@ class RawReport(StepReport):
             findings=findings,
             data_quality=report.describe(),
             **origin,
+        )
+
+    @classmethod
+    def book(cls, reports: Mapping[str, RawReport]) -> RawReport:
+        """One batch's report for the book's pairs: the widest window, the rules' rows added
+        up (their rule names prefixed with the pair), each pair's data quality in a line."""
+        if len(reports) == 1:
+            return next(iter(reports.values()))
+        every = list(reports.values())
+        findings = [
+            f.model_copy(update={"rule": f"{pair}_{f.rule}"})
+            for pair, r in reports.items()
+            for f in r.findings
+        ]
+        quality = "; ".join(
+            f"{pair}: {r.data_quality}" for pair, r in reports.items() if r.data_quality
+        )
+        return cls(
+            window_start=min(r.window_start for r in every),
+            window_end=max(r.window_end for r in every),
+            source=every[0].source,
+            ecb_origin=every[0].ecb_origin,
+            ecb_fallback=every[0].ecb_fallback,
+            quarantined=sum(r.quarantined for r in every),
+            findings=findings,
+            data_quality=quality,
         )
 
     def window_metadata(self) -> dict[str, Any]:

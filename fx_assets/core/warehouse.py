@@ -24,7 +24,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine, make_url
 
-from fx_assets.core.contracts import TableContract, metadata
+from fx_assets.core.contracts import CONTRACTS, TableContract, metadata
+from fx_assets.core.contracts.base import PAIR
+from fx_assets.core.pairs import DEFAULT_PAIR
 from fx_assets.core.settings import sqlite_path, sqlite_url
 
 # The one engine cache: one engine per (URL, mode) per process.
@@ -73,6 +75,46 @@ def create_warehouse_engine(url: str, *, read_only: bool = False) -> Engine:
     return engine
 
 
+def _seed_views(engine: Engine) -> None:
+    """The seed's tables as views of the first pair's rows, migrating a seed table first.
+
+    A warehouse written by a release before the book holds ``eur_usd_raw`` and the rest as
+    tables: their rows move into the ``fx_*`` table as the first pair's, in the same
+    transaction that drops the old table and creates the view in its place.
+    """
+    inspector = sa.inspect(engine)
+    tables = set(inspector.get_table_names())
+    views = set(inspector.get_view_names())
+    quote_name = engine.dialect.identifier_preparer.quote
+    statements: list[str] = []
+    for contract in CONTRACTS.values():
+        seed = contract.seed_name
+        if seed is None:
+            continue
+        name, columns = quote_name(contract.name), contract.seed_columns
+        if seed in tables:
+            kept = [c for c in columns if c in {col["name"] for col in inspector.get_columns(seed)}]
+            listed = ", ".join(quote_name(c) for c in kept)
+            statements += [
+                f"INSERT INTO {name} ({quote_name(PAIR)}, {listed})"
+                f" SELECT '{DEFAULT_PAIR}', {listed} FROM {quote_name(seed)}",
+                f"DROP TABLE {quote_name(seed)}",
+            ]
+        elif seed in views:
+            if [c["name"] for c in inspector.get_columns(seed)] == columns:
+                continue
+            statements.append(f"DROP VIEW {quote_name(seed)}")
+        listed = ", ".join(quote_name(c) for c in columns)
+        statements.append(
+            f"CREATE VIEW {quote_name(seed)} AS SELECT {listed} FROM {name}"
+            f" WHERE {quote_name(PAIR)} = '{DEFAULT_PAIR}'"
+        )
+    if statements:
+        with engine.begin() as conn:
+            for statement in statements:
+                conn.execute(sa.text(statement))
+
+
 def _add_new_columns(engine: Engine) -> None:
     """Add the contracts' columns an existing table lacks; they must be nullable."""
     inspector = sa.inspect(engine)
@@ -108,6 +150,7 @@ class Warehouse:
         if create and not read_only:
             metadata.create_all(self.engine)
             _add_new_columns(self.engine)
+            _seed_views(self.engine)
 
     @classmethod
     def cached(cls, url: str, *, read_only: bool = False) -> Warehouse:
@@ -134,12 +177,20 @@ class Warehouse:
         key: str | None = None,
         columns: Sequence[str] | None = None,
         newest: int | None = None,
+        pair: str | None = None,
     ) -> pd.DataFrame:
-        """Rows ordered by key, optionally within [start, end] or the newest N."""
+        """Rows ordered by key, optionally within [start, end] or the newest N.
+
+        With ``pair``, that pair's rows without the pair column (what one pair's code
+        reads); without it, a book table's rows of every pair, the pair first.
+        """
         t = contract.table
         key_col = t.c[key or contract.first_key]
-        cols = [t.c[c] for c in columns] if columns else list(t.c)
-        q = sa.select(*cols)
+        if columns:
+            cols = [t.c[c] for c in columns]
+        else:
+            cols = [c for c in t.c if not (pair is not None and c.name == PAIR)]
+        q = sa.select(*cols).where(*_pair_filter(contract, pair))
         if start is not None:
             q = q.where(key_col >= start)
         if end is not None:
@@ -147,7 +198,8 @@ class Warehouse:
         if newest is not None:
             q = q.order_by(key_col.desc()).limit(newest)
         else:
-            q = q.order_by(*[t.c[k] for k in ([key] if key else contract.key)])
+            by = [key] if key else [k for k in contract.key if not (pair and k == PAIR)]
+            q = q.order_by(*[t.c[k] for k in by])
         with self.engine.connect() as conn:
             rows = conn.execute(q).all()
         # Plain str, not SQLAlchemy's quoted_name: scikit-learn records feature names only
@@ -157,17 +209,29 @@ class Warehouse:
             df = df.iloc[::-1].reset_index(drop=True)
         return _coerce_types(df, t)
 
-    def count(self, contract: TableContract) -> int:
+    def count(self, contract: TableContract, *, pair: str | None = None) -> int:
+        q = sa.select(sa.func.count()).select_from(contract.table)
         with self.engine.connect() as conn:
-            return int(
-                conn.execute(sa.select(sa.func.count()).select_from(contract.table)).scalar()
-            )
+            return int(conn.execute(q.where(*_pair_filter(contract, pair))).scalar())
 
-    def date_range(self, contract: TableContract) -> tuple[date | None, date | None]:
+    def date_range(
+        self, contract: TableContract, *, pair: str | None = None
+    ) -> tuple[date | None, date | None]:
         key = contract.table.c[contract.first_key]
+        q = sa.select(sa.func.min(key), sa.func.max(key)).where(*_pair_filter(contract, pair))
         with self.engine.connect() as conn:
-            lo, hi = conn.execute(sa.select(sa.func.min(key), sa.func.max(key))).one()
+            lo, hi = conn.execute(q).one()
         return _as_date(lo), _as_date(hi)
+
+    def pairs(self, contract: TableContract) -> list[str]:
+        """The pairs a book table holds rows of, in order."""
+        column = contract.table.c[PAIR]
+        with self.engine.connect() as conn:
+            return [r[0] for r in conn.execute(sa.select(column).distinct().order_by(column))]
+
+    def for_pair(self, pair: str) -> PairWarehouse:
+        """This warehouse seen by one pair's code: its reads and writes touch that pair only."""
+        return PairWarehouse(self, pair)
 
     # --- writes ----------------------------------------------------------------
     def _writable(self) -> None:
@@ -175,41 +239,60 @@ class Warehouse:
             raise PermissionError("this warehouse connection is read-only")
 
     def replace_range(
-        self, contract: TableContract, df: pd.DataFrame, start: date, end: date
+        self,
+        contract: TableContract,
+        df: pd.DataFrame,
+        start: date,
+        end: date,
+        *,
+        pair: str | None = None,
     ) -> int:
         """Delete rows with first key in [start, end] and insert ``df``, in one transaction."""
-        return self.replace_ranges({contract: df}, start, end)[contract.name]
+        return self.replace_ranges({contract: df}, start, end, pair=pair)[contract.name]
 
     def replace_ranges(
-        self, frames: Mapping[TableContract, pd.DataFrame], start: date, end: date
+        self,
+        frames: Mapping[TableContract, pd.DataFrame],
+        start: date,
+        end: date,
+        *,
+        pair: str | None = None,
     ) -> dict[str, int]:
         """``replace_range`` for several tables in one transaction (rows and their rejects)."""
         self._writable()
-        prepared = [(c, _records(df, c.table)) for c, df in frames.items()]
+        prepared = [(c, _records(df, c, pair)) for c, df in frames.items()]
         with self.engine.begin() as conn:
             for c, records in prepared:
                 key = c.table.c[c.first_key]
-                conn.execute(sa.delete(c.table).where(key >= start, key <= end))
+                where = [key >= start, key <= end, *_pair_filter(c, pair)]
+                conn.execute(sa.delete(c.table).where(*where))
                 if records:
                     conn.execute(sa.insert(c.table), records)
         return {c.name: len(records) for c, records in prepared}
 
-    def replace_all(self, contract: TableContract, df: pd.DataFrame) -> int:
-        """Replace the whole table with ``df``, in one transaction."""
-        return self.replace_tables({contract: df})[contract.name]
+    def replace_all(
+        self, contract: TableContract, df: pd.DataFrame, *, pair: str | None = None
+    ) -> int:
+        """Replace the whole table (a book table: the pair's rows) with ``df``, in one go."""
+        return self.replace_tables({contract: df}, pair=pair)[contract.name]
 
-    def replace_tables(self, frames: Mapping[TableContract, pd.DataFrame]) -> dict[str, int]:
-        """Replace several whole tables in one transaction: readers see all or none."""
+    def replace_tables(
+        self, frames: Mapping[TableContract, pd.DataFrame], *, pair: str | None = None
+    ) -> dict[str, int]:
+        """Replace several whole tables (a book table: the pair's rows) in one transaction:
+        readers see all or none."""
         self._writable()
-        prepared = [(c, _records(df, c.table)) for c, df in frames.items()]
+        prepared = [(c, _records(df, c, pair)) for c, df in frames.items()]
         with self.engine.begin() as conn:
             for c, records in prepared:
-                conn.execute(sa.delete(c.table))
+                conn.execute(sa.delete(c.table).where(*_pair_filter(c, pair)))
                 if records:
                     conn.execute(sa.insert(c.table), records)
         return {c.name: len(records) for c, records in prepared}
 
-    def replace_where(self, contract: TableContract, df: pd.DataFrame, **equals: Any) -> int:
+    def replace_where(
+        self, contract: TableContract, df: pd.DataFrame, *, pair: str | None = None, **equals: Any
+    ) -> int:
         """Delete the rows whose columns equal ``equals`` and insert ``df``, in one go.
 
         For tables keyed by more than a date (drift per feature and model version): a rerun
@@ -217,14 +300,17 @@ class Warehouse:
         """
         self._writable()
         t = contract.table
-        records = _records(df, t)
+        records = _records(df, contract, pair)
+        where = [*[t.c[k] == v for k, v in equals.items()], *_pair_filter(contract, pair)]
         with self.engine.begin() as conn:
-            conn.execute(sa.delete(t).where(*[t.c[k] == v for k, v in equals.items()]))
+            conn.execute(sa.delete(t).where(*where))
             if records:
                 conn.execute(sa.insert(t), records)
         return len(records)
 
-    def insert_new(self, contract: TableContract, df: pd.DataFrame) -> int:
+    def insert_new(
+        self, contract: TableContract, df: pd.DataFrame, *, pair: str | None = None
+    ) -> int:
         """Insert only rows whose key is not stored yet; stored rows are never rewritten.
 
         ``INSERT ... ON CONFLICT DO NOTHING``: two overlapping runs cannot collide, the
@@ -232,7 +318,7 @@ class Warehouse:
         """
         self._writable()
         t = contract.table
-        records = _records(df, t)
+        records = _records(df, contract, pair)
         if not records:
             return 0
         dialect = self.engine.dialect.name
@@ -246,6 +332,57 @@ class Warehouse:
             # RETURNING names the rows actually inserted (rowcount is not reliable for
             # multi-row ON CONFLICT inserts across drivers).
             return len(conn.execute(stmt, records).all())
+
+
+class PairWarehouse:
+    """One pair's view of the warehouse: the same reads and writes, bound to the pair.
+
+    A pair's asset reads and writes its own rows only: rematerializing one pair can never
+    touch another's, and the code that builds one pair's rows does not know of the book.
+    """
+
+    def __init__(self, warehouse: Warehouse, pair: str) -> None:
+        self.warehouse = warehouse
+        self.pair = pair
+        self.engine = warehouse.engine
+
+    def read(self, contract: TableContract, **kwargs: Any) -> pd.DataFrame:
+        return self.warehouse.read(contract, pair=self._pair(contract), **kwargs)
+
+    def count(self, contract: TableContract) -> int:
+        return self.warehouse.count(contract, pair=self._pair(contract))
+
+    def date_range(self, contract: TableContract) -> tuple[date | None, date | None]:
+        return self.warehouse.date_range(contract, pair=self._pair(contract))
+
+    def has(self, contract: TableContract) -> bool:
+        return self.warehouse.has(contract)
+
+    def replace_range(
+        self, contract: TableContract, df: pd.DataFrame, start: date, end: date
+    ) -> int:
+        return self.warehouse.replace_range(contract, df, start, end, pair=self._pair(contract))
+
+    def replace_ranges(
+        self, frames: Mapping[TableContract, pd.DataFrame], start: date, end: date
+    ) -> dict[str, int]:
+        return self.warehouse.replace_ranges(frames, start, end, pair=self.pair)
+
+    def replace_all(self, contract: TableContract, df: pd.DataFrame) -> int:
+        return self.warehouse.replace_all(contract, df, pair=self._pair(contract))
+
+    def replace_tables(self, frames: Mapping[TableContract, pd.DataFrame]) -> dict[str, int]:
+        return self.warehouse.replace_tables(frames, pair=self.pair)
+
+    def replace_where(self, contract: TableContract, df: pd.DataFrame, **equals: Any) -> int:
+        return self.warehouse.replace_where(contract, df, pair=self._pair(contract), **equals)
+
+    def insert_new(self, contract: TableContract, df: pd.DataFrame) -> int:
+        return self.warehouse.insert_new(contract, df, pair=self._pair(contract))
+
+    def _pair(self, contract: TableContract) -> str | None:
+        # The platform's own tables (alerts, bootstrap) are not the pair's: read them whole.
+        return self.pair if contract.by_pair else None
 
 
 def _as_date(value: Any) -> date | None:
@@ -270,8 +407,25 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def _records(df: pd.DataFrame, table: sa.Table) -> list[dict[str, Any]]:
-    """DataFrame rows as plain Python values for the table's columns (NaN becomes NULL)."""
+def _pair_filter(contract: TableContract, pair: str | None) -> list[sa.ColumnElement[bool]]:
+    """The WHERE clause that keeps one pair's rows of a book table (none: every pair)."""
+    if pair is not None:
+        if not contract.by_pair:
+            raise ValueError(f"{contract.name} is not keyed by pair")
+        return [contract.table.c[PAIR] == pair]
+    return []
+
+
+def _records(
+    df: pd.DataFrame, contract: TableContract, pair: str | None = None
+) -> list[dict[str, Any]]:
+    """DataFrame rows as plain Python values for the table's columns (NaN becomes NULL);
+    with ``pair``, every row is that pair's."""
+    table = contract.table
+    if pair is not None:
+        df = df.assign(**{PAIR: pair})
+    elif contract.by_pair and len(df) and PAIR not in df.columns:
+        raise ValueError(f"{contract.name}: a batch without a pair column needs pair=")
     missing = [c.name for c in table.c if c.name not in df.columns and not c.nullable]
     if missing:
         raise ValueError(f"{table.name}: missing columns {missing}")

@@ -10,7 +10,7 @@ by the code location). Readers and writers of the warehouse take the contract.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -19,6 +19,9 @@ import pandera.pandas as pa
 import sqlalchemy as sa
 
 metadata = sa.MetaData()
+
+# The column every book table is keyed by first.
+PAIR = "pair"
 
 
 class DataValidationError(ValueError):
@@ -81,10 +84,19 @@ class TableContract:
     checks: tuple[pa.Check, ...] = ()
     # "filter": extra columns of a batch are dropped before writing (the model tables).
     strict: bool | str = False
+    # The seed's name of the table (``eur_usd_raw``): kept as a read-only view of the first
+    # pair's rows with the seed's columns, and migrated from on first open.
+    seed_name: str | None = None
     table: sa.Table = field(init=False, repr=False, compare=False)
     schema: pa.DataFrameSchema = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        if self.seed_name is not None:
+            # Keyed by pair first. A batch may leave the column out: the warehouse writes a
+            # batch for one pair and fills it in, so the row rules see one pair's rows.
+            pair = Col(PAIR, sa.String, "currency pair, base then quote (EURUSD)", size=6)
+            object.__setattr__(self, "columns", (replace(pair, required=False), *self.columns))
+            object.__setattr__(self, "key", (PAIR, *self.key))
         names = [c.name for c in self.columns]
         missing = [k for k in self.key if k not in names]
         if missing:
@@ -115,8 +127,19 @@ class TableContract:
         return [c.name for c in self.columns]
 
     @property
+    def by_pair(self) -> bool:
+        """Rows are keyed by pair (every table but the platform's own bookkeeping)."""
+        return self.seed_name is not None
+
+    @property
     def first_key(self) -> str:
-        return self.key[0]
+        """The key ranges are taken on: the first key after the pair (a date, mostly)."""
+        return next(k for k in self.key if k != PAIR)
+
+    @property
+    def seed_columns(self) -> list[str]:
+        """The columns of the seed's view: all but the pair."""
+        return [c.name for c in self.columns if c.name != PAIR]
 
     def validate(self, df: pd.DataFrame, *, max_rows: int = 5) -> pd.DataFrame:
         """The batch coerced to the contract, or one ``DataValidationError`` line."""

@@ -19,7 +19,8 @@ def _direction(name: str, description: str) -> Col:
 
 
 BACKTEST = TableContract(
-    name="eur_usd_backtest",
+    name="fx_backtest",
+    seed_name="eur_usd_backtest",
     description="Walk-forward forecasts of the champion's recipe, each by a model trained earlier.",
     columns=(
         Col("feature_date", sa.Date, "the day whose features were scored"),
@@ -49,7 +50,8 @@ _SUMMARY_COLUMNS = (
 )
 
 BACKTEST_SUMMARY = TableContract(
-    name="eur_usd_backtest_summary",
+    name="fx_backtest_summary",
+    seed_name="eur_usd_backtest_summary",
     description="Skill of the model and of each baseline over the whole backtest.",
     columns=(
         Col("strategy", sa.String, "model, always_up, persistence or momentum", size=32),
@@ -70,7 +72,8 @@ BACKTEST_SUMMARY = TableContract(
 )
 
 BACKTEST_YEARLY = TableContract(
-    name="eur_usd_backtest_yearly",
+    name="fx_backtest_yearly",
+    seed_name="eur_usd_backtest_yearly",
     description="The backtest's skill per calendar year, per strategy.",
     columns=(
         Col("strategy", sa.String, "model, always_up, persistence or momentum", size=32),

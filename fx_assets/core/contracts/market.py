@@ -19,7 +19,8 @@ from fx_assets.core.contracts.base import (
 )
 from fx_assets.core.domain import FEATURES, TARGET
 
-# The largest EUR/USD daily move since 1999 is about 4.7% (2008); 15% means a bad tick.
+# The largest daily move of a major since 1999 is about 8% (GBP/USD, 2016; EUR/USD 4.7%,
+# 2008); 15% means a bad tick.
 MAX_DAILY_LOG_MOVE = 0.15
 
 
@@ -54,14 +55,17 @@ def _price(name: str, description: str, nullable: bool) -> Col:
 
 
 RAW = TableContract(
-    name="eur_usd_raw",
-    description="Daily EUR/USD bars as the source sent them, after the row rules.",
+    name="fx_raw",
+    seed_name="eur_usd_raw",
+    description="Daily bars of each pair as the source sent them, after the row rules.",
     columns=(
         _date(),
         _price("open", "first price of the day (null: close-only source)", True),
         _price("high", "highest price of the day (null: close-only source)", True),
         _price("low", "lowest price of the day (null: close-only source)", True),
-        _price("close", "USD per EUR at the close (the ECB fixing for ecb)", False),
+        _price(
+            "close", "quote currency per unit of base at the close (ecb: the fixings' cross)", False
+        ),
         Col("source", sa.String, "the source that sent the bar", size=32, required=False),
         Col("ingested_at", sa.DateTime, "when the bar was written", required=False),
     ),
@@ -75,8 +79,9 @@ RAW = TableContract(
 )
 
 RAW_REJECTED = TableContract(
-    name="eur_usd_raw_rejected",
-    description="Bars the row rules kept out of eur_usd_raw, with the rule and the reason.",
+    name="fx_raw_rejected",
+    seed_name="eur_usd_raw_rejected",
+    description="Bars the row rules kept out of fx_raw, with the rule and the reason.",
     columns=(
         Col("date", sa.Date, "the bar's date as the source sent it"),
         Col("rule", sa.String, "the rule that quarantined it", size=64),
@@ -93,7 +98,8 @@ RAW_REJECTED = TableContract(
 )
 
 STAGING = TableContract(
-    name="eur_usd_staging",
+    name="fx_staging",
+    seed_name="eur_usd_staging",
     description="Causal daily features per trading day (warm-up rows hold nulls).",
     columns=(
         Col("date", sa.Date, "trading day"),
@@ -109,12 +115,14 @@ STAGING = TableContract(
 
 
 def _model_table(name: str, description: str, *, target_nullable: bool) -> TableContract:
+    """``fx_<name>``, seen under the seed's name ``eur_usd_<name>`` for the first pair."""
     checks = [sorted_unique()]
     if target_nullable:
         checks.append(rows_check("only_newest_target_null", _only_newest_target_null))
     target_doc = "1 if the next trading day closes higher, else 0"
     return TableContract(
-        name=name,
+        name=f"fx_{name}",
+        seed_name=f"eur_usd_{name}",
         description=description,
         columns=(
             Col("date", sa.Date, "feature date"),
@@ -134,17 +142,17 @@ def _model_table(name: str, description: str, *, target_nullable: bool) -> Table
 
 
 FINAL = _model_table(
-    "eur_usd_final",
+    "final",
     "Complete feature rows with the next-day direction; the newest row is the one to forecast.",
     target_nullable=True,
 )
 TRAIN = _model_table(
-    "eur_usd_train",
+    "train",
     "Training rows of the current split (oldest), target known.",
     target_nullable=False,
 )
 TEST = _model_table(
-    "eur_usd_test",
+    "test",
     "Test rows of the current split (newest, after a gap), target known.",
     target_nullable=False,
 )

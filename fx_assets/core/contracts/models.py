@@ -27,7 +27,8 @@ def _target_after_feature(df: pd.DataFrame) -> pd.Series:
 
 
 PREDICTIONS = TableContract(
-    name="eur_usd_predictions",
+    name="fx_predictions",
+    seed_name="eur_usd_predictions",
     description="The champion's forecast for each trading day, stored once and never rewritten.",
     columns=(
         Col("feature_date", sa.Date, "the day whose features were scored", checks=(weekday(),)),

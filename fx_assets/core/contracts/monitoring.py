@@ -7,7 +7,8 @@ import sqlalchemy as sa
 from fx_assets.core.contracts.base import Col, TableContract, probability, unique
 
 DRIFT = TableContract(
-    name="eur_usd_drift",
+    name="fx_drift",
+    seed_name="eur_usd_drift",
     description="Each model feature's newest window against the champion's training rows.",
     columns=(
         Col("feature", sa.String, "model feature", size=64),
@@ -61,7 +62,8 @@ DRIFT = TableContract(
 )
 
 PERFORMANCE = TableContract(
-    name="eur_usd_performance",
+    name="fx_performance",
+    seed_name="eur_usd_performance",
     description="Realized accuracy of the stored forecasts over the newest resolved ones.",
     columns=(
         Col("window", sa.String, "20, 60, 250 or all resolved forecasts", size=8),

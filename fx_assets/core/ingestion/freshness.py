@@ -7,7 +7,7 @@ the answer never depends on when the suite runs.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 import numpy as np
@@ -91,11 +91,16 @@ class Gap:
     first: date
     last: date
     missing: int
+    pair: str | None = None
+
+    def for_pair(self, pair: str) -> Gap:
+        return replace(self, pair=pair)
 
     def describe(self) -> str:
+        where = f"{self.pair} " if self.pair else ""
         if self.first == self.last:
-            return f"{self.first}"
-        return f"{self.first}..{self.last} ({self.missing} trading days)"
+            return f"{where}{self.first}"
+        return f"{where}{self.first}..{self.last} ({self.missing} trading days)"
 
 
 def find_gaps(
@@ -108,7 +113,7 @@ def find_gaps(
     holidays, oldest first; runs shorter than ``min_missing`` days are left out.
 
     ``explained``: days the source did send but that were quarantined; they are listed in
-    ``eur_usd_raw_rejected`` with their reason, so they count as closed here.
+    ``fx_raw_rejected`` with their reason, so they count as closed here.
     """
     idx = pd.DatetimeIndex(pd.to_datetime(pd.Series(dates))).normalize()
     if len(idx) < 2:

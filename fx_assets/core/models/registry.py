@@ -102,17 +102,19 @@ class RegistryError(RuntimeError):
 
 @dataclass(frozen=True)
 class Version:
-    """One registered version of ``eur_usd_direction`` as the lifecycle sees it."""
+    """One registered version of a pair's model (``eur_usd_direction``) as the lifecycle
+    sees it."""
 
     version: str
     aliases: tuple[str, ...]
     tags: Mapping[str, str]
     run_id: str | None
     created_at: datetime | None
+    name: str = MODEL_NAME
 
     @property
     def model_uri(self) -> str:
-        return f"models:/{MODEL_NAME}/{self.version}"
+        return f"models:/{self.name}/{self.version}"
 
     @property
     def lifecycle(self) -> str | None:
@@ -137,12 +139,12 @@ def _missing(exc: Exception) -> bool:
     return getattr(exc, "error_code", None) in _MISSING_CODES
 
 
-def _aliases(client: Any) -> dict[str, tuple[str, ...]]:
+def _aliases(client: Any, name: str) -> dict[str, tuple[str, ...]]:
     """Version -> aliases pointing at it."""
     from mlflow.exceptions import MlflowException
 
     try:
-        model = client.get_registered_model(MODEL_NAME)
+        model = client.get_registered_model(name)
     except MlflowException as exc:
         if _missing(exc):
             return {}
@@ -163,47 +165,48 @@ def _as_version(mv: Any, aliases: Mapping[str, tuple[str, ...]]) -> Version:
         tags=dict(mv.tags or {}),
         run_id=mv.run_id or None,
         created_at=created,
+        name=str(mv.name),
     )
 
 
-def list_versions(client: Any) -> list[Version]:
+def list_versions(client: Any, *, name: str = MODEL_NAME) -> list[Version]:
     """Every version, newest first; empty when nothing is registered yet."""
-    aliases = _aliases(client)
-    found = client.search_model_versions(f"name='{MODEL_NAME}'")
+    aliases = _aliases(client, name)
+    found = client.search_model_versions(f"name='{name}'")
     versions = [_as_version(mv, aliases) for mv in found]
     return sorted(versions, key=lambda v: int(v.version), reverse=True)
 
 
-def get_version(client: Any, version: str) -> Version:
+def get_version(client: Any, version: str, *, name: str = MODEL_NAME) -> Version:
     from mlflow.exceptions import MlflowException
 
     try:
-        mv = client.get_model_version(MODEL_NAME, str(version))
+        mv = client.get_model_version(name, str(version))
     except MlflowException as exc:
         if _missing(exc):
             raise RegistryError(
-                f"{MODEL_NAME} has no version {version!r}; `fx models` lists the versions"
+                f"{name} has no version {version!r}; `fx models` lists the versions"
             ) from None
         raise
-    return _as_version(mv, _aliases(client))
+    return _as_version(mv, _aliases(client, name))
 
 
-def alias_version(client: Any, alias: str) -> Version | None:
+def alias_version(client: Any, alias: str, *, name: str = MODEL_NAME) -> Version | None:
     """The version ``alias`` points at, or None when the alias (or the model) does not exist."""
     from mlflow.exceptions import MlflowException
 
     try:
-        mv = client.get_model_version_by_alias(MODEL_NAME, alias)
+        mv = client.get_model_version_by_alias(name, alias)
     except MlflowException as exc:
         if _missing(exc):
             return None
         raise
-    return _as_version(mv, _aliases(client))
+    return _as_version(mv, _aliases(client, name))
 
 
-def champion_info(mlflow_client: Any | None = None) -> Version | None:
+def champion_info(mlflow_client: Any | None = None, *, name: str = MODEL_NAME) -> Version | None:
     """The current champion (its tags say features, training cutoff, test PR-AUC), or None."""
-    return alias_version(mlflow_client or client(), CHAMPION)
+    return alias_version(mlflow_client or client(), CHAMPION, name=name)
 
 
 def model_features(model_uri: str) -> tuple[str, ...]:
@@ -216,33 +219,33 @@ def model_features(model_uri: str) -> tuple[str, ...]:
     return tuple(signature.inputs.input_names())
 
 
-def _crown(client: Any, version: str, reason: str) -> None:
-    client.set_registered_model_alias(MODEL_NAME, CHAMPION, version)
+def _crown(client: Any, version: str, reason: str, name: str) -> None:
+    client.set_registered_model_alias(name, CHAMPION, version)
     for key, value in {
         TAG_LIFECYCLE: CHAMPION,
         TAG_PROMOTED_AT: _now(),
         TAG_DECISION: reason,
     }.items():
-        client.set_model_version_tag(MODEL_NAME, version, key, value)
+        client.set_model_version_tag(name, version, key, value)
 
 
-def promote(client: Any, version: str, *, reason: str) -> Version | None:
+def promote(client: Any, version: str, *, reason: str, name: str = MODEL_NAME) -> Version | None:
     """Make ``version`` the champion and archive the one it replaces; the replaced one."""
-    target = get_version(client, version)
-    previous = alias_version(client, CHAMPION)
+    target = get_version(client, version, name=name)
+    previous = alias_version(client, CHAMPION, name=name)
     if previous is not None and previous.version == target.version:
-        raise RegistryError(f"version {version} is already the champion")
-    _crown(client, target.version, reason)
+        raise RegistryError(f"version {version} is already the champion of {name}")
+    _crown(client, target.version, reason, name)
     if previous is not None:
-        client.set_model_version_tag(MODEL_NAME, previous.version, TAG_LIFECYCLE, "archived")
-        client.set_model_version_tag(MODEL_NAME, previous.version, TAG_ARCHIVED_AT, _now())
+        client.set_model_version_tag(name, previous.version, TAG_LIFECYCLE, "archived")
+        client.set_model_version_tag(name, previous.version, TAG_ARCHIVED_AT, _now())
     return previous
 
 
-def reject(client: Any, version: str, *, reason: str) -> None:
+def reject(client: Any, version: str, *, reason: str, name: str = MODEL_NAME) -> None:
     """Tag a challenger that lost (it keeps the ``challenger`` alias until the next one)."""
-    client.set_model_version_tag(MODEL_NAME, str(version), TAG_LIFECYCLE, "rejected")
-    client.set_model_version_tag(MODEL_NAME, str(version), TAG_DECISION, reason)
+    client.set_model_version_tag(name, str(version), TAG_LIFECYCLE, "rejected")
+    client.set_model_version_tag(name, str(version), TAG_DECISION, reason)
 
 
 def set_decision_interval(
@@ -254,9 +257,10 @@ def set_decision_interval(
     low: float,
     high: float,
     p_value: float,
+    name: str = MODEL_NAME,
 ) -> None:
     """Record the decision's lift interval on ``version`` (NaN: there was nothing to face)."""
-    client.set_model_version_tag(MODEL_NAME, str(version), TAG_DECISION_POLICY, policy)
+    client.set_model_version_tag(name, str(version), TAG_DECISION_POLICY, policy)
     for tag, value in (
         (TAG_DECISION_LIFT, lift),
         (TAG_DECISION_LIFT_LOW, low),
@@ -264,32 +268,32 @@ def set_decision_interval(
         (TAG_DECISION_LIFT_P, p_value),
     ):
         if not math.isnan(value):
-            client.set_model_version_tag(MODEL_NAME, str(version), tag, f"{value:.6f}")
+            client.set_model_version_tag(name, str(version), tag, f"{value:.6f}")
 
 
-def last_archived(client: Any) -> Version | None:
+def last_archived(client: Any, *, name: str = MODEL_NAME) -> Version | None:
     """The most recently archived champion: where a rollback goes."""
-    archived = [v for v in list_versions(client) if v.lifecycle == "archived"]
+    archived = [v for v in list_versions(client, name=name) if v.lifecycle == "archived"]
     if not archived:
         return None
     return max(archived, key=lambda v: (v.tags.get(TAG_ARCHIVED_AT, ""), int(v.version)))
 
 
-def rollback(client: Any, *, reason: str) -> tuple[Version, Version]:
+def rollback(client: Any, *, reason: str, name: str = MODEL_NAME) -> tuple[Version, Version]:
     """Champion back to the last archived champion; the demoted one is tagged ``rejected``.
 
     Rejected, not archived: a second rollback goes one champion further back instead of
     swapping the same two versions. Returns (demoted, restored).
     """
-    current = alias_version(client, CHAMPION)
+    current = alias_version(client, CHAMPION, name=name)
     if current is None:
-        raise RegistryError("there is no champion to roll back; `fx models` lists the versions")
-    target = last_archived(client)
+        raise RegistryError(f"{name} has no champion to roll back; `fx models` lists the versions")
+    target = last_archived(client, name=name)
     if target is None:
         raise RegistryError(
             f"nothing to roll back to: no archived champion before version {current.version};"
             " `fx promote VERSION` makes any version the champion"
         )
-    _crown(client, target.version, reason)
-    reject(client, current.version, reason=reason)
+    _crown(client, target.version, reason, name)
+    reject(client, current.version, reason=reason, name=name)
     return current, target

@@ -1,5 +1,5 @@
-"""Ingestion: daily EUR/USD bars from the market-data source into ``eur_usd_raw``, and the
-bars the row rules quarantined into ``eur_usd_raw_rejected``."""
+"""Ingestion: daily bars of every pair of the book from the market-data source into
+``fx_raw``, and the bars the row rules quarantined into ``fx_raw_rejected``."""
 
 from datetime import UTC, date, datetime, timedelta
 
@@ -12,18 +12,17 @@ from dagster import (
     Backoff,
     Jitter,
     MaterializeResult,
-    MetadataValue,
     RetryPolicy,
     asset,
 )
 
-from fx_assets.core.contracts import RAW, RAW_REJECTED
+from fx_assets.core.contracts import RAW, RAW_REJECTED, DataValidationError
 from fx_assets.core.ingestion.expectations import BadBatchError, evaluate
-from fx_assets.core.ingestion.sources import SourceError
-from fx_assets.core.markdown import markdown_table
+from fx_assets.core.ingestion.sources import Source, SourceError
+from fx_assets.core.pairs import PairError
 from fx_assets.core.reports import RawReport
-from fx_assets.defs.contracts import asset_metadata, fail, table_metadata, validated
-from fx_assets.defs.ingestion.partitions import TRADING_YEARS
+from fx_assets.defs.contracts import asset_metadata, fail, table_metadata
+from fx_assets.defs.ingestion.partitions import PAIR_YEARS, raw_key, years_by_pair
 from fx_assets.defs.resources import MarketDataResource, WarehouseResource
 
 # Bars before the window the spike rule looks at: its local volatility is the median of
@@ -31,10 +30,10 @@ from fx_assets.defs.resources import MarketDataResource, WarehouseResource
 CONTEXT_BARS = 40
 
 
-# Written by eur_usd_raw in the same transaction as its window, and reported once per run:
+# Written by fx_raw in the same transaction as its window, and reported once per run:
 # as a second partitioned output it would double Dagster's per-partition events, which are
 # most of a full-history load's time on the embedded SQLite instance (5 s more of ~6 s).
-eur_usd_raw_rejected = AssetSpec(
+fx_raw_rejected = AssetSpec(
     RAW_REJECTED.name,
     description="Bars the row rules quarantined, with the rule and the reason.",
     deps=[RAW.name],
@@ -45,8 +44,9 @@ eur_usd_raw_rejected = AssetSpec(
 
 
 @asset(
-    partitions_def=TRADING_YEARS,
-    # One run (and one source request per page) for a whole backfill, not one per year.
+    partitions_def=PAIR_YEARS,
+    # One run (and one source request per pair and page) for a whole backfill of the book,
+    # not one per pair and year.
     backfill_policy=BackfillPolicy.single_run(),
     # The source is a network service (except the bundled ECB file): retry transient errors.
     retry_policy=RetryPolicy(
@@ -56,30 +56,85 @@ eur_usd_raw_rejected = AssetSpec(
     kinds={"pandas", "sql"},
     metadata=asset_metadata(RAW),
 )
-def eur_usd_raw(
+def fx_raw(
     context: AssetExecutionContext,
     warehouse: WarehouseResource,
     market_data: MarketDataResource,
 ) -> MaterializeResult:
-    """Daily EUR/USD bars that pass the row rules, one partition per year of trading days."""
-    window = context.partition_time_window
-    start = window.start.date()
+    """Daily bars of each pair that pass the row rules, one partition per pair and year."""
+    source = market_data.client()
+    by_pair = years_by_pair(context.partition_keys)
+    try:
+        source.check_pairs(list(by_pair))
+    except (SourceError, PairError) as exc:
+        raise fail(str(exc)) from None
+    reports: dict[str, RawReport] = {}
+    failed: dict[str, str] = {}
+    for pair, years in by_pair.items():
+        try:
+            reports[pair] = ingest_pair(context, warehouse, market_data, source, pair, years)
+        except PairFailure as exc:
+            failed[pair] = str(exc)
+            context.log.error(f"{RAW.name} {pair}: {exc}")
+            continue
+        # Recorded now, per partition: a later pair's failure fails the step, and the
+        # pairs that landed must still show as materialized.
+        if len(by_pair) > 1:
+            for year in years:
+                context.log_event(
+                    AssetMaterialization(
+                        asset_key=RAW.name,
+                        partition=raw_key(pair, year),
+                        metadata={"pair": pair, **reports[pair].window_metadata()},
+                    )
+                )
+    if failed:
+        # One line per failed pair, the others' rows are written: a rerun of the failed
+        # pairs completes the book.
+        raise fail(
+            "; ".join(f"{pair}: {why}" for pair, why in failed.items())
+            + (f" (written: {', '.join(reports)})" if reports else "")
+        )
+    report = RawReport.book(reports)
+    rejected_meta = {**report.window_metadata(), "dagster/row_count": report.quarantined}
+    context.log_event(AssetMaterialization(asset_key=RAW_REJECTED.name, metadata=rejected_meta))
+    if len(context.partition_keys) > 1:
+        # A range run copies this metadata onto every partition's event: keep it small and
+        # do not claim the batch's row count for each year.
+        return MaterializeResult(metadata={**report.to_metadata(), "pairs": len(reports)})
+    (pair,) = reports
+    wh = warehouse.get().for_pair(pair)
+    start, end = date.fromisoformat(report.window_start), date.fromisoformat(report.window_end)
+    rows = wh.read(RAW, start=start, end=end, columns=["date", "open", "high", "low", "close"])
+    return MaterializeResult(metadata=table_metadata(rows, pair=pair, **report.to_metadata()))
+
+
+class PairFailure(Exception):
+    """One pair's batch could not be written; the message says why in one line."""
+
+
+def ingest_pair(
+    context: AssetExecutionContext,
+    warehouse: WarehouseResource,
+    market_data: MarketDataResource,
+    source: Source,
+    pair: str,
+    years: list[str],
+) -> RawReport:
+    """Fetch, judge and write one pair's years in one transaction; its report."""
+    start = date(int(years[0]), 1, 1)
     if market_data.start_date:
         # The first partition's year may begin before FX_START_DATE: nothing earlier lands.
         start = max(start, date.fromisoformat(market_data.start_date))
     # The current year's window runs to 31 December: never ask the source about the future.
-    end = min((window.end - timedelta(days=1)).date(), datetime.now(UTC).date())
+    end = min(date(int(years[-1]), 12, 31), datetime.now(UTC).date())
     if start > end:
-        empty = RawReport(window_start=str(start), window_end=str(end), source=market_data.source)
-        return MaterializeResult(
-            metadata={"dagster/row_count": 0, "window": "before start", **empty.to_metadata()}
-        )
-    source = market_data.client()
+        return RawReport(window_start=str(start), window_end=str(end), source=source.name)
     try:
-        bars = source.fetch(start, end)
+        bars = source.fetch(start, end, pair=pair)
     except SourceError as exc:
-        raise fail(str(exc)) from None
-    wh = warehouse.get()
+        raise PairFailure(str(exc)) from None
+    wh = warehouse.get().for_pair(pair)
     before = wh.read(
         RAW, end=start - timedelta(days=1), newest=CONTEXT_BARS, columns=["date", "close"]
     )
@@ -91,10 +146,13 @@ def eur_usd_raw(
             previous=before,
         )
     except BadBatchError as exc:
-        raise fail(f"{RAW.name} {start}..{end}: {exc}") from None
+        raise PairFailure(f"{start}..{end}: {exc}") from None
     # The contract still guards the accepted rows (and the first move against the stored
     # bar before the window): the rules and the contract can never disagree silently.
-    checked = validated(RAW, pd.concat([before.tail(1), report.accepted], ignore_index=True))
+    try:
+        checked = RAW.validate(pd.concat([before.tail(1), report.accepted], ignore_index=True))
+    except DataValidationError as exc:
+        raise PairFailure(str(exc)) from None
     accepted = checked.iloc[min(len(before), 1) :].reset_index(drop=True)
     now = datetime.now(UTC)
     accepted = accepted.assign(source=source.name, ingested_at=now)
@@ -102,31 +160,14 @@ def eur_usd_raw(
     # Rows and rejects replace their window together: rematerializing a year leaves the
     # same rows in both tables, and nothing the source sent is lost.
     written = wh.replace_ranges({RAW: accepted, RAW_REJECTED: rejected}, start, end)
-    context.log.info(f"{RAW.name}: {written[RAW.name]} bar(s) for {start}..{end}")
+    context.log.info(f"{RAW.name} {pair}: {written[RAW.name]} bar(s) for {start}..{end}")
     if len(report.rejected) or report.warnings:
-        context.log.warning(f"{RAW.name} {start}..{end}: {report.describe()}")
-
+        context.log.warning(f"{RAW.name} {pair} {start}..{end}: {report.describe()}")
     origin = getattr(source, "metadata", None)
-    # Rows per rule and their dates: what a reader of the run (and `fx run`) asks first.
-    raw = RawReport.of(
+    return RawReport.of(
         report,
         start=str(start),
         end=str(end),
         source=source.name,
         **(origin() if callable(origin) else {}),
-    )
-    quality = raw.to_metadata()
-    rejected_meta = {**raw.window_metadata(), "dagster/row_count": len(rejected)}
-    if len(rejected):
-        newest = rejected.sort_values("date", ascending=False)
-        rejected_meta["preview"] = MetadataValue.md(
-            markdown_table(newest[["date", "rule", "close", "reason"]].head(10))
-        )
-    context.log_event(AssetMaterialization(asset_key=RAW_REJECTED.name, metadata=rejected_meta))
-    if len(context.partition_keys) > 1:
-        # A range run copies this metadata onto every partition's event: keep it small and
-        # do not claim the batch's row count for each year.
-        return MaterializeResult(metadata={**quality, "batch_row_count": written[RAW.name]})
-    return MaterializeResult(
-        metadata=table_metadata(accepted[["date", "open", "high", "low", "close"]], **quality)
     )

@@ -12,7 +12,7 @@ from fx_assets.core.reports import GapsReport
 from fx_assets.defs.contracts import check_stored, contract_check
 from fx_assets.defs.resources import MarketDataResource, WarehouseResource
 
-eur_usd_raw_schema = contract_check(
+fx_raw_schema = contract_check(
     RAW, "Stored bars: unique weekday dates, positive prices, consistent OHLC, plausible moves."
 )
 
@@ -33,13 +33,13 @@ def _gaps_result(gaps: list[Gap]) -> AssetCheckResult:
 @multi_asset_check(
     specs=[
         AssetCheckSpec(
-            "eur_usd_raw_rejected_schema",
+            f"{RAW_REJECTED.name}_schema",
             asset=RAW.name,
             blocking=True,
-            description="Stored rejects (written by eur_usd_raw): one row per date and rule.",
+            description="Stored rejects (written by fx_raw): one row per pair, date and rule.",
         ),
         AssetCheckSpec(
-            "eur_usd_raw_freshness",
+            f"{RAW.name}_freshness",
             asset=RAW.name,
             description="The newest bar is at most FX_STALE_AFTER_DAYS trading days behind.",
         ),
@@ -50,33 +50,44 @@ def _gaps_result(gaps: list[Gap]) -> AssetCheckResult:
         ),
     ],
 )
-def eur_usd_raw_quality(
+def fx_raw_quality(
     warehouse: WarehouseResource, market_data: MarketDataResource
 ) -> Iterator[AssetCheckResult]:
     """The rejects' contract (blocking), then freshness and gaps (warnings for a person)."""
     rejects = check_stored(warehouse, RAW_REJECTED)
     yield AssetCheckResult(
-        check_name="eur_usd_raw_rejected_schema",
+        check_name=f"{RAW_REJECTED.name}_schema",
         passed=rejects.passed,
         severity=rejects.severity,
         description=rejects.description,
         metadata=rejects.metadata,
     )
     wh = warehouse.get()
-    newest = wh.date_range(RAW)[1]
-    fresh = freshness(newest, datetime.now(UTC).date(), market_data.stale_after_days)
+    today = datetime.now(UTC).date()
+    pairs = wh.pairs(RAW)
+    # The stalest pair decides: a book is as current as its most behind pair.
+    newest = {pair: wh.date_range(RAW, pair=pair)[1] for pair in pairs}
+    behind = {
+        pair: freshness(day, today, market_data.stale_after_days) for pair, day in newest.items()
+    }
+    stalest = max(pairs, key=lambda p: behind[p].behind, default=None)
+    fresh = behind[stalest] if stalest else freshness(None, today, market_data.stale_after_days)
     yield AssetCheckResult(
-        check_name="eur_usd_raw_freshness",
+        check_name=f"{RAW.name}_freshness",
         passed=not fresh.stale,
         severity=AssetCheckSeverity.WARN,
-        description=fresh.describe(),
+        description=(f"{stalest}: " if stalest and len(pairs) > 1 else "") + fresh.describe(),
         metadata={
-            "newest_bar": str(newest) if newest else "",
+            "stalest_pair": stalest or "",
+            "newest_bar": str(newest[stalest]) if stalest and newest[stalest] else "",
             "last_completed_trading_day": str(fresh.expected),
             "trading_days_behind": fresh.behind,
             "stale_after_days": fresh.stale_after,
         },
     )
-    dates = wh.read(RAW, columns=["date"])["date"]
-    quarantined = wh.read(RAW_REJECTED, columns=["date"])["date"].dt.date
-    yield _gaps_result(find_gaps(dates, explained=quarantined))
+    gaps: list[Gap] = []
+    for pair in pairs:
+        dates = wh.read(RAW, pair=pair, columns=["date"])["date"]
+        quarantined = wh.read(RAW_REJECTED, pair=pair, columns=["date"])["date"].dt.date
+        gaps += [gap.for_pair(pair) for gap in find_gaps(dates, explained=quarantined)]
+    yield _gaps_result(gaps)

@@ -1,4 +1,16 @@
-"""The partitions of ``eur_usd_raw``: one per calendar year of trading days.
+"""The partitions of the book: one per pair, and for ``fx_raw`` one per pair and year.
+
+Pairs are a dynamic partition ("pair"), registered from FX_PAIRS by the bootstrap sensor
+and by ``fx run`` (or added in the UI): adding a pair to a running deployment is a
+setting and a sensor tick, no code change and no code-server restart. A static set read
+from FX_PAIRS would have been simpler, but it would be read at import, so the code
+location's shape would change with the environment of whichever process loads it.
+
+Every asset downstream of ``fx_raw`` is partitioned by pair: one run per pair, so one
+pair's failure stops only that pair and names it, and pairs run side by side (up to
+FX_MAX_PARALLEL in ``fx run``, on the deployment's workers under pools).
+
+``fx_raw`` is one partition per calendar year of trading days for each pair.
 
 Why years and not one partition per trading day: Dagster records a planned event and a
 materialization event for every partition a run touches, even in a single-run backfill,
@@ -18,7 +30,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from dagster import TimeWindowPartitionsDefinition
+from dagster import (
+    DynamicPartitionsDefinition,
+    MultiPartitionKey,
+    MultiPartitionsDefinition,
+    TimeWindowPartitionsDefinition,
+)
 
 from fx_assets.core.domain import ECB_FIRST_DATE
 
@@ -56,3 +73,25 @@ def history_range(first: date, now: datetime) -> tuple[str, str] | None:
     keys = TRADING_YEARS.get_partition_keys(current_time=now)
     keys = [k for k in keys if k >= partition_key_for(first)]
     return (keys[0], keys[-1]) if keys else None
+
+
+# The book: one partition per pair code (EURUSD), in FX_PAIRS order as registered.
+PAIRS = DynamicPartitionsDefinition(name="pair")
+PAIR_DIMENSION, YEAR_DIMENSION = "pair", "year"
+# fx_raw: pair x year. Keys read "EURUSD|2026"; a range is a rectangle of pairs and years.
+PAIR_YEARS = MultiPartitionsDefinition({PAIR_DIMENSION: PAIRS, YEAR_DIMENSION: TRADING_YEARS})
+
+
+def raw_key(pair: str, year: str) -> MultiPartitionKey:
+    """The ``fx_raw`` partition of ``pair`` in ``year``."""
+    return MultiPartitionKey({PAIR_DIMENSION: pair, YEAR_DIMENSION: year})
+
+
+def years_by_pair(keys: list[str]) -> dict[str, list[str]]:
+    """A run's ``fx_raw`` partition keys grouped by pair, years in order."""
+    out: dict[str, list[str]] = {}
+    for key in keys:
+        dims = key.keys_by_dimension if isinstance(key, MultiPartitionKey) else None
+        pair, year = (dims[PAIR_DIMENSION], dims[YEAR_DIMENSION]) if dims else key.split("|")
+        out.setdefault(pair, []).append(year)
+    return {pair: sorted(years) for pair, years in out.items()}
