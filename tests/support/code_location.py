@@ -13,7 +13,9 @@ from dagster import (
     materialize,
 )
 
+from fx_assets.core.pairs import DEFAULT_PAIR
 from fx_assets.dagster_adapter import partition_range_tags
+from fx_assets.defs.ingestion.partitions import PAIRS, raw_key
 
 # Dagster's console logger at WARNING: a test's output shows failures, not every step.
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -47,9 +49,22 @@ def checks_of(*groups: str) -> list[AssetChecksDefinition]:
     return [c for c in in_groups(*groups) if isinstance(c, AssetChecksDefinition)]
 
 
-def partition_range(first: str, last: str) -> dict[str, str]:
-    """Run tags that materialize the yearly partitions ``first`` to ``last`` in one run."""
-    return partition_range_tags(first, last)
+def partition_range(first: str, last: str, pair: str = DEFAULT_PAIR) -> dict[str, str]:
+    """Run tags that materialize ``pair``'s yearly ``fx_raw`` partitions ``first`` to
+    ``last`` in one run."""
+    return partition_range_tags(str(raw_key(pair, first)), str(raw_key(pair, last)))
+
+
+def book_range(pairs: tuple[str, ...], first: str, last: str) -> dict[str, str]:
+    """Run tags for the ``fx_raw`` partitions of ``pairs`` (registered in that order) from
+    year ``first`` to ``last``: one run for the rectangle."""
+    return partition_range_tags(str(raw_key(pairs[0], first)), str(raw_key(pairs[-1], last)))
+
+
+def register_pairs(instance: DagsterInstance, pairs: tuple[str, ...] = (DEFAULT_PAIR,)) -> None:
+    """Add the book's pairs to the instance's dynamic partitions, as the bootstrap does."""
+    known = set(instance.get_dynamic_partitions(PAIRS.name))
+    instance.add_dynamic_partitions(PAIRS.name, [p for p in pairs if p not in known])
 
 
 def materialize_groups(
@@ -57,17 +72,43 @@ def materialize_groups(
     resources: dict[str, Any],
     years: tuple[str, str] | None = None,
     instance: DagsterInstance | None = None,
+    pairs: tuple[str, ...] = (DEFAULT_PAIR,),
     **kwargs: Any,
 ) -> ExecuteInProcessResult:
     """Materialize ``groups`` (assets and checks), quietly, on ``instance`` or an ephemeral one.
 
-    ``years``: the first and last yearly partition, for the partitioned ETL groups.
+    The ingestion group runs first, in one run for ``pairs`` x ``years`` (the first and last
+    year); every other group then runs once per pair (its partition), in the order given.
+    Returns the last run's result; a failed run stops there and is returned.
     """
-    return materialize(
-        in_groups(*groups),
-        resources=resources,
-        instance=instance or DagsterInstance.ephemeral(),
-        tags=partition_range(*years) if years else None,
-        run_config=QUIET,
-        **kwargs,
-    )
+    instance = instance or DagsterInstance.ephemeral()
+    register_pairs(instance, pairs)
+    result: ExecuteInProcessResult | None = None
+    if "ingestion" in groups:
+        if years is None:
+            raise ValueError("the ingestion group needs years=(first, last)")
+        result = materialize(
+            in_groups("ingestion"),
+            resources=resources,
+            instance=instance,
+            tags=book_range(pairs, *years),
+            run_config=QUIET,
+            **kwargs,
+        )
+        if not result.success:
+            return result
+    rest = [g for g in groups if g != "ingestion"]
+    if rest:
+        for pair in pairs:
+            result = materialize(
+                in_groups(*rest),
+                resources=resources,
+                instance=instance,
+                partition_key=pair,
+                run_config=QUIET,
+                **kwargs,
+            )
+            if not result.success:
+                return result
+    assert result is not None
+    return result
