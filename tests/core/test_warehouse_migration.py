@@ -95,9 +95,7 @@ def _seed_tables(url: str) -> sa.Engine:
         if contract.seed_name is None:
             continue
         columns = [
-            c.sql_column(key=c.name in contract.key)
-            for c in contract.columns
-            if c.name != PAIR
+            c.sql_column(key=c.name in contract.key) for c in contract.columns if c.name != PAIR
         ]
         sa.Table(contract.seed_name, old, *columns).create(engine)
     with engine.begin() as conn:

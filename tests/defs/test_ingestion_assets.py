@@ -7,16 +7,28 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from dagster import AssetCheckSeverity, DagsterInstance, build_schedule_context, materialize
+from dagster import (
+    AssetCheckEvaluation,
+    AssetCheckSeverity,
+    DagsterInstance,
+    ExecuteInProcessResult,
+    SkipReason,
+    build_schedule_context,
+    instance_for_test,
+    materialize,
+)
 
 from fx_assets.core.contracts import FINAL, RAW, STAGING
 from fx_assets.core.domain import FEATURES, TARGET
 from fx_assets.core.warehouse import Warehouse
-from fx_assets.defs.ingestion.assets import eur_usd_raw
-from fx_assets.defs.ingestion.partitions import TRADING_YEARS, trading_year_partitions
+from fx_assets.defs.ingestion.assets import fx_raw
+from fx_assets.defs.ingestion.partitions import TRADING_YEARS, raw_key, trading_year_partitions
 from fx_assets.defs.ingestion.schedules import ETL_CRON, etl_partition_for, etl_schedule
 from fx_assets.defs.resources import MarketDataResource, WarehouseResource
-from tests.support.code_location import checks_of, in_groups, partition_range
+from tests.support.code_location import book_range, checks_of, in_groups, register_pairs
+
+ASSET_PARTITION_RANGE_START = "dagster/asset_partition_range_start"
+ASSET_PARTITION_RANGE_END = "dagster/asset_partition_range_end"
 
 
 def resources(url: str, source: str = "ecb", first: str | None = None) -> dict[str, object]:
@@ -26,45 +38,74 @@ def resources(url: str, source: str = "ecb", first: str | None = None) -> dict[s
     }
 
 
-def run_range(  # type: ignore[no-untyped-def]
-    url: str, start: str, end: str, *, source: str = "ecb", first: str | None = None, assets=None
-):
-    """Materialize the partitions (years) ``start``..``end`` in one run."""
-    return materialize(
-        in_groups("ingestion", "features") if assets is None else assets,
-        resources=resources(url, source, first),
-        instance=DagsterInstance.ephemeral(),
-        tags=partition_range(start, end),
+class Runs:
+    """The ETL run (fx_raw for the book's years) and the features run of each pair."""
+
+    def __init__(self, etl: ExecuteInProcessResult, features: list[ExecuteInProcessResult]):
+        self.etl, self.features = etl, features
+        self.success = etl.success and all(f.success for f in features)
+
+    def checks(self) -> list[AssetCheckEvaluation]:
+        return [c for r in (self.etl, *self.features) for c in r.get_asset_check_evaluations()]
+
+
+def run_range(
+    url: str,
+    start: str,
+    end: str,
+    *,
+    source: str = "ecb",
+    first: str | None = None,
+    pairs: tuple[str, ...] = ("EURUSD",),
+    instance: DagsterInstance | None = None,
+) -> Runs:
+    """Materialize the years ``start``..``end`` of ``pairs`` in one run, then each pair's
+    features."""
+    instance = instance or DagsterInstance.ephemeral()
+    register_pairs(instance, pairs)
+    res = resources(url, source, first)
+    etl = materialize(
+        in_groups("ingestion"),
+        resources=res,
+        instance=instance,
+        tags=book_range(pairs, start, end),
         raise_on_error=False,
     )
+    if not etl.success:
+        return Runs(etl, [])
+    features = [
+        materialize(in_groups("features"), resources=res, instance=instance, partition_key=pair)
+        for pair in pairs
+    ]
+    return Runs(etl, features)
 
 
 def raw_materializations(result):  # type: ignore[no-untyped-def]
-    """The node also materializes eur_usd_raw_rejected: only eur_usd_raw's events."""
+    """The node also materializes fx_raw_rejected: only fx_raw's events."""
     return [
         m
-        for m in result.asset_materializations_for_node("eur_usd_raw")
-        if m.asset_key.to_user_string() == "eur_usd_raw"
+        for m in result.asset_materializations_for_node(RAW.name)
+        if m.asset_key.to_user_string() == RAW.name
     ]
 
 
 def snapshot(url: str) -> dict[str, pd.DataFrame]:
     wh = Warehouse(url)
     frames = {t.name: wh.read(t) for t in (RAW, STAGING, FINAL)}
-    frames["eur_usd_raw"] = frames["eur_usd_raw"].drop(columns="ingested_at")
+    frames[RAW.name] = frames[RAW.name].drop(columns="ingested_at")
     return frames
 
 
 def test_etl_fills_three_tables_from_the_ecb_range(warehouse_url: str) -> None:
     result = run_range(warehouse_url, "2023", "2023")
     assert result.success
-    checks = result.get_asset_check_evaluations()
+    checks = result.checks()
     assert {c.check_name for c in checks} == {
         k.name for c in checks_of("ingestion", "features") for k in c.check_keys
     }
     # Every blocking check passes; the freshness warning says 2023's bars are old.
-    assert all(c.passed for c in checks if c.check_name != "eur_usd_raw_freshness")
-    (fresh,) = [c for c in checks if c.check_name == "eur_usd_raw_freshness"]
+    assert all(c.passed for c in checks if c.check_name != f"{RAW.name}_freshness")
+    (fresh,) = [c for c in checks if c.check_name == f"{RAW.name}_freshness"]
     assert not fresh.passed and fresh.severity == AssetCheckSeverity.WARN
     assert fresh.description.startswith("data is stale: newest bar 2023-12-29")
 
@@ -84,10 +125,10 @@ def test_etl_fills_three_tables_from_the_ecb_range(warehouse_url: str) -> None:
     assert final["date"].iloc[-1] == raw["date"].iloc[-1]
     assert len(final) == len(raw) - 60  # the 60-day windows need their warm-up
 
-    (materialization,) = raw_materializations(result)
-    assert materialization.partition == "2023"
+    (materialization,) = raw_materializations(result.etl)
+    assert materialization.partition == raw_key("EURUSD", "2023")
     assert materialization.metadata["dagster/row_count"].value == 255
-    final_meta = result.asset_materializations_for_node("eur_usd_final")[0].metadata
+    final_meta = result.features[0].asset_materializations_for_node(FINAL.name)[0].metadata
     assert final_meta["dagster/row_count"].value == len(final)
     assert final_meta["last_date"].value == "2023-12-29"
     assert "| date |" in final_meta["preview"].value
@@ -100,8 +141,10 @@ def test_a_range_of_years_is_one_run_from_the_start_date(warehouse_url: str) -> 
     # FX_START_DATE cuts the first year; the years after it are whole.
     assert raw["date"].min() == pd.Timestamp("2021-06-01")
     assert raw["date"].max() == pd.Timestamp("2023-12-29")
-    parts = raw_materializations(result)
-    assert sorted(m.partition for m in parts) == ["2021", "2022", "2023"]
+    parts = raw_materializations(result.etl)
+    assert sorted(m.partition for m in parts) == [
+        raw_key("EURUSD", y) for y in ("2021", "2022", "2023")
+    ]
     assert {m.metadata["batch_row_count"].value for m in parts} == {len(raw)}
 
 
@@ -110,11 +153,19 @@ def test_rematerializing_leaves_the_same_rows(warehouse_url: str) -> None:
     before = snapshot(warehouse_url)
     # The same range again, then one partition inside it again: nothing moves.
     assert run_range(warehouse_url, "2022", "2023", first="2022-06-01").success
+    instance = DagsterInstance.ephemeral()
+    register_pairs(instance)
     assert materialize(
-        in_groups("ingestion", "features"),
+        in_groups("ingestion"),
         resources=resources(warehouse_url, first="2022-06-01"),
-        instance=DagsterInstance.ephemeral(),
-        partition_key="2023",
+        instance=instance,
+        partition_key=raw_key("EURUSD", "2023"),
+    ).success
+    assert materialize(
+        in_groups("features"),
+        resources=resources(warehouse_url, first="2022-06-01"),
+        instance=instance,
+        partition_key="EURUSD",
     ).success
     after = snapshot(warehouse_url)
     for table, frame in before.items():
@@ -126,11 +177,13 @@ def test_a_partition_with_no_bar_materializes_as_zero_rows(fx_home: Path) -> Non
     csv = fx_home / "bars.csv"
     csv.write_text("date,open,high,low,close\n2023-01-02,1.07,1.08,1.06,1.075\n")
     url = f"sqlite:///{fx_home / 'wh.db'}"
+    instance = DagsterInstance.ephemeral()
+    register_pairs(instance)
     result = materialize(
-        [eur_usd_raw],
+        [fx_raw],
         resources=resources(url, source=f"csv:{csv}"),
-        instance=DagsterInstance.ephemeral(),
-        partition_key="2022",
+        instance=instance,
+        partition_key=raw_key("EURUSD", "2022"),
     )
     assert result.success
     meta = raw_materializations(result)[0].metadata
@@ -152,10 +205,11 @@ def test_a_bad_batch_fails_names_the_rows_and_writes_nothing(fx_home: Path) -> N
     )
     bad = run_range(url, "2023", "2023", source=f"csv:{csv}")
     assert not bad.success
-    failure = next(e for e in bad.all_events if e.is_step_failure)
+    failure = next(e for e in bad.etl.all_events if e.is_step_failure)
     message = failure.step_failure_data.error.message
     # The 39 % jump and back is quarantined as a spike, which is a third of this batch:
-    # too many for a feed to be trusted, so the batch fails as a whole.
+    # too many for a feed to be trusted, so the batch fails as a whole, naming the pair.
+    assert "Failure: EURUSD: " in message
     assert "rejected_share: 1 of 3 weekday bars" in message and "2023-04-04" in message
     assert "2023-04-03" not in message and "2023-04-05" not in message
     after = snapshot(url)
@@ -184,13 +238,26 @@ def test_partitions_are_years_up_to_the_current_one() -> None:
 )
 def test_schedule_picks_the_newest_completed_trading_day(run_day: str, trading_day: str) -> None:
     when = datetime.fromisoformat(run_day).replace(hour=6, minute=30, tzinfo=UTC)
-    request = etl_schedule(build_schedule_context(scheduled_execution_time=when))
+    with instance_for_test() as instance:
+        register_pairs(instance, ("EURUSD", "GBPUSD", "USDJPY"))
+        context = build_schedule_context(instance=instance, scheduled_execution_time=when)
+        request = etl_schedule(context)
     expected = trading_day[:4]
-    assert request.partition_key == expected == etl_partition_for(when.date())
+    assert expected == etl_partition_for(when.date())
+    # One run for the whole book's year: from the first pair's to the last pair's.
+    assert request.tags[ASSET_PARTITION_RANGE_START] == f"EURUSD|{expected}"
+    assert request.tags[ASSET_PARTITION_RANGE_END] == f"USDJPY|{expected}"
     # One run per trading day although the partition (its year) repeats all year.
     assert request.run_key == trading_day
     # The key exists in the partitions on that morning (1 January and Saturday included).
     assert expected in TRADING_YEARS.get_partition_keys(current_time=when)
+
+
+def test_the_schedule_waits_for_the_first_pair() -> None:
+    when = datetime(2024, 3, 26, 6, 30, tzinfo=UTC)
+    with instance_for_test() as instance:
+        context = build_schedule_context(instance=instance, scheduled_execution_time=when)
+        assert isinstance(etl_schedule(context), SkipReason)
 
 
 def test_schedule_runs_monday_to_saturday_utc() -> None:

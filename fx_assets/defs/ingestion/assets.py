@@ -70,9 +70,11 @@ def fx_raw(
         raise fail(str(exc)) from None
     reports: dict[str, RawReport] = {}
     failed: dict[str, str] = {}
+    written = 0
     for pair, years in by_pair.items():
         try:
-            reports[pair] = ingest_pair(context, warehouse, market_data, source, pair, years)
+            reports[pair], rows = ingest_pair(context, warehouse, market_data, source, pair, years)
+            written += rows
         except PairFailure as exc:
             failed[pair] = str(exc)
             context.log.error(f"{RAW.name} {pair}: {exc}")
@@ -101,7 +103,9 @@ def fx_raw(
     if len(context.partition_keys) > 1:
         # A range run copies this metadata onto every partition's event: keep it small and
         # do not claim the batch's row count for each year.
-        return MaterializeResult(metadata={**report.to_metadata(), "pairs": len(reports)})
+        return MaterializeResult(
+            metadata={**report.to_metadata(), "pairs": len(reports), "batch_row_count": written}
+        )
     (pair,) = reports
     wh = warehouse.get().for_pair(pair)
     start, end = date.fromisoformat(report.window_start), date.fromisoformat(report.window_end)
@@ -120,8 +124,8 @@ def ingest_pair(
     source: Source,
     pair: str,
     years: list[str],
-) -> RawReport:
-    """Fetch, judge and write one pair's years in one transaction; its report."""
+) -> tuple[RawReport, int]:
+    """Fetch, judge and write one pair's years in one transaction; its report and rows."""
     start = date(int(years[0]), 1, 1)
     if market_data.start_date:
         # The first partition's year may begin before FX_START_DATE: nothing earlier lands.
@@ -129,7 +133,7 @@ def ingest_pair(
     # The current year's window runs to 31 December: never ask the source about the future.
     end = min(date(int(years[-1]), 12, 31), datetime.now(UTC).date())
     if start > end:
-        return RawReport(window_start=str(start), window_end=str(end), source=source.name)
+        return RawReport(window_start=str(start), window_end=str(end), source=source.name), 0
     try:
         bars = source.fetch(start, end, pair=pair)
     except SourceError as exc:
@@ -164,13 +168,14 @@ def ingest_pair(
     if len(report.rejected) or report.warnings:
         context.log.warning(f"{RAW.name} {pair} {start}..{end}: {report.describe()}")
     origin = getattr(source, "metadata", None)
-    return RawReport.of(
+    raw = RawReport.of(
         report,
         start=str(start),
         end=str(end),
         source=source.name,
         **(origin() if callable(origin) else {}),
     )
+    return raw, written[RAW.name]
 
 
 class _interim:  # TODO(book): removed when the sources give every pair (branch sources)
