@@ -8,6 +8,7 @@ Secrets are ``SecretStr``: they print as ``**********`` and reach Dagster as ``E
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
@@ -133,6 +134,11 @@ class Settings(BaseSettings):
         ",".join(DEFAULT_BOOK),
         description="the book: comma-separated pairs, base then quote (`EURUSD,GBPUSD`); "
         "the first is the default view",
+    )
+    max_parallel: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        ge=1,
+        description="pairs `fx run` works on at the same time (default: the core count)",
     )
     source: str = Field(
         "ecb",
@@ -382,6 +388,8 @@ def sqlite_path(url: str) -> Path | None:
 
 def _default(field: str) -> str:
     info = Settings.model_fields[field]
+    if info.default_factory is not None:
+        return "this machine's (see meaning)"
     if info.default is None:
         return "unset"
     if isinstance(info.default, bool):
