@@ -21,6 +21,7 @@ from fx_assets.core.contracts import FINAL, RAW, RAW_REJECTED
 from fx_assets.core.reports import (
     BacktestReport,
     BacktestSummaryReport,
+    BookReport,
     CandidatesReport,
     ChallengerReport,
     GapsReport,
@@ -351,11 +352,30 @@ def echo_monitoring(echo: Echo, pair: str) -> None:
         echo(f"  {pair}  monitoring: {findings.performance_decay(found.performance).summary}")
 
 
+def run_book(echo: Echo, log_level: str | None = None) -> BookReport | None:
+    """The book's verdict, adjusted for the number of pairs tested, in a line or two."""
+    result = execute("book_job", log_level=log_level)
+    report = read_report(result, BookReport)
+    if report is None:
+        return None
+    echo(f"book: {report.headline}")
+    cross = report.cross_section
+    if "long_short_sharpe" in cross:
+        echo(
+            f"  illustration, not advice: long the {cross['k']} pairs most likely up, short the"
+            f" {cross['k']} least, with costs: Sharpe {cross['long_short_sharpe']:.2f}"
+            f" (equal-weight book {cross['equal_weight_sharpe']:.2f})"
+        )
+    return report
+
+
 def run_pipeline(
     echo: Echo, log_level: str | None = None, pairs: tuple[str, ...] | None = None
 ) -> int:
-    """ETL (full history of the book), then each pair's training and forecast."""
+    """ETL (full history of the book), then each pair's training and forecast, then the
+    book's verdict."""
     run_etl(echo, log_level, pairs)
     run_training(echo, log_level, pairs)
     run_predictions(echo, log_level, pairs)
+    run_book(echo, log_level)
     return 0
