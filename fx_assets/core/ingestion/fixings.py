@@ -43,6 +43,7 @@ class EuroFixings:
         self.wide = wide
         self.origin = origin
         self._bars: dict[str, pd.DataFrame] = {}
+        self._current: list[str] | None = None
 
     @property
     def newest(self) -> pd.Timestamp | None:
@@ -57,11 +58,11 @@ class EuroFixings:
 
     def current(self) -> list[str]:
         """The euro and the currencies the ECB still fixes (EUR first, then A-Z)."""
-        newest = self.newest
-        if newest is None:
-            return []
-        live = [c for c in sorted(self.wide.columns) if _fixed_since(self, c, newest)]
-        return [EUR, *live]
+        if self._current is None:
+            newest = self.newest
+            live = [c for c in sorted(self.wide.columns) if _fixed_since(self, c, newest)]
+            self._current = [EUR, *live] if newest is not None else []
+        return self._current
 
     def bars(self, pair: str) -> pd.DataFrame:
         """The whole history of ``pair`` (close only), computed on the first call."""
@@ -114,9 +115,9 @@ class EuroFixings:
         return bars[BAR_COLUMNS]
 
 
-def _fixed_since(fixings: EuroFixings, currency: str, newest: pd.Timestamp) -> bool:
+def _fixed_since(fixings: EuroFixings, currency: str, newest: pd.Timestamp | None) -> bool:
     last = fixings.last_fixing(currency)
-    return last is not None and newest - last <= RETIRED_AFTER
+    return newest is not None and last is not None and newest - last <= RETIRED_AFTER
 
 
 def _read_member(zf: zipfile.ZipFile, member: str, origin: str) -> bytes:
