@@ -143,7 +143,9 @@ class Settings(BaseSettings):
     source: str = Field(
         "ecb",
         description="`ecb` (bundled, offline), `ecb-live` (the ECB's current file), "
-        "`twelvedata` or `csv:PATH`",
+        "`twelvedata` or `csv:PATH` (one file, with a `pair` column for a book of several "
+        "pairs, or one file per pair with `{pair}` in the path: `csv:data/{pair}.csv`); "
+        "every pair of `FX_PAIRS` must be one the source can give",
     )
     start_date: date | None = Field(
         None, description="first date to ingest; default the source's first bar"
@@ -157,6 +159,12 @@ class Settings(BaseSettings):
         TWELVEDATA_URL,
         validation_alias=_env("TWELVEDATA_BASE_URL"),
         description="Twelve Data API root",
+    )
+    twelvedata_requests_per_minute: int = Field(
+        8,
+        gt=0,
+        description="Twelve Data requests at most in any minute, for the whole book and "
+        "every process on this `FX_HOME` (the free plan's limit is 8); a request over it waits",
     )
     ecb_url: str = Field(ECB_LIVE_URL, description="the ECB history zip `ecb-live` downloads")
     allow_http_sources: bool = Field(
