@@ -67,18 +67,22 @@ class MarketDataResource(LockedResource):
     twelvedata_api_key: str | None = None
     twelvedata_base_url: str = TWELVEDATA_URL
     ecb_url: str = Field(default=_default("ecb_url"))
+    twelvedata_requests_per_minute: int = _field("twelvedata_requests_per_minute")
     cache_dir: str | None = Field(default=None, description="where ecb-live keeps its download")
     on_bad_rows: str = Field(default=_default("on_bad_rows"))
     max_rejected_share: float = Field(default=_default("max_rejected_share"))
     stale_after_days: int = Field(default=_default("stale_after_days"))
 
-    def client(self) -> Source:
+    def client(self, book: list[str] | None = None) -> Source:
+        """The source, for the pairs ``book`` (a pair-less CSV serves a one-pair book)."""
         return make_source(
             self.source,
             api_key=self.twelvedata_api_key,
             base_url=self.twelvedata_base_url,
             ecb_url=self.ecb_url,
             cache_dir=self.cache_dir,
+            book=book,
+            requests_per_minute=self.twelvedata_requests_per_minute,
         )
 
 
@@ -265,6 +269,7 @@ def build_resources(settings: Settings) -> dict[str, Any]:
             twelvedata_api_key=_secret(settings, "twelvedata_api_key"),
             twelvedata_base_url=settings.twelvedata_base_url,
             ecb_url=settings.ecb_url,
+            twelvedata_requests_per_minute=settings.twelvedata_requests_per_minute,
             cache_dir=str(settings.home / "sources"),
             on_bad_rows=settings.on_bad_rows,
             max_rejected_share=settings.max_rejected_share,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -14,7 +15,6 @@ from dagster import (
     ExecuteInProcessResult,
     SkipReason,
     build_schedule_context,
-    instance_for_test,
     materialize,
 )
 
@@ -226,6 +226,16 @@ def test_partitions_are_years_up_to_the_current_one() -> None:
     assert trading_year_partitions(date(2025, 10, 1)).get_first_partition_key() == "2025"
 
 
+def evaluate(schedule, instance: DagsterInstance, when: datetime):  # type: ignore[no-untyped-def]
+    """The schedule's tick on ``instance``, in a copy of the context: evaluating it leaves
+    the instance's definitions state installed, which would outlive the instance."""
+
+    def tick():  # type: ignore[no-untyped-def]
+        return schedule(build_schedule_context(instance=instance, scheduled_execution_time=when))
+
+    return contextvars.copy_context().run(tick)
+
+
 @pytest.mark.parametrize(
     ("run_day", "trading_day"),
     [
@@ -236,12 +246,14 @@ def test_partitions_are_years_up_to_the_current_one() -> None:
         ("2027-01-04", "2027-01-01"),  # Monday: Friday, a new year with no fixing yet
     ],
 )
-def test_schedule_picks_the_newest_completed_trading_day(run_day: str, trading_day: str) -> None:
+def test_schedule_picks_the_newest_completed_trading_day(
+    run_day: str, trading_day: str, tmp_path: Path
+) -> None:
     when = datetime.fromisoformat(run_day).replace(hour=6, minute=30, tzinfo=UTC)
-    with instance_for_test() as instance:
+    # A persistent instance: a schedule's context needs an instance it can refer to.
+    with DagsterInstance.local_temp(str(tmp_path)) as instance:
         register_pairs(instance, ("EURUSD", "GBPUSD", "USDJPY"))
-        context = build_schedule_context(instance=instance, scheduled_execution_time=when)
-        request = etl_schedule(context)
+        request = evaluate(etl_schedule, instance, when)
     expected = trading_day[:4]
     assert expected == etl_partition_for(when.date())
     # One run for the whole book's year: from the first pair's to the last pair's.
@@ -253,11 +265,10 @@ def test_schedule_picks_the_newest_completed_trading_day(run_day: str, trading_d
     assert expected in TRADING_YEARS.get_partition_keys(current_time=when)
 
 
-def test_the_schedule_waits_for_the_first_pair() -> None:
+def test_the_schedule_waits_for_the_first_pair(tmp_path: Path) -> None:
     when = datetime(2024, 3, 26, 6, 30, tzinfo=UTC)
-    with instance_for_test() as instance:
-        context = build_schedule_context(instance=instance, scheduled_execution_time=when)
-        assert isinstance(etl_schedule(context), SkipReason)
+    with DagsterInstance.local_temp(str(tmp_path)) as instance:
+        assert isinstance(evaluate(etl_schedule, instance, when), SkipReason)
 
 
 def test_schedule_runs_monday_to_saturday_utc() -> None:
@@ -268,3 +279,53 @@ def test_schedule_runs_monday_to_saturday_utc() -> None:
     ticks = cron_string_iterator(datetime(2024, 3, 24, tzinfo=UTC).timestamp(), ETL_CRON, "UTC")
     days = {next(ticks).strftime("%a") for _ in range(14)}
     assert days == {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat"}
+
+
+BOOK = ("EURUSD", "GBPUSD", "USDJPY")
+
+
+def test_the_book_is_one_run_and_each_pair_is_rebuilt_alone(warehouse_url: str) -> None:
+    result = run_range(warehouse_url, "2023", "2024", pairs=BOOK)
+    assert result.success
+    wh = Warehouse(warehouse_url)
+    assert wh.pairs(RAW) == sorted(BOOK)
+    parts = raw_materializations(result.etl)
+    assert sorted(m.partition for m in parts) == sorted(
+        raw_key(p, y) for p in BOOK for y in ("2023", "2024")
+    )
+    # USD/JPY is the cross of two euro fixings: yen per euro over dollars per euro.
+    eur = wh.read(RAW, pair="EURUSD").set_index("date")["close"]
+    jpy = wh.read(RAW, pair="USDJPY").set_index("date")["close"]
+    assert 100 < jpy.median() < 200
+    assert len(jpy) == len(eur) and (jpy.index == eur.index).all()
+    for pair in BOOK:
+        final = wh.read(FINAL, pair=pair)
+        assert len(final) == len(wh.read(RAW, pair=pair)) - 60
+    before = snapshot(warehouse_url)
+
+    # One pair's partitions again: its rows are the same, the others' are not touched.
+    instance = DagsterInstance.ephemeral()
+    register_pairs(instance, BOOK)
+    res = resources(warehouse_url)
+    again = materialize(
+        in_groups("ingestion"),
+        resources=res,
+        instance=instance,
+        tags=book_range(("GBPUSD",), "2023", "2024"),
+    )
+    assert again.success
+    assert materialize(
+        in_groups("features"), resources=res, instance=instance, partition_key="GBPUSD"
+    ).success
+    after = snapshot(warehouse_url)
+    for table, frame in before.items():
+        pd.testing.assert_frame_equal(frame, after[table], check_exact=True, obj=table)
+
+
+def test_a_pair_the_source_cannot_give_is_one_line_naming_it(warehouse_url: str) -> None:
+    result = run_range(warehouse_url, "2024", "2024", pairs=("EURUSD", "XAUUSD"))
+    assert not result.success
+    failure = next(e for e in result.etl.all_events if e.is_step_failure)
+    message = failure.step_failure_data.error.message
+    assert "XAUUSD" in message and "EURUSD" not in message.split("XAUUSD")[0][-40:]
+    assert Warehouse(warehouse_url).count(RAW) == 0

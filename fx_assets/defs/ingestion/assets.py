@@ -62,8 +62,8 @@ def fx_raw(
     market_data: MarketDataResource,
 ) -> MaterializeResult:
     """Daily bars of each pair that pass the row rules, one partition per pair and year."""
-    source = _interim(market_data.client())
     by_pair = years_by_pair(context.partition_keys)
+    source = market_data.client(book=list(by_pair))
     try:
         source.check_pairs(list(by_pair))
     except (SourceError, PairError) as exc:
@@ -78,11 +78,11 @@ def fx_raw(
         except PairFailure as exc:
             failed[pair] = str(exc)
             context.log.error(f"{RAW.name} {pair}: {exc}")
-            continue
-        # Recorded now, per partition: a later pair's failure fails the step, and the
-        # pairs that landed must still show as materialized.
-        if len(by_pair) > 1:
-            for year in years:
+    if failed:
+        # The pairs that landed show as materialized (the step's failure records none);
+        # one line per failed pair: a rerun of those completes the book.
+        for pair in reports:
+            for year in by_pair[pair]:
                 context.log_event(
                     AssetMaterialization(
                         asset_key=RAW.name,
@@ -90,9 +90,6 @@ def fx_raw(
                         metadata={"pair": pair, **reports[pair].window_metadata()},
                     )
                 )
-    if failed:
-        # One line per failed pair, the others' rows are written: a rerun of the failed
-        # pairs completes the book.
         raise fail(
             "; ".join(f"{pair}: {why}" for pair, why in failed.items())
             + (f" (written: {', '.join(reports)})" if reports else "")
@@ -177,19 +174,3 @@ def ingest_pair(
     )
     return raw, written[RAW.name]
 
-
-class _interim:  # TODO(book): removed when the sources give every pair (branch sources)
-    def __init__(self, source: Source) -> None:
-        self.s = source
-        self.name = source.name
-
-    def check_pairs(self, pairs: list[str]) -> None:
-        if pairs != ["EURUSD"]:
-            raise PairError(f"{self.name} gives EURUSD only until the sources branch lands")
-
-    def fetch(self, start: date, end: date, pair: str) -> pd.DataFrame:
-        return self.s.fetch(start, end)
-
-    def metadata(self) -> dict[str, str]:
-        origin = getattr(self.s, "metadata", None)
-        return origin() if callable(origin) else {}
