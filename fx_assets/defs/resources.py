@@ -26,6 +26,7 @@ from fx_assets.core.ingestion.sources import Source
 from fx_assets.core.models import registry
 from fx_assets.core.models.champion import load_champion
 from fx_assets.core.models.inference import InProcessScorer, Scorer, ServiceScorer
+from fx_assets.core.pairs import DEFAULT_PAIR, Pair
 from fx_assets.core.settings import TWELVEDATA_URL, Settings, env_name, load_settings
 from fx_assets.core.warehouse import Warehouse
 from fx_assets.defs.locked import LockedResource, refuse_run_config
@@ -178,10 +179,11 @@ class ModelServiceResource(LockedResource):
     )
     token: str | None = Field(default=None, description="Its bearer token (FX_API_TOKEN).")
 
-    def scorer(self, tracking: MlflowResource) -> Scorer:
+    def scorer(self, tracking: MlflowResource, pair: str = DEFAULT_PAIR) -> Scorer:
+        """``pair``'s champion: its own registered model, in process or behind the service."""
         if self.url:
-            return ServiceScorer(self.url, self.token)
-        return InProcessScorer(load_champion(tracking.client()))
+            return ServiceScorer(self.url, self.token, pair=pair)
+        return InProcessScorer(load_champion(tracking.client(), name=Pair.parse(pair).model_name))
 
 
 @resource(
