@@ -23,8 +23,8 @@ MA_WINDOWS = (5, 20, 60)
 VOL_WINDOWS = (5, 20, 60)
 RSI_WINDOW = 14
 
-# The model's inputs, in the order every model, table and request uses.
-FEATURES: list[str] = [
+# A pair's own inputs, from its closes alone.
+PAIR_FEATURES: list[str] = [
     "ret_1d",
     *[f"ret_lag_{k}" for k in RETURN_LAGS],
     "ret_5d",
@@ -39,13 +39,14 @@ FEATURES: list[str] = [
 ]
 # Features read from the whole book (``fx_assets.core.features_cross``): the dollar's
 # mean move over the book's USD legs, and the pair's momentum rank among the book's pairs.
-# Not yet among FEATURES: switching them on changes every model's inputs at once.
 USD_MOVE_WINDOWS = (1, 5, 20)
 MOM_RANK_WINDOWS = (20, 60)
 CROSS_FEATURES: list[str] = [
     *[f"usd_move_{k}d" for k in USD_MOVE_WINDOWS],
     *[f"mom_rank_{k}" for k in MOM_RANK_WINDOWS],
 ]
+# The model's inputs, in the order every model, table and request uses.
+FEATURES: list[str] = [*PAIR_FEATURES, *CROSS_FEATURES]
 # 1 when the next trading day's close is above this day's, else 0.
 TARGET = "target"
 

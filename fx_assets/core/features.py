@@ -4,7 +4,8 @@ Every feature at date t is computed from closes at or before t only: rolling win
 look back, and exponential averages run forward with ``adjust=False``. Appending
 future rows therefore never changes an earlier value (tested as a property).
 The feature set uses closes only, so one list serves close-only sources (ECB) and
-OHLC sources alike.
+OHLC sources alike. A pair's features are its own (PAIR_FEATURES) and what the rest of the
+book did (CROSS_FEATURES, ``fx_assets.core.features_cross``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from fx_assets.core.domain import (
     TARGET,
     VOL_WINDOWS,
 )
+from fx_assets.core.features_cross import book_bars, cross_features
+from fx_assets.core.pairs import DEFAULT_PAIR, Pair
 
 MACD_FAST, MACD_SLOW, MACD_SIGNAL = 12, 26, 9
 
@@ -34,11 +37,24 @@ def _rsi(close: pd.Series, window: int) -> pd.Series:
     return rsi.where(loss != 0, 100.0).where(gain.notna())
 
 
-def build_features(raw: pd.DataFrame) -> pd.DataFrame:
-    """Raw daily bars (``date``, ``close``, ...) to ``date``, ``close`` and FEATURES.
+def build_features(
+    raw: pd.DataFrame, *, pair: str = DEFAULT_PAIR, book: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """``pair``'s daily bars (``date``, ``close``, ...) to ``date``, ``close`` and FEATURES:
+    its own, and the cross-currency features of ``book`` (the book's closes: ``pair``,
+    ``date``, ``close``; None: a book of this pair alone).
 
     Rows keep their dates; warm-up rows carry nulls where a window is not yet full.
     """
+    own = pair_features(raw)
+    closes = book if book is not None else own[["date", "close"]].assign(pair=pair)
+    cross = cross_features(closes)
+    cross = cross.loc[cross["pair"] == Pair.parse(pair).code].drop(columns="pair")
+    return own.merge(cross, on="date", how="left", validate="1:1")
+
+
+def pair_features(raw: pd.DataFrame) -> pd.DataFrame:
+    """Raw daily bars (``date``, ``close``, ...) to ``date``, ``close`` and PAIR_FEATURES."""
     bars = raw[["date", "close"]].sort_values("date").reset_index(drop=True)
     close = bars["close"].astype(float)
     log_close = np.log(close)
@@ -81,3 +97,17 @@ def build_final(staging: pd.DataFrame) -> pd.DataFrame:
     complete = rows[FEATURES].notna().all(axis=1)
     final = rows.loc[complete, ["date", *FEATURES, TARGET]].reset_index(drop=True)
     return final
+
+
+def build_book_features(raw: pd.DataFrame) -> pd.DataFrame:
+    """The book's staging rows: ``pair``, ``date``, ``close``, each pair's own features
+    (``features.build_features``) and CROSS_FEATURES, pairs in order of first appearance,
+    each pair's rows oldest first."""
+    bars = book_bars(raw)
+    order = list(dict.fromkeys(Pair.parse(str(p)).code for p in raw["pair"]))
+    own = [pair_features(bars[bars["pair"] == pair]).assign(pair=pair) for pair in order]
+    if not own:
+        raise ValueError("the book's closes have no rows; ingest at least one pair")
+    rows = pd.concat(own, ignore_index=True)
+    rows = rows.merge(cross_features(bars), on=["pair", "date"], how="left", validate="1:1")
+    return rows[["pair", *[c for c in rows.columns if c != "pair"]]]

@@ -26,7 +26,6 @@ import numpy as np
 import pandas as pd
 
 from fx_assets.core.domain import CROSS_FEATURES, MOM_RANK_WINDOWS, USD_MOVE_WINDOWS
-from fx_assets.core.features import build_features
 from fx_assets.core.pairs import Pair
 
 USD = "USD"
@@ -42,7 +41,7 @@ def usd_sign(pair: str) -> float:
     return float("nan")
 
 
-def _book_bars(closes: pd.DataFrame) -> pd.DataFrame:
+def book_bars(closes: pd.DataFrame) -> pd.DataFrame:
     missing = {"pair", "date", "close"} - set(closes.columns)
     if missing:
         raise ValueError(
@@ -62,7 +61,7 @@ def _book_bars(closes: pd.DataFrame) -> pd.DataFrame:
 
 def cross_features(closes: pd.DataFrame) -> pd.DataFrame:
     """``pair``, ``date`` and CROSS_FEATURES for every row of ``closes`` (see the module)."""
-    bars = _book_bars(closes)
+    bars = book_bars(closes)
     log_close = np.log(bars["close"].astype(float))
     by_pair = log_close.groupby(bars["pair"])
     by_date = bars["date"]
@@ -79,17 +78,3 @@ def cross_features(closes: pd.DataFrame) -> pd.DataFrame:
         scaled = ((rank - 1) / (ranked - 1)).where(ranked > 1, 0.5)
         out[f"mom_rank_{k}"] = scaled.where(ret.notna())
     return out[["pair", "date", *CROSS_FEATURES]]
-
-
-def build_book_features(raw: pd.DataFrame) -> pd.DataFrame:
-    """The book's staging rows: ``pair``, ``date``, ``close``, each pair's own features
-    (``features.build_features``) and CROSS_FEATURES, pairs in order of first appearance,
-    each pair's rows oldest first."""
-    bars = _book_bars(raw)
-    order = list(dict.fromkeys(Pair.parse(str(p)).code for p in raw["pair"]))
-    own = [build_features(bars[bars["pair"] == pair]).assign(pair=pair) for pair in order]
-    if not own:
-        raise ValueError("the book's closes have no rows; ingest at least one pair")
-    rows = pd.concat(own, ignore_index=True)
-    rows = rows.merge(cross_features(bars), on=["pair", "date"], how="left", validate="1:1")
-    return rows[["pair", *[c for c in rows.columns if c != "pair"]]]

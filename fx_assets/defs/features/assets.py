@@ -5,7 +5,7 @@ import pandas as pd
 from dagster import AllPartitionMapping, AssetDep, AssetExecutionContext, MaterializeResult, asset
 
 from fx_assets.core.contracts import FINAL, RAW, STAGING
-from fx_assets.core.domain import FEATURES, TARGET
+from fx_assets.core.domain import CROSS_FEATURES, FEATURES, TARGET
 from fx_assets.core.features import build_features, build_final
 from fx_assets.defs.contracts import asset_metadata, fail, table_metadata, validated
 from fx_assets.defs.ingestion.partitions import PAIRS
@@ -21,13 +21,21 @@ from fx_assets.defs.resources import WarehouseResource
     metadata=asset_metadata(STAGING),
 )
 def fx_staging(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
-    """Causal daily features (returns, moving averages, volatility, RSI, MACD) per trading day."""
+    """Causal daily features (returns, moving averages, volatility, RSI, MACD) per trading
+    day, and the book's: the dollar's move and the pair's momentum rank among the pairs."""
     pair = context.partition_key
-    wh = warehouse.get().for_pair(pair)
-    raw = wh.read(RAW, columns=["date", "close"])
+    book = warehouse.get().read(RAW, columns=["pair", "date", "close"])
+    raw = book.loc[book["pair"] == pair, ["date", "close"]]
     if raw.empty:
         raise fail(f"{RAW.name} holds no bar of {pair}: materialize its fx_raw partitions first")
-    staging = validated(STAGING, build_features(raw))
+    wh = warehouse.get().for_pair(pair)
+    staging = build_features(raw, pair=pair, book=book)
+    if staging[CROSS_FEATURES[0]].isna().all():
+        raise fail(
+            f"{pair}: the book ({', '.join(book['pair'].unique())}) has no pair against the"
+            " dollar, so no dollar move: add a USD pair to FX_PAIRS"
+        )
+    staging = validated(STAGING, staging)
     wh.replace_all(STAGING, staging)
     return MaterializeResult(
         metadata=table_metadata(staging[["date", "close", *FEATURES[:4]]], pair=pair)

@@ -173,4 +173,3 @@ def ingest_pair(
         **(origin() if callable(origin) else {}),
     )
     return raw, written[RAW.name]
-

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fx_assets.core.domain import CROSS_FEATURES, FEATURES
-from fx_assets.core.features import build_features
-from fx_assets.core.features_cross import build_book_features, cross_features, usd_sign
+from fx_assets.core.domain import CROSS_FEATURES, FEATURES, PAIR_FEATURES
+from fx_assets.core.features import build_book_features, build_features
+from fx_assets.core.features_cross import cross_features, usd_sign
 
 DATES = pd.bdate_range("2024-01-01", periods=70)
 MISSING = 65  # USD/JPY has no bar on this day
@@ -99,9 +99,11 @@ def test_book_frame_is_each_pairs_own_features_beside_the_cross_ones(
     book: pd.DataFrame,
 ) -> None:
     rows = build_book_features(book)
-    assert list(rows.columns) == ["pair", "date", "close", *FEATURES, *CROSS_FEATURES]
+    assert list(rows.columns) == ["pair", "date", "close", *PAIR_FEATURES, *CROSS_FEATURES]
+    assert [*PAIR_FEATURES, *CROSS_FEATURES] == FEATURES
     assert list(rows["pair"].unique()) == ["EURUSD", "USDJPY", "EURGBP"]
-    alone = build_features(book[book["pair"] == "USDJPY"])
+    # One pair's staging row, as the asset builds it, is its row of the book's frame.
+    alone = build_features(book[book["pair"] == "USDJPY"], pair="USDJPY", book=book)
     pd.testing.assert_frame_equal(
         rows.loc[rows["pair"] == "USDJPY", ["date", "close", *FEATURES]].reset_index(drop=True),
         alone,
