@@ -37,6 +37,7 @@ from fx_assets.core.ingestion.sources import EcbSource
 from fx_assets.core.models import registry
 from fx_assets.core.models.loader import record_artifact_hash
 from fx_assets.core.models.ranges import TAG_FEATURE_RANGES, Ranges
+from fx_assets.core.pairs import DEFAULT_PAIR, model_name
 from fx_assets.core.warehouse import Warehouse
 from tests.conftest import FX_VARS
 
@@ -111,8 +112,38 @@ def build_world(home: Path, template: Path, *, predictions: bool = True) -> Worl
     version = register_champion(final, CUTOFF)
     if predictions:
         rows = predict(final, [], InProcessScorer(load_champion()))
-        Warehouse(url).insert_new(PREDICTIONS, rows)
+        Warehouse(url).for_pair(DEFAULT_PAIR).insert_new(PREDICTIONS, rows)
     return World(home=home, final=final, version=version)
+
+
+def add_pair(
+    world: World,
+    pair: str,
+    *,
+    end: date = END,
+    champion: bool = True,
+    predictions: bool = True,
+    c: float = 0.1,
+) -> str | None:
+    """A second pair in ``world``'s home, its tables written directly (the sources give
+    only EUR/USD on this branch): the ECB feature rows up to ``end`` as ``pair``'s, a
+    champion registered under ``pair``'s model name (unless ``champion`` is false), its
+    stored predictions. The champion's version, or None. Call inside ``use_home``."""
+    from fx_assets.core.models.champion import load_champion
+    from fx_assets.core.models.inference import InProcessScorer, predict
+
+    wh = Warehouse(world.warehouse_url).for_pair(pair)
+    final = world.final[world.final["date"] <= pd.Timestamp(end)].reset_index(drop=True)
+    staging = Warehouse(world.warehouse_url).read(STAGING, pair=DEFAULT_PAIR)
+    wh.replace_all(STAGING, staging[staging["date"] <= pd.Timestamp(end)])
+    wh.replace_all(FINAL, final)
+    if not champion:
+        return None
+    version = register_champion(final, CUTOFF, c=c, name=model_name(pair))
+    if predictions:
+        scorer = InProcessScorer(load_champion(name=model_name(pair)))
+        wh.insert_new(PREDICTIONS, predict(final, [], scorer))
+    return version
 
 
 def free_port() -> int:
@@ -180,16 +211,22 @@ def ecb_tables(start: date, end: date) -> tuple[pd.DataFrame, pd.DataFrame]:
 def fill_warehouse(url: str, start: date, end: date) -> pd.DataFrame:
     """Write staging and final for [start, end]; return final."""
     staging, final = ecb_tables(start, end)
-    wh = Warehouse(url)
+    wh = Warehouse(url).for_pair(DEFAULT_PAIR)
     wh.replace_all(STAGING, staging)
     wh.replace_all(FINAL, final)
     return final
 
 
 def register_champion(
-    final: pd.DataFrame, cutoff: date, *, c: float = 1.0, alias: bool = True
+    final: pd.DataFrame,
+    cutoff: date,
+    *,
+    c: float = 1.0,
+    alias: bool = True,
+    name: str = registry.MODEL_NAME,
 ) -> str:
-    """Train on rows up to ``cutoff``, register a version, make it champion; its version."""
+    """Train on rows up to ``cutoff``, register a version of ``name`` (a pair's model, EUR/USD's
+    by default), make it champion; its version."""
     train = final[(final["date"] <= pd.Timestamp(cutoff)) & final[TARGET].notna()]
     x, y = train[FEATURES], train[TARGET].astype(int)
     model = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=500)).fit(x, y)
@@ -199,14 +236,14 @@ def register_champion(
             model,
             name="model",
             signature=infer_signature(x, model.predict_proba(x)),
-            registered_model_name=registry.MODEL_NAME,
+            registered_model_name=name,
             # Inferring requirements imports the model in a subprocess: seconds per model.
             pip_requirements=[f"scikit-learn=={sklearn.__version__}"],
             serialization_format="skops",
         )
     version = str(info.registered_model_version)
     client = registry.client()
-    record_artifact_hash(client, version)
+    record_artifact_hash(client, version, name)
     tags = {
         registry.TAG_LIFECYCLE: "challenger",
         registry.TAG_FEATURES: ",".join(FEATURES),
@@ -216,13 +253,13 @@ def register_champion(
         TAG_FEATURE_RANGES: Ranges.of(train, FEATURES).to_tag(),
     }
     for key, value in tags.items():
-        client.set_model_version_tag(registry.MODEL_NAME, version, key, value)
+        client.set_model_version_tag(name, version, key, value)
     if alias:
-        promote(version)
+        promote(version, name=name)
     return version
 
 
-def promote(version: str) -> None:
+def promote(version: str, *, name: str = registry.MODEL_NAME) -> None:
     client = registry.client()
-    client.set_registered_model_alias(registry.MODEL_NAME, registry.CHAMPION, version)
-    client.set_model_version_tag(registry.MODEL_NAME, version, registry.TAG_LIFECYCLE, "champion")
+    client.set_registered_model_alias(name, registry.CHAMPION, version)
+    client.set_model_version_tag(name, version, registry.TAG_LIFECYCLE, "champion")
