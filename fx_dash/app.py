@@ -1,6 +1,9 @@
 """The dashboard: ``fx dash`` serves it; gunicorn serves ``fx_dash.app:server``.
 
-The layout is a function, so each page load reads the warehouse afresh, with the
+Two pages under one URL scheme, so a page can be shared: ``/`` is the book overview (one
+sortable row per pair of ``FX_PAIRS``), ``/pair/GBPUSD`` a pair's detail page, every
+chart and table on it that pair's (``fx_dash.book`` and the panels below). The page is
+built by a callback on the URL, so each visit reads the warehouse afresh with the
 settings of that moment (importing the module only starts a background warm-up of the
 MLflow client). An interval re-reads while the page stays open. The model panel fills in
 through its own callback, so a slow or unreachable registry never holds up the rest.
@@ -9,43 +12,36 @@ through its own callback, so a slow or unreachable registry never holds up the r
 from __future__ import annotations
 
 import atexit
-import logging
 import os
 import threading
 import time
-import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 from dash import Dash, Input, Output, State, ctx, dcc, html
+from dash.exceptions import PreventUpdate
 
-from fx_assets.core.readmodel.accuracy import ROLLING_WINDOW, rolling_accuracy
+from fx_assets.core.pairs import DEFAULT_PAIR
+from fx_assets.core.readmodel.book import Book
 from fx_assets.core.readmodel.registry import ModelHistory, RegistryReader, model_history
-from fx_assets.core.settings import Settings, load_settings
+from fx_assets.core.settings import load_settings
+from fx_dash.book import Overview, load_overview, overview_panel
 from fx_dash.compression import compressing_server
-from fx_dash.figures import GRAPH_CONFIG, empty_figure, price_figure, rolling_accuracy_figure
-from fx_dash.monitoring import load_monitoring, monitoring_panel
-from fx_dash.panels import (
-    NOTHING_TO_SHOW,
-    accuracy_panel,
-    forecast_panel,
-    message_box,
-    model_panel,
-    page_count,
-    pager,
-    table_note,
-    table_page,
-    table_records,
-    updated_text,
+from fx_dash.layout import (
+    DEFAULT_REFRESH_SECONDS,
+    failure,
+    page,
+    refresh_seconds,
+    route,
+    serve_layout,
+    snapshot_of,
+    warehouse_views,
 )
-from fx_dash.quality import data_status
-from fx_dash.reader import DEFAULT_RANGE, RANGES, Snapshot, load_snapshot
+from fx_dash.monitoring import load_monitoring, monitoring_panel
+from fx_dash.panels import message_box, model_panel, page_count, table_page, table_records
+from fx_dash.reader import DEFAULT_RANGE, Snapshot
 from fx_dash.skill import load_skill, skill_panel
 from fx_dash.style import INDEX_STRING
 
-log = logging.getLogger(__name__)
-
-DEFAULT_REFRESH_SECONDS = int(Settings.model_fields["dash_refresh_seconds"].default)
 # The registry changes when training runs (weekly); a page load may show a read this old.
 REGISTRY_MAX_AGE_S = 30.0
 # An unreachable tracking server must not hold the model panel for MLflow's default minutes
@@ -55,162 +51,6 @@ REGISTRY_MAX_AGE_S = 30.0
 HTTP_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "5"}
 
 
-def refresh_seconds() -> int:
-    """``FX_DASH_REFRESH_SECONDS``: how often the open page re-reads; 0 turns it off."""
-    return load_settings().dash_refresh_seconds
-
-
-def _status(snapshot: Snapshot) -> list[Any]:
-    if snapshot.message:
-        return [message_box(snapshot.message, problem=snapshot.problem)]
-    return [message_box(snapshot.first_start)] if snapshot.first_start else []
-
-
-def _failure(exc: Exception) -> Snapshot:
-    """An unexpected error: logged with its traceback under an error id, shown as a generic
-    line with that id. Its text stays in the log: a driver's error can name a host, a
-    user or a query, which a page anyone can open must not show."""
-    error_id = uuid.uuid4().hex[:12]
-    log.error("the dashboard could not build its panels (error id %s)", error_id, exc_info=exc)
-    return Snapshot(
-        message=f"The page could not be built (error id {error_id}); "
-        "the dashboard's log has the details under that id.",
-        problem=True,
-    )
-
-
-def _warehouse_views(snapshot: Snapshot, overlay: bool, every: int) -> tuple[Any, ...]:
-    """Everything drawn from one warehouse snapshot, in the callback's output order."""
-    try:
-        return _build_views(snapshot, overlay, every)
-    except Exception as exc:
-        return _build_views(_failure(exc), overlay, every)
-
-
-def _build_views(snapshot: Snapshot, overlay: bool, every: int) -> tuple[Any, ...]:
-    if snapshot.message:
-        prices = rolling = empty_figure(NOTHING_TO_SHOW)
-    else:
-        prices = price_figure(snapshot.prices, snapshot.predictions if overlay else None)
-        rolling = rolling_accuracy_figure(rolling_accuracy(snapshot.predictions))
-    return (
-        _status(snapshot),
-        # The forecast first, then how current and clean the data under it is.
-        [*forecast_panel(snapshot), *data_status(snapshot, load_settings().stale_after_days)],
-        accuracy_panel(snapshot),
-        prices,
-        rolling,
-        table_note(snapshot),
-        updated_text(every, datetime.now(UTC)),
-    )
-
-
-def _card(title: str, *children: Any, cls: str = "") -> html.Section:
-    return html.Section([html.H2(title), *children], className=f"card {cls}".strip())
-
-
-def page(snapshot: Snapshot, every: int) -> html.Div:
-    """The whole page, its warehouse panels filled from ``snapshot``."""
-    (status, forecast, accuracy, prices, rolling, note, updated) = _warehouse_views(
-        snapshot, overlay=True, every=every
-    )
-    records = table_records(snapshot.predictions)
-    rows, first_page, label = table_page(records, 0)
-    return html.Div(
-        [
-            html.Header(
-                [
-                    html.H1("EUR/USD next-day direction"),
-                    html.Div(updated, id="updated", className="detail"),
-                ]
-            ),
-            html.Div(status, id="status"),
-            html.Div(
-                [
-                    _card("Next-day forecast", html.Div(forecast, id="forecast"), cls="narrow"),
-                    _card(
-                        "Directional accuracy (resolved predictions)",
-                        html.Div(accuracy, id="accuracy"),
-                        cls="wide",
-                    ),
-                ],
-                className="row",
-            ),
-            _card(
-                "EUR/USD",
-                html.Div(
-                    [
-                        dcc.RadioItems(
-                            id="range",
-                            options=list(RANGES),
-                            value=DEFAULT_RANGE,
-                            inline=True,
-                            className="ranges",
-                        ),
-                        dcc.Checklist(
-                            id="overlay",
-                            options=[{"label": "predicted direction", "value": "show"}],
-                            value=["show"],
-                            inline=True,
-                        ),
-                    ],
-                    className="controls",
-                ),
-                dcc.Graph(
-                    id="price-chart", figure=prices, config=GRAPH_CONFIG, style={"height": "440px"}
-                ),
-            ),
-            html.Div(
-                [
-                    _card(
-                        "Past predictions against outcomes",
-                        html.Div(note, id="table-note", className="detail"),
-                        html.Table(rows, id="predictions-table", className="predictions"),
-                        pager(label),
-                        dcc.Store(id="table-page", data=first_page),
-                        dcc.Store(id="table-pages", data=page_count(records)),
-                        cls="half",
-                    ),
-                    _card(
-                        f"Rolling accuracy: the last {ROLLING_WINDOW} resolved predictions,"
-                        " with its 95 % exact band",
-                        dcc.Graph(
-                            id="rolling-chart",
-                            figure=rolling,
-                            config=GRAPH_CONFIG,
-                            style={"height": "380px"},
-                        ),
-                        cls="half",
-                    ),
-                ],
-                className="row",
-            ),
-            _card(
-                "Is there skill?", html.Div(id="skill-panel", children=[message_box("Loading…")])
-            ),
-            _card("Model", html.Div(id="model-panel", children=[message_box("Loading…")])),
-            _card(
-                "Monitoring",
-                html.Div(id="monitoring-panel", children=[message_box("Loading…")]),
-            ),
-            dcc.Interval(id="refresh", interval=max(every, 1) * 1000, disabled=every == 0),
-        ],
-        className="page",
-    )
-
-
-def _snapshot(range_key: str, *, prices: bool = True) -> Snapshot:
-    try:
-        return load_snapshot(load_settings().warehouse_url, range_key, prices=prices)
-    except Exception as exc:
-        return _failure(exc)
-
-
-def serve_layout() -> html.Div:
-    """Each page load reads the warehouse afresh."""
-    return page(_snapshot(DEFAULT_RANGE), refresh_seconds())
-
-
 def create_app() -> Dash:
     refresh_seconds()  # a bad setting fails at start, not on the first page view
     for key, value in HTTP_DEFAULTS.items():
@@ -218,7 +58,7 @@ def create_app() -> Dash:
     app = Dash(
         __name__,
         server=compressing_server(__name__),
-        title="EUR/USD forecast",
+        title="fx book forecasts",
         update_title=None,
         compress=True,
         serve_locally=True,
@@ -226,8 +66,41 @@ def create_app() -> Dash:
     app.index_string = INDEX_STRING
     # Set first, or assigning a layout function calls it (reading the warehouse) at import
     # and ships that snapshot inside every page as the validation layout.
-    app.validation_layout = page(Snapshot(message="validation"), DEFAULT_REFRESH_SECONDS)
+    app.validation_layout = html.Div(
+        [
+            serve_layout(),
+            page(Snapshot(message="validation"), DEFAULT_REFRESH_SECONDS),
+            html.Div(overview_panel(Overview(Book())), id="book-panel"),
+            dcc.Interval(id="book-refresh"),
+        ]
+    )
     app.layout = serve_layout
+
+    @app.callback(Output("page-content", "children"), Input("url", "pathname"))
+    def show_page(pathname: str | None) -> html.Div:
+        return route(pathname)
+
+    @app.callback(
+        Output("url", "pathname"),
+        Input("book-table", "active_cell"),
+        prevent_initial_call=True,
+    )
+    def open_pair(cell: dict[str, Any] | None) -> str:
+        # row_id is the pair whatever the sort order (the rows carry it as "id").
+        if not cell or not cell.get("row_id"):
+            raise PreventUpdate
+        return app.get_relative_path(f"/pair/{cell['row_id']}")
+
+    @app.callback(
+        Output("book-panel", "children"),
+        Input("book-refresh", "n_intervals"),
+        prevent_initial_call=True,
+    )
+    def refresh_book(_n: int | None) -> list[Any]:
+        try:
+            return overview_panel(load_overview(load_settings()))
+        except Exception as exc:
+            return [message_box(failure(exc).message or "", problem=True)]
 
     @app.callback(
         Output("status", "children"),
@@ -240,11 +113,14 @@ def create_app() -> Dash:
         Input("refresh", "n_intervals"),
         Input("range", "value"),
         Input("overlay", "value"),
+        State("pair", "data"),
         prevent_initial_call=True,
     )
-    def refresh_warehouse(_n: int | None, range_key: str, overlay: list[str]) -> tuple[Any, ...]:
-        snapshot = _snapshot(range_key or DEFAULT_RANGE)
-        return _warehouse_views(snapshot, "show" in (overlay or []), refresh_seconds())
+    def refresh_warehouse(
+        _n: int | None, range_key: str, overlay: list[str], pair: str | None
+    ) -> tuple[Any, ...]:
+        snapshot = snapshot_of(range_key or DEFAULT_RANGE, pair=pair or DEFAULT_PAIR)
+        return warehouse_views(snapshot, "show" in (overlay or []), refresh_seconds())
 
     # Paging and refreshing are two callbacks: Dash drops a callback's pending result when
     # the same callback fires again, so a click sharing one with the refresh tick was lost
@@ -275,39 +151,52 @@ def create_app() -> Dash:
         Output("table-pages", "data"),
         Input("table-page", "data"),
         Input("refresh", "n_intervals"),
+        State("pair", "data"),
         prevent_initial_call=True,
     )
-    def show_table(page: int | None, _n: int | None) -> tuple[list[Any], str, int]:
-        snapshot = _snapshot(DEFAULT_RANGE, prices=False)
+    def show_table(
+        page: int | None, _n: int | None, pair: str | None
+    ) -> tuple[list[Any], str, int]:
+        snapshot = snapshot_of(DEFAULT_RANGE, prices=False, pair=pair or DEFAULT_PAIR)
         records = [] if snapshot.message else table_records(snapshot.predictions)
         rows, _, label = table_page(records, int(page or 0))
         return rows, label, page_count(records)
 
-    @app.callback(Output("model-panel", "children"), Input("refresh", "n_intervals"))
-    def refresh_model(n: int | None) -> list[Any]:
+    @app.callback(
+        Output("model-panel", "children"), Input("refresh", "n_intervals"), State("pair", "data")
+    )
+    def refresh_model(n: int | None, pair: str | None) -> list[Any]:
         try:
             # A page load may use the last read if it is fresh; a refresh tick reads again.
-            panel = _registry_panel(max_age=REGISTRY_MAX_AGE_S if n is None else 0)
+            max_age = REGISTRY_MAX_AGE_S if n is None else 0
+            panel = _registry_panel(max_age=max_age, pair=pair or DEFAULT_PAIR)
             return model_panel(panel)
         except Exception as exc:
-            return [message_box(_failure(exc).message or "", problem=True)]
+            return [message_box(failure(exc).message or "", problem=True)]
 
-    @app.callback(Output("skill-panel", "children"), Input("refresh", "n_intervals"))
-    def refresh_skill(_n: int | None) -> list[Any]:
+    @app.callback(
+        Output("skill-panel", "children"), Input("refresh", "n_intervals"), State("pair", "data")
+    )
+    def refresh_skill(_n: int | None, pair: str | None) -> list[Any]:
         try:
             settings = load_settings()
-            return skill_panel(
-                load_skill(settings.warehouse_url, cost_pips=settings.backtest_cost_pips)
-            )
+            cost = settings.backtest_cost_pips
+            found = load_skill(settings.warehouse_url, cost_pips=cost, pair=pair or DEFAULT_PAIR)
+            return skill_panel(found)
         except Exception as exc:
-            return [message_box(_failure(exc).message or "", problem=True)]
+            return [message_box(failure(exc).message or "", problem=True)]
 
-    @app.callback(Output("monitoring-panel", "children"), Input("refresh", "n_intervals"))
-    def refresh_monitoring(_n: int | None) -> list[Any]:
+    @app.callback(
+        Output("monitoring-panel", "children"),
+        Input("refresh", "n_intervals"),
+        State("pair", "data"),
+    )
+    def refresh_monitoring(_n: int | None, pair: str | None) -> list[Any]:
         try:
-            return monitoring_panel(load_monitoring(load_settings().warehouse_url))
+            url = load_settings().warehouse_url
+            return monitoring_panel(load_monitoring(url, pair or DEFAULT_PAIR))
         except Exception as exc:
-            return [message_box(_failure(exc).message or "", problem=True)]
+            return [message_box(failure(exc).message or "", problem=True)]
 
     # Importing MLflow and opening its store take seconds: do it now, not on the first view.
     warm = threading.Thread(target=_warm_registry, daemon=True)
@@ -318,16 +207,17 @@ def create_app() -> Dash:
     return app
 
 
-_last_panel: dict[str, tuple[float, ModelHistory]] = {}
+_last_panel: dict[tuple[str, str], tuple[float, ModelHistory]] = {}
 
 
-def _registry_panel(max_age: float) -> ModelHistory:
-    """The model panel's data, read again unless the last read is under ``max_age`` s old."""
+def _registry_panel(max_age: float, pair: str = DEFAULT_PAIR) -> ModelHistory:
+    """``pair``'s model panel data, read again unless the last read is under ``max_age`` s
+    old."""
     uri = load_settings().mlflow_tracking_uri
-    read_at, panel = _last_panel.get(uri, (0.0, None))
+    read_at, panel = _last_panel.get((uri, pair), (0.0, None))
     if panel is None or time.monotonic() - read_at > max_age:
-        panel = model_history(RegistryReader(uri))
-        _last_panel[uri] = (time.monotonic(), panel)
+        panel = model_history(RegistryReader(uri), pair=pair)
+        _last_panel[(uri, pair)] = (time.monotonic(), panel)
     return panel
 
 

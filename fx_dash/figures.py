@@ -78,9 +78,11 @@ def empty_figure(message: str) -> Figure:
     }
 
 
-def price_figure(prices: pd.DataFrame, predictions: pd.DataFrame | None = None) -> Figure:
-    """Candlesticks where the source gave OHLC, a labelled close line where it did not,
-    and optional markers for the predicted direction at each target date."""
+def price_figure(
+    prices: pd.DataFrame, predictions: pd.DataFrame | None = None, label: str = "EUR/USD"
+) -> Figure:
+    """``label``'s candlesticks where the source gave OHLC, a labelled close line where it
+    did not, and optional markers for the predicted direction at each target date."""
     if prices.empty:
         return empty_figure("No prices yet: run `fx run`.")
     prices = prices.sort_values("date")
@@ -91,7 +93,7 @@ def price_figure(prices: pd.DataFrame, predictions: pd.DataFrame | None = None) 
         data.append(
             {
                 "type": "candlestick",
-                "name": "EUR/USD (OHLC)",
+                "name": f"{label} (OHLC)",
                 "x": dates(bars["date"]),
                 "open": numbers(bars["open"]),
                 "high": numbers(bars["high"]),

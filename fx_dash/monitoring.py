@@ -18,6 +18,7 @@ from dash import dcc, html
 
 from fx_assets.core.evaluation.figures import BASELINE
 from fx_assets.core.monitoring.verdicts import drift_verdict, performance_verdict
+from fx_assets.core.pairs import DEFAULT_PAIR
 from fx_assets.core.readmodel.data import newest_bar
 from fx_assets.core.readmodel.monitoring import ALERTS_SHOWN, Monitoring, read_monitoring
 from fx_assets.core.readmodel.stores import missing_file, open_warehouse, unreachable_message
@@ -37,20 +38,21 @@ class MonitoringPanel:
     message: str | None = None
 
 
-def load_monitoring(url: str) -> MonitoringPanel:
-    """Read the panel's data; never raises for a missing or unreachable warehouse."""
+def load_monitoring(url: str, pair: str = DEFAULT_PAIR) -> MonitoringPanel:
+    """Read ``pair``'s panel data; never raises for a missing or unreachable warehouse."""
     if missing_file(url) is not None:
         return MonitoringPanel()
     try:
         wh = open_warehouse(url)
-        return MonitoringPanel(read_monitoring(wh, alerts=ALERTS_SHOWN), newest_bar(wh))
+        found = read_monitoring(wh, alerts=ALERTS_SHOWN, pair=pair)
+        return MonitoringPanel(found, newest_bar(wh, pair=pair))
     except sa.exc.SQLAlchemyError as exc:
         return MonitoringPanel(message=f"{unreachable_message(exc, url)}.")
 
 
 def psi_figure(drift: pd.DataFrame) -> Figure:
     """KS distance per feature, drifted ones in red, each with a mark at its own threshold
-    (``eur_usd_drift.ks_threshold``, from the training rows' own past windows; rows of
+    (``fx_drift.ks_threshold``, from the training rows' own past windows; rows of
     older releases have none, so no mark). A feature drifted by the range rule is red
     below its mark: its hover text says why."""
     rows = drift.sort_values("ks_stat")

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from fx_assets.core.bootstrap import bootstrap_status
 from fx_assets.core.contracts import FINAL, RAW
+from fx_assets.core.pairs import DEFAULT_PAIR, Pair
 from fx_assets.core.readmodel import data
 from fx_assets.core.readmodel.predictions import join_outcomes, predictions_with_outcomes
 from fx_assets.core.readmodel.stores import no_data_message, open_warehouse, unreachable_message
@@ -30,8 +31,10 @@ DEFAULT_RANGE = "6M"
 
 @dataclass
 class Snapshot:
-    """What the page shows, read in one go; ``message`` set means there is nothing to show."""
+    """What the page shows of one pair, read in one go; ``message`` set means there is
+    nothing to show."""
 
+    pair: str = DEFAULT_PAIR
     prices: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=data.PRICE_COLUMNS))
     predictions: pd.DataFrame = field(default_factory=lambda: join_outcomes(None, None))
     newest_price: date | None = None
@@ -52,12 +55,14 @@ def window_start(newest: date | None, range_key: str) -> date | None:
     return (pd.Timestamp(newest) - offset).date()
 
 
-def load_snapshot(url: str, range_key: str = DEFAULT_RANGE, *, prices: bool = True) -> Snapshot:
-    """Read prices in the chart window (unless ``prices`` is false), predictions and their
-    outcomes; never raises for a missing or unreachable warehouse."""
+def load_snapshot(
+    url: str, range_key: str = DEFAULT_RANGE, *, prices: bool = True, pair: str = DEFAULT_PAIR
+) -> Snapshot:
+    """Read ``pair``'s prices in the chart window (unless ``prices`` is false), predictions
+    and their outcomes; never raises for a missing or unreachable warehouse."""
     nothing = no_data_message(url)
     if nothing:
-        return Snapshot(message=nothing)
+        return Snapshot(pair=pair, message=nothing)
     try:
         wh = open_warehouse(url)
         status = bootstrap_status(wh)
@@ -65,30 +70,36 @@ def load_snapshot(url: str, range_key: str = DEFAULT_RANGE, *, prices: bool = Tr
         missing = [t.name for t in (RAW, FINAL) if not wh.has(t)]
         if missing:
             return Snapshot(
+                pair=pair,
                 message=first_start
                 or f"No data yet: the warehouse has no {', '.join(missing)}. "
-                "Run `fx run` to fill it."
+                "Run `fx run` to fill it.",
             )
-        newest_price = data.newest_bar(wh)
+        newest_price = data.newest_bar(wh, pair=pair)
         if newest_price is None:
+            label = Pair.parse(pair).label
             return Snapshot(
-                message=first_start or "No data yet: eur_usd_raw is empty. Run `fx run` to fill it."
+                pair=pair,
+                message=first_start
+                or f"No data yet: fx_raw has no {label} bars. Run `fx run` to fill it.",
             )
         bars = (
-            data.prices(wh, window_start(newest_price, range_key))
+            data.prices(wh, window_start(newest_price, range_key), pair=pair)
             if prices
             else pd.DataFrame(columns=data.PRICE_COLUMNS)
         )
         return Snapshot(
+            pair=pair,
             prices=bars,
-            predictions=predictions_with_outcomes(wh),
+            predictions=predictions_with_outcomes(wh, pair=pair),
             newest_price=newest_price,
-            newest_final=data.newest_features(wh),
-            rejected=data.quarantined(wh),
+            newest_final=data.newest_features(wh, pair=pair),
+            rejected=data.quarantined(wh, pair=pair),
             first_start=first_start,
         )
     except sa.exc.SQLAlchemyError as exc:
         return Snapshot(
+            pair=pair,
             message=f"{unreachable_message(exc, url)}. The page retries on its next refresh.",
             problem=True,
         )

@@ -15,6 +15,7 @@ from dash import dcc, html
 from fx_assets.core.evaluation import figures
 from fx_assets.core.evaluation.summary import LABELS
 from fx_assets.core.evaluation.trading import DISCLAIMER
+from fx_assets.core.pairs import DEFAULT_PAIR
 from fx_assets.core.readmodel.backtest import Backtest, backtest_report
 from fx_assets.core.readmodel.stores import missing_file, open_warehouse
 from fx_dash.figures import GRAPH_CONFIG
@@ -26,11 +27,11 @@ NO_BACKTEST = (
 )
 
 
-def load_skill(url: str, *, cost_pips: float) -> Backtest:
-    """The evaluation tables, read-only; an empty report when they do not exist yet."""
+def load_skill(url: str, *, cost_pips: float, pair: str = DEFAULT_PAIR) -> Backtest:
+    """``pair``'s evaluation rows, read-only; an empty report when there are none yet."""
     if missing_file(url) is not None:
         return Backtest()
-    return backtest_report(open_warehouse(url), cost_pips=cost_pips)
+    return backtest_report(open_warehouse(url), cost_pips=cost_pips, pair=pair)
 
 
 def _row(summary: pd.DataFrame, strategy: str) -> pd.Series:

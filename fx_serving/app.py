@@ -23,11 +23,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 
+from fx_assets.core.pairs import DEFAULT_PAIR
 from fx_assets.core.readmodel.registry import RegistryReader
 from fx_assets.core.readmodel.stores import open_warehouse
 from fx_assets.core.settings import Settings, load_settings
 from fx_serving.access import FailClosed, api_token, warn_if_anonymous
-from fx_serving.holder import ChampionHolder
+from fx_serving.book import book_routes
+from fx_serving.holder import BookHolders
 from fx_serving.metrics import MetricsMiddleware
 from fx_serving.monitoring import monitoring_routes
 from fx_serving.routes import open_routes, predict_routes, routes
@@ -62,9 +64,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # registry training's to write (the deployment reads with a read-only role).
     app.state.warehouse = open_warehouse(settings.warehouse_url)
     interval = app.state.reload_seconds or reload_interval()
-    holder: ChampionHolder = app.state.holder
-    holder.reader = RegistryReader(settings.mlflow_tracking_uri)
-    first = asyncio.create_task(asyncio.to_thread(holder.refresh))
+    # Every pair of the book, loaded now (fx_serving.holder says why not lazily).
+    holders = BookHolders(settings.book, RegistryReader(settings.mlflow_tracking_uri))
+    app.state.holders = holders
+    first = asyncio.create_task(asyncio.to_thread(holders.refresh))
     # Ready at start-up in the usual case; a registry that does not answer (MLflow's HTTP
     # client retries for minutes) leaves the load running and /ready saying so.
     with contextlib.suppress(TimeoutError):
@@ -73,7 +76,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # the cyclic collector, whose full passes over it would stall requests for tens of ms.
     gc.collect()
     gc.freeze()
-    watcher = asyncio.create_task(holder.watch(interval))
+    watcher = asyncio.create_task(holders.watch(interval))
     try:
         yield
     finally:
@@ -114,16 +117,20 @@ def create_app(
     app = FastAPI(
         title="fx model service",
         version="1",
-        summary="Next-day EUR/USD direction from the champion model, and the stored forecasts.",
+        summary="Next-day direction of each pair of the book from its champion model, and the"
+        " stored forecasts.",
         description=(
-            "Scores feature rows with the registered champion of `eur_usd_direction` and "
-            "serves the forecasts stored by the pipeline. Every route but `/health`, `/metrics` "
+            "Scores feature rows with the registered champion of a pair (`eur_usd_direction`,"
+            " `gbp_usd_direction`, ...) and serves the forecasts stored by the pipeline. Every"
+            " route takes the pair (`?pair=GBPUSD`, or `pair` in the `/predict` body), EURUSD"
+            " when absent; `/pairs` lists the book. Every route but `/health`, `/metrics` "
             "and the docs needs `Authorization: Bearer <FX_API_TOKEN>` (unless the service "
             "was started with `FX_API_ANONYMOUS=true`)."
         ),
         lifespan=lifespan,
     )
-    app.state.holder = ChampionHolder()
+    # Until the lifespan reads FX_PAIRS: the default pair alone, nothing loaded.
+    app.state.holders = BookHolders((DEFAULT_PAIR,))
     app.state.reload_seconds = reload_seconds
     app.state.token = None
     app.state.today = today or _utc_today
@@ -137,6 +144,7 @@ def create_app(
     app.include_router(open_routes)
     app.include_router(routes)
     app.include_router(monitoring_routes)
+    app.include_router(book_routes)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -13,6 +13,13 @@ multiprocessing, so a worker that finds a multiprocessing parent and no
 service (two workers) is right without a setting. Under gunicorn set the variable
 yourself to an empty folder (gunicorn's workers are forks without that parent).
 
+The pair is a label (``pair``) of the request count, the rows scored, the champion and its
+reloads, and the monitoring gauges. Its values are bounded: only a pair of the book the
+service was started with (a route sets it once it has checked the pair against
+``FX_PAIRS``), else empty; a string from a request never becomes a label value. The
+latency histogram has no pair label: the code path is the same for every pair, and its
+buckets times eight pairs would be most of the service's series.
+
 Access: ``/metrics`` is open like ``/health`` by default, also when ``FX_API_TOKEN`` is
 set. It holds counts, latencies, route templates and the champion's version: no
 forecast, no feature value and no secret, so Prometheus scrapes it without a credential
@@ -30,7 +37,7 @@ import re
 import secrets
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,6 +70,8 @@ LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.
 # Unknown paths share one label: a scanner trying a thousand URLs must not make a thousand
 # time series.
 UNMATCHED = "unmatched"
+# Where a route leaves the pair it checked against the book, for the request's labels.
+PAIR_SCOPE_KEY = "fx.pair"
 
 
 def _choose_multiprocess_dir() -> None:
@@ -132,8 +141,8 @@ def instruments() -> Instruments:
     return Instruments(
         requests=Counter(
             "fx_http_requests_total",
-            "HTTP requests by route template, method and status.",
-            ["route", "method", "status"],
+            "HTTP requests by route template, method, status and pair (empty: none or unknown).",
+            ["route", "method", "status", "pair"],
         ),
         latency=Histogram(
             "fx_http_request_duration_seconds",
@@ -143,47 +152,58 @@ def instruments() -> Instruments:
         ),
         predictions=Counter(
             "fx_predictions_total",
-            "Rows scored by /predict, by predicted direction.",
-            ["direction"],
+            "Rows scored by /predict, by pair and predicted direction.",
+            ["pair", "direction"],
         ),
         # livemax: the version some live worker serves is 1; a version no live worker serves
         # any more reads 0 (a worker sets its old version to 0 when it swaps).
         champion=Gauge(
             "fx_champion_version_info",
-            "The champion version a worker serves (1) or served (0).",
-            ["model_name", "version"],
+            "The champion version a worker serves (1) or served (0), per pair.",
+            ["pair", "model_name", "version"],
             multiprocess_mode="livemax",
         ),
         reloads=Counter(
-            "fx_champion_reloads_total", "Champion versions loaded (first load included)."
+            "fx_champion_reloads_total",
+            "Champion versions loaded (first load included), per pair.",
+            ["pair"],
         ),
         reload_failures=Counter(
             "fx_champion_reload_failures_total",
-            "Champion reloads that failed (the old one kept).",
+            "Champion reloads that failed (the old one kept), per pair.",
+            ["pair"],
         ),
     )
 
 
-def count_predictions(direction: Any) -> None:
-    """Count a batch of directions (0/1 array) by up and down."""
+def count_predictions(pair: str, direction: Any) -> None:
+    """Count a batch of ``pair``'s directions (0/1 array) by up and down."""
     up = int(direction.sum())
     counter = instruments().predictions
     if up:
-        counter.labels("up").inc(up)
+        counter.labels(pair, "up").inc(up)
     if len(direction) - up:
-        counter.labels("down").inc(len(direction) - up)
+        counter.labels(pair, "down").inc(len(direction) - up)
 
 
-def champion_swapped(name: str, version: str, previous: str | None) -> None:
+def champion_swapped(pair: str, name: str, version: str, previous: str | None) -> None:
     found = instruments()
-    found.reloads.inc()
+    found.reloads.labels(pair).inc()
     if previous is not None and previous != version:
-        found.champion.labels(name, previous).set(0)
-    found.champion.labels(name, version).set(1)
+        found.champion.labels(pair, name, previous).set(0)
+    found.champion.labels(pair, name, version).set(1)
 
 
-def reload_failed() -> None:
-    instruments().reload_failures.inc()
+def pair_served(pair: str) -> None:
+    """Start ``pair``'s reload counts at 0: a rate over a series that appears only at its
+    first failure misses that failure (and a scrape shows which pairs are served)."""
+    found = instruments()
+    found.reloads.labels(pair)
+    found.reload_failures.labels(pair)
+
+
+def reload_failed(pair: str) -> None:
+    instruments().reload_failures.labels(pair).inc()
 
 
 class MetricsMiddleware:
@@ -210,45 +230,48 @@ class MetricsMiddleware:
         finally:
             route = scope.get("route")
             labels = (getattr(route, "path", UNMATCHED), scope["method"], str(status[0]))
-            self.instruments.requests.labels(*labels).inc()
+            self.instruments.requests.labels(*labels, scope.get(PAIR_SCOPE_KEY, "")).inc()
             self.instruments.latency.labels(*labels).observe(time.perf_counter() - started)
 
 
-def _status_metrics(status: Status | None) -> bytes:
-    """The warehouse's monitoring state as gauges, read at scrape time (any worker)."""
+def _status_metrics(statuses: Mapping[str, Status] | None) -> bytes:
+    """The warehouse's monitoring state of each pair as gauges, read at scrape time (any
+    worker)."""
     registry = CollectorRegistry()
     up = Gauge(
         "fx_warehouse_up", "The service could read the warehouse (1) or not.", registry=registry
     )
-    up.set(status is not None)
-    if status is not None:
-        failed = Gauge(
-            "fx_monitoring_check_failed",
-            "A WARN check of the newest monitoring run failed (1) or passed (0).",
-            ["check"],
-            registry=registry,
-        )
+    up.set(statuses is not None)
+    failed = Gauge(
+        "fx_monitoring_check_failed",
+        "A WARN check of the pair's newest monitoring run failed (1) or passed (0).",
+        ["check", "pair"],
+        registry=registry,
+    )
+    ingested = Gauge(
+        "fx_etl_last_ingested_timestamp_seconds",
+        "When the pair's newest raw bars were ingested (Unix time).",
+        ["pair"],
+        registry=registry,
+    )
+    for pair, status in (statuses or {}).items():
         for check, fired in status.checks_failed.items():
-            failed.labels(check).set(fired)
+            failed.labels(check, pair).set(fired)
         if status.newest_ingested is not None:
-            Gauge(
-                "fx_etl_last_ingested_timestamp_seconds",
-                "When the newest raw bars were ingested (Unix time).",
-                registry=registry,
-            ).set(status.newest_ingested.timestamp())
+            ingested.labels(pair).set(status.newest_ingested.timestamp())
     return generate_latest(registry)
 
 
-def render(status: Status | None = None) -> tuple[bytes, str]:
+def render(statuses: Mapping[str, Status] | None = None) -> tuple[bytes, str]:
     """The exposition text: this process's registry, or every worker's files summed, and
-    the warehouse's monitoring ``status`` (None: the warehouse could not be read)."""
+    each pair's monitoring status (None: the warehouse could not be read)."""
     if os.environ.get(MULTIPROC_ENV):
         registry = CollectorRegistry()
         _multiprocess.MultiProcessCollector(registry)
         own = generate_latest(registry)
     else:
         own = generate_latest(REGISTRY)
-    return own + _status_metrics(status), CONTENT_TYPE_LATEST
+    return own + _status_metrics(statuses), CONTENT_TYPE_LATEST
 
 
 def token_ok(token: str | None, authorization: str) -> bool:

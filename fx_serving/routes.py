@@ -27,9 +27,13 @@ from fx_serving.deps import (
     NO_CHAMPION,
     NO_WAREHOUSE,
     UNAUTHORIZED,
+    UNKNOWN_PAIR,
+    PairParam,
     champion_of,
     check_token,
     data_status_of,
+    holders_of,
+    known_pair,
     require_token,
     warehouse_errors,
     warehouse_of,
@@ -58,7 +62,9 @@ def _invalid_input(loc: tuple[Any, ...], msg: str, kind: str) -> RequestValidati
 
 
 open_routes = APIRouter()
-routes = APIRouter(dependencies=[Depends(require_token)], responses=UNAUTHORIZED)
+routes = APIRouter(
+    dependencies=[Depends(require_token)], responses={**UNAUTHORIZED, **UNKNOWN_PAIR}
+)
 # No FastAPI dependencies or body parameter here: the body is parsed and validated in one
 # step by pydantic's JSON parser, a third of the per-request cost of the generic path.
 predict_routes = APIRouter()
@@ -67,8 +73,8 @@ predict_routes = APIRouter()
 @predict_routes.post(
     "/predict",
     response_model=PredictResponse,
-    responses={**UNAUTHORIZED, **INVALID, **NO_CHAMPION},
-    summary="Score feature rows with the champion",
+    responses={**UNAUTHORIZED, **INVALID, **NO_CHAMPION, **UNKNOWN_PAIR},
+    summary="Score feature rows with the pair's champion",
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -94,19 +100,21 @@ async def predict(request: Request) -> Response:
         raise RequestValidationError(
             [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_input=False)]
         ) from None
-    champion = champion_of(request)
+    pair = known_pair(request, body.pair)
+    champion = champion_of(request, pair)
     x = np.array([[row.__dict__[f] for f in champion.features] for row in body.rows], dtype=float)
     if len(x) > INLINE_ROWS:
         p, d = await run_in_threadpool(champion.score, x)
     else:
         p, d = champion.score(x)
-    metrics.count_predictions(d)
+    metrics.count_predictions(pair, d)
     if not np.isfinite(p).all():
         bad = int(np.flatnonzero(~np.isfinite(p))[0])
         raise _invalid_input(
             ("body", "rows", bad), "the model gives no probability for this row", "model_output"
         )
     out = {
+        "pair": pair,
         "model_name": champion.name,
         "model_version": champion.version,
         "predictions": [
@@ -145,24 +153,32 @@ def prometheus_metrics(request: Request) -> Response:
     # An app built without the lifespan (tests, embedding) has no warehouse at all.
     wh = getattr(request.app.state, "warehouse", None)
     try:
-        status = None if wh is None else monitoring_status(wh)
+        statuses = (
+            None
+            if wh is None
+            else {pair: monitoring_status(wh, pair=pair) for pair in holders_of(request).book}
+        )
     except SQLAlchemyError:
-        status = None  # fx_warehouse_up 0: the alert rules see no state rather than a stale one
-    body, content_type = metrics.render(status)
+        statuses = None  # fx_warehouse_up 0: the alert rules see no state, not a stale one
+    body, content_type = metrics.render(statuses)
     return Response(body, media_type=content_type)
 
 
-@routes.get("/ready", response_model=Status, responses=NO_CHAMPION, summary="A champion is loaded")
-async def ready(request: Request) -> Status:
-    return Status(status="ready", model_version=champion_of(request).version)
+@routes.get(
+    "/ready", response_model=Status, responses=NO_CHAMPION, summary="The pair's champion is loaded"
+)
+async def ready(request: Request, pair: PairParam) -> Status:
+    return Status(status="ready", model_version=champion_of(request, pair).version)
 
 
-@routes.get("/model", response_model=ModelCard, responses=NO_CHAMPION, summary="The champion")
-async def model(request: Request) -> ModelCard:
-    c = champion_of(request)
+@routes.get(
+    "/model", response_model=ModelCard, responses=NO_CHAMPION, summary="The pair's champion"
+)
+async def model(request: Request, pair: PairParam) -> ModelCard:
+    c = champion_of(request, pair)
     card = ModelCard.model_validate(c, from_attributes=True)
     ranges = json.loads(c.ranges.to_tag()) if c.ranges else None
-    return card.model_copy(update={"feature_ranges": ranges})
+    return card.model_copy(update={"feature_ranges": ranges, "pair": pair})
 
 
 def _status_fields(target: date, fresh: Freshness, today: date) -> dict[str, Any]:
@@ -176,14 +192,16 @@ def _status_fields(target: date, fresh: Freshness, today: date) -> dict[str, Any
         404: {"model": ErrorBody, "description": "No forecast stored yet."},
         **NO_WAREHOUSE,
     },
-    summary="The newest stored next-day forecast",
+    summary="The pair's newest stored next-day forecast",
 )
-def forecast_latest(request: Request) -> Forecast:
+def forecast_latest(request: Request, pair: PairParam) -> Forecast:
     with warehouse_errors():
-        row = newest_forecast(warehouse_of(request))
+        row = newest_forecast(warehouse_of(request), pair=pair)
         if row is None:
-            raise HTTPException(404, detail="no forecast stored yet; run the predictions (fx run)")
-        fresh, today = data_status_of(request)
+            raise HTTPException(
+                404, detail=f"no {pair} forecast stored yet; run the predictions (fx run)"
+            )
+        fresh, today = data_status_of(request, pair)
     target = row["target_date"].date()
     return Forecast(**row, **_status_fields(target, fresh, today))
 
@@ -192,20 +210,21 @@ def forecast_latest(request: Request) -> Forecast:
     "/predictions",
     response_model=list[ScoredPrediction],
     responses=NO_WAREHOUSE,
-    summary="Stored forecasts by feature date, with the actual outcome where known",
+    summary="The pair's stored forecasts by feature date, with the outcome where known",
 )
 def predictions(
     request: Request,
+    pair: PairParam,
     start: Annotated[IsoDate | None, Query(description="First feature date (YYYY-MM-DD).")] = None,
     end: Annotated[IsoDate | None, Query(description="Last feature date (YYYY-MM-DD).")] = None,
 ) -> list[ScoredPrediction]:
     if start is not None and end is not None and start > end:
         raise _invalid_input(("query", "start"), f"start {start} is after end {end}", "date_range")
     with warehouse_errors():
-        joined = predictions_with_outcomes(warehouse_of(request), start, end)
+        joined = predictions_with_outcomes(warehouse_of(request), start, end, pair=pair)
         if joined.empty:
             return []
-        fresh, today = data_status_of(request)
+        fresh, today = data_status_of(request, pair)
     return [
         ScoredPrediction(**row, **_status_fields(row["target_date"].date(), fresh, today))
         for row in records(joined)
@@ -216,16 +235,17 @@ def predictions(
     "/backtest",
     response_model=Backtest,
     responses={404: {"model": ErrorBody, "description": "No backtest yet."}, **NO_WAREHOUSE},
-    summary="The walk-forward backtest's skill: model and baselines, intervals, p-values",
+    summary="The pair's walk-forward backtest: model and baselines, intervals, p-values",
 )
-def backtest(request: Request) -> Backtest:
+def backtest(request: Request, pair: PairParam) -> Backtest:
     with warehouse_errors():
-        found = backtest_summary(warehouse_of(request))
+        found = backtest_summary(warehouse_of(request), pair=pair)
     if found.summary is None:
         raise HTTPException(
-            404, detail="no backtest yet; the weekly training (or fx run) computes it"
+            404, detail=f"no {pair} backtest yet; the weekly training (or fx run) computes it"
         )
     return Backtest(
+        pair=pair,
         verdict=found.verdict,
         verdicts=found.verdicts,
         strategies=[BacktestRow(**r) for r in records(found.summary)],

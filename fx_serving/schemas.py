@@ -16,6 +16,7 @@ from fx_assets.core.contracts import BACKTEST_SUMMARY, DRIFT, PERFORMANCE, PREDI
 from fx_assets.core.domain import FEATURES
 from fx_assets.core.models.inference import MAX_BATCH
 from fx_assets.core.models.ranges import from_column
+from fx_assets.core.pairs import DEFAULT_PAIR
 from fx_assets.core.readmodel.rows import row_model
 
 # Features of EUR/USD on Friday 2024-06-28 (ECB fixing): a realistic row for the docs.
@@ -70,11 +71,21 @@ FeatureRow: type[BaseModel] = create_model(
 )
 
 
+PAIR_FIELD = Field(
+    DEFAULT_PAIR,
+    max_length=16,
+    description="The pair, base then quote (EURUSD); one of the book's (`GET /pairs`).",
+    examples=["EURUSD"],
+)
+
+
 class PredictRequest(BaseModel):
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"rows": [EXAMPLE_ROW]}]}
+        extra="forbid",
+        json_schema_extra={"examples": [{"pair": DEFAULT_PAIR, "rows": [EXAMPLE_ROW]}]},
     )
 
+    pair: str = PAIR_FIELD
     rows: list[FeatureRow] = Field(  # type: ignore[valid-type]
         min_length=1,
         max_length=MAX_BATCH,
@@ -107,6 +118,7 @@ class PredictResponse(BaseModel):
         json_schema_extra={
             "examples": [
                 {
+                    "pair": "EURUSD",
                     "model_name": "eur_usd_direction",
                     "model_version": "3",
                     "predictions": [{"probability_up": 0.5213, "direction": 1, "out_of_range": {}}],
@@ -115,12 +127,14 @@ class PredictResponse(BaseModel):
         }
     )
 
+    pair: str
     model_name: str
     model_version: str
     predictions: list[Prediction]
 
 
 class ModelCard(BaseModel):
+    pair: str = Field(DEFAULT_PAIR, examples=["EURUSD"])
     name: str = Field(examples=["eur_usd_direction"])
     version: str = Field(examples=["3"])
     run_id: str
@@ -171,7 +185,7 @@ class Forecast(StoredPrediction):  # type: ignore[misc, valid-type]
     """A stored prediction as served: with how current the data behind it is."""
 
     data_as_of: date | None = Field(
-        description="The newest bar in eur_usd_raw: the data every forecast is made from."
+        description="The pair's newest bar in fx_raw: the data every forecast is made from."
     )
     stale: bool = Field(
         description="True when the target day is already past, or the data is more than "
@@ -204,6 +218,7 @@ class FieldErrors(BaseModel):
 
 
 class Backtest(BaseModel):
+    pair: str
     verdict: str = Field(examples=["not distinguishable from always-up, p = 0.41"])
     verdicts: dict[str, str] = Field(description="The model against each baseline, in words.")
     strategies: list[BacktestRow]  # type: ignore[valid-type]
@@ -211,9 +226,62 @@ class Backtest(BaseModel):
 
 
 class MonitoringReport(BaseModel):
+    pair: str
     drift: list[DriftRow] = Field(  # type: ignore[valid-type]
         description="the newest window, one row per feature"
     )
     performance: list[PerformanceRow] = Field(  # type: ignore[valid-type]
         description="the newest rows, one per window"
     )
+
+
+class Skill(BaseModel):
+    verdict: str = Field(
+        description="The model against always-up in words; the adjusted verdict once the"
+        " book's multiple-testing table exists (`adjusted`)."
+    )
+    adjusted: bool = Field(description="Corrected for testing every pair of the book.")
+    p_value: float | None = Field(description="The model against always-up, unadjusted.")
+    p_bh: float | None = Field(description="Benjamini-Hochberg adjusted (none: not yet).")
+    p_holm: float | None = Field(description="Holm adjusted (none: not yet).")
+    skilful: bool | None = Field(description="Better than always-up at p < 0.05, unadjusted.")
+    skilful_adjusted: bool | None = Field(description="The same after adjustment.")
+
+
+class PairChampion(BaseModel):
+    version: str
+    family: str | None = Field(description="logistic_regression, xgboost, ...")
+    since: datetime | None = Field(description="When it was promoted (UTC).")
+    age_days: int | None = Field(description="Days it has been champion.")
+    served: bool = Field(description="This service has loaded exactly this version.")
+
+
+class PairForecast(BaseModel):
+    feature_date: date
+    target_date: date
+    probability_up: float
+    direction: int
+    model_version: str
+
+
+class PairEntry(BaseModel):
+    pair: str = Field(examples=["GBPUSD"])
+    label: str = Field(examples=["GBP/USD"])
+    model_name: str = Field(examples=["gbp_usd_direction"])
+    champion: PairChampion | None = Field(description="None: no champion yet (see `problem`).")
+    problem: str | None = Field(description="Why the pair has no champion served.")
+    forecast: PairForecast | None = Field(description="The newest stored forecast.")
+    data_as_of: date | None = Field(description="The pair's newest bar.")
+    trading_days_behind: int
+    stale: bool = Field(description="More than FX_STALE_AFTER_DAYS trading days behind.")
+    skill: Skill | None = Field(description="None before the pair's first backtest.")
+    drifted: bool | None = Field(description="The newest drift run's verdict (none: no run).")
+    drift: str | None
+    decayed: bool | None = Field(description="The newest performance run's verdict.")
+    decay: str | None
+
+
+class BookReport(BaseModel):
+    headline: str | None = Field(description="The book's skill verdict in one line.")
+    adjusted: bool = Field(description="The headline is corrected for testing many pairs.")
+    pairs: list[PairEntry]

@@ -29,16 +29,21 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from fx_assets.core.contracts import RAW
 from fx_assets.core.domain import FEATURES
 from fx_assets.core.ingestion.freshness import freshness
 from fx_assets.core.ingestion.sources import EcbSource
+from fx_assets.core.warehouse import Warehouse
 from tests.conftest import FX_VARS
 from tests.support import ROOT
 from tests.support.champions import (  # noqa: F401  (mlflow_db_template is a fixture)
+    add_pair,
+    build_world,
     free_port,
     mlflow_db_template,
     seed_home,
     stop_process,
+    use_home,
 )
 from tests.support.frames import digest
 
@@ -133,12 +138,12 @@ def python(home: Path, *args: str, **extra: str) -> str:
 
 
 @contextlib.contextmanager
-def dash_server(home: Path) -> Iterator[str]:
-    """`fx dash` as a real process on a free loopback port; its URL."""
+def dash_server(home: Path, **extra: str) -> Iterator[str]:
+    """`fx dash` as a real process on a free loopback port (settings ``extra``); its URL."""
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
     log = home.parent / f"dash-{port}.log"
-    env = _env(home, FX_DASH_REFRESH_SECONDS=str(REFRESH_SECONDS))
+    env = _env(home, FX_DASH_REFRESH_SECONDS=str(REFRESH_SECONDS), **extra)
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "fx_assets.cli.main", "dash", "--port", str(port)],
@@ -421,7 +426,7 @@ def test_dashboard_follows_the_pipeline(
     ARTIFACTS.mkdir(exist_ok=True)
 
     with dash_server(home) as url:
-        browser.get(url)
+        browser.get(f"{url}pair/EURUSD")  # the detail page; the book has its own test
         wait_for(browser, lambda d: d.execute_script(RENDERED_JS), "the page to render")
 
         # 1. Nothing yet: messages in the page, and the page creates nothing.
@@ -484,3 +489,89 @@ def test_dashboard_follows_the_pipeline(
         check_skill_panel(browser)
         check_monitoring_panel(browser)
         browser.save_screenshot(str(ARTIFACTS / "dashboard.png"))
+
+
+BOOK_ROWS_JS = """
+return Array.from(document.querySelectorAll('#book-table tbody tr'))
+    .filter(tr => tr.querySelector('td'))
+    .map(tr => Array.from(tr.querySelectorAll('td')).map(td => td.innerText.trim()));
+"""
+
+
+def book_rows(driver: Any) -> list[list[str]]:
+    return [list(r) for r in driver.execute_script(BOOK_ROWS_JS)]
+
+
+def test_the_book_overview_opens_each_pairs_page(
+    browser: Any,
+    tmp_path: Path,
+    mlflow_db_template: Path,  # noqa: F811
+) -> None:
+    """EUR/USD and GBP/USD with champions and forecasts (GBP/USD's tables written directly,
+    its history ending earlier), USD/JPY in the book with nothing yet."""
+    from selenium.webdriver.common.by import By
+
+    home = tmp_path / "fxhome"
+    with use_home(home):
+        world = build_world(home, mlflow_db_template)
+        gbp_version = add_pair(world, "GBPUSD", end=date(2024, 9, 20), c=0.01)
+        for pair, end in (("EURUSD", date(2024, 9, 30)), ("GBPUSD", date(2024, 9, 20))):
+            bars = EcbSource().fetch(date(2023, 6, 1), end)
+            stamped = bars.assign(source="ecb", ingested_at=pd.Timestamp.now(tz="UTC"))
+            Warehouse(world.warehouse_url).for_pair(pair).replace_all(RAW, stamped)
+    book = {"FX_PAIRS": "EURUSD,GBPUSD,USDJPY"}
+    with dash_server(home, **book) as url:
+        browser.get(url)
+        wait_for(browser, lambda d: len(book_rows(d)) == 3, "the book's three rows")
+        rows = {r[0]: r for r in book_rows(browser)}
+        assert list(rows) == ["EUR/USD", "GBP/USD", "USD/JPY"]
+        assert "for Tue 2024-10-01" in rows["EUR/USD"][1]
+        assert "for Mon 2024-09-23" in rows["GBP/USD"][1]
+        assert rows["GBP/USD"][3].startswith(f"v{gbp_version} ")
+        assert rows["USD/JPY"][1] == "no forecast yet" and rows["USD/JPY"][3] == "no champion yet"
+        assert rows["USD/JPY"][-1] == "no bars yet"
+        # Sortable: the P(up) header orders the rows by it, one way then the other.
+        header = browser.find_element(By.CSS_SELECTOR, "th[data-dash-column='probability_up']")
+        orders = []
+        for _ in range(2):
+            header.find_element(By.CSS_SELECTOR, ".column-header--sort").click()
+            time.sleep(0.5)
+            shown = [float(r[2].rstrip("%")) for r in book_rows(browser) if r[2]]
+            orders.append(shown)
+        assert orders[0] == sorted(orders[0]) and orders[1] == sorted(orders[1], reverse=True)
+        assert orders[0] != orders[1]
+        browser.save_screenshot(str(ARTIFACTS / "dashboard-book.png"))
+
+        # Drill down: a click on GBP/USD's row opens its page, the pair in the URL.
+        cell = next(
+            td
+            for td in browser.find_elements(By.CSS_SELECTOR, "#book-table td")
+            if td.text.strip() == "GBP/USD"
+        )
+        cell.click()
+        wait_for(browser, lambda d: d.current_url == f"{url}pair/GBPUSD", "the URL to change")
+        wait_for(browser, lambda d: d.execute_script(RENDERED_JS), "GBP/USD's page")
+        assert text(browser, "#pair-title") == "GBP/USD next-day direction"
+        assert "Forecast for Mon 2024-09-23" in text(browser, "#forecast")
+        assert "by gbp_usd_direction version" in text(browser, "#forecast")
+        model = text(browser, "#model-panel")
+        assert f"champion\ngbp_usd_direction version {gbp_version}" in model
+        assert all("EUR/USD" not in name for _, name in price_traces(browser))
+
+        # The URL can be shared: opened afresh, it shows the same pair.
+        browser.get(f"{url}pair/GBPUSD")
+        wait_for(browser, lambda d: d.execute_script(RENDERED_JS), "GBP/USD's page again")
+        assert text(browser, "#pair-title") == "GBP/USD next-day direction"
+
+        # The empty state of a pair of the book with no champion yet.
+        browser.get(f"{url}pair/USDJPY")
+        wait_for(browser, lambda d: d.execute_script(RENDERED_JS), "USD/JPY's page")
+        assert text(browser, "#pair-title") == "USD/JPY next-day direction"
+        assert "No data yet: fx_raw has no USD/JPY bars." in text(browser, "#status")
+        assert "Nothing to show" in text(browser, "#forecast")
+        assert text(browser, "#model-panel").startswith(
+            "No model registered as usd_jpy_direction yet"
+        )
+        browser.save_screenshot(str(ARTIFACTS / "dashboard-empty-pair.png"))
+        body = text(browser, "body")
+        assert "Traceback" not in body and "Error" not in body

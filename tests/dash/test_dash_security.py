@@ -42,7 +42,12 @@ def test_made_up_fingerprints_neither_grow_the_cache_nor_compress_again() -> Non
 def test_an_unexpected_error_shows_an_id_and_logs_the_detail(
     fx_home: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
+    import json
+
+    from plotly.utils import PlotlyJSONEncoder
+
     import fx_dash.app as dash_app
+    import fx_dash.layout as layout
 
     leak = (
         'connection to server at "db.internal" (10.0.0.5), port 5432 failed: FATAL: '
@@ -52,10 +57,11 @@ def test_an_unexpected_error_shows_an_id_and_logs_the_detail(
     def broken(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError(leak)
 
-    monkeypatch.setattr(dash_app, "load_snapshot", broken)  # the injected database error
-    client = dash_app.create_app().server.test_client()
+    monkeypatch.setattr(layout, "load_snapshot", broken)  # the injected database error
+    dash_app.create_app()
     with caplog.at_level(logging.ERROR):
-        page = client.get("/_dash-layout").get_data(as_text=True)
+        # What the URL callback sends the browser for a pair's page.
+        page = json.dumps(layout.route("/pair/EURUSD"), cls=PlotlyJSONEncoder)
     assert "db.internal" not in page and "fx_writer" not in page and "RuntimeError" not in page
     found = re.search(r"The page could not be built \(error id ([0-9a-f]{12})\)", page)
     assert found, page[:2000]

@@ -31,14 +31,14 @@ def closed_port() -> int:
 def fill(url: str, days: int = 300) -> pd.DatetimeIndex:
     """Raw bars, final rows and 30 predictions (the newest unresolved) through the writer."""
     dates = pd.bdate_range("2023-01-02", periods=days)
-    wh = Warehouse(url)
+    wh = Warehouse(url).for_pair("EURUSD")
     raw = raw_bars(dates)
     final = pd.DataFrame({"date": dates, **{f: 0.0 for f in FEATURES}})
     final["target"] = pd.array([i % 2 for i in range(days - 1)] + [None], "Int64")
     wh.replace_all(RAW, raw)
     wh.replace_all(FINAL, final)
     wh.replace_all(PREDICTIONS, predictions_frame([1] * 30, start=str(dates[-30].date())))
-    wh.dispose()
+    wh.warehouse.dispose()
     return dates
 
 
@@ -87,12 +87,12 @@ def test_warehouse_without_tables_or_rows_is_no_data_yet(tmp_path: Path) -> None
     sqlite3.connect(bare).close()
     snap = load_snapshot(f"sqlite:///{bare}")
     assert snap.message == (
-        "No data yet: the warehouse has no eur_usd_raw, eur_usd_final. Run `fx run` to fill it."
+        "No data yet: the warehouse has no fx_raw, fx_final. Run `fx run` to fill it."
     )
     empty = f"sqlite:///{tmp_path / 'empty.db'}"
     Warehouse(empty).dispose()
     assert load_snapshot(empty).message == (
-        "No data yet: eur_usd_raw is empty. Run `fx run` to fill it."
+        "No data yet: fx_raw has no EUR/USD bars. Run `fx run` to fill it."
     )
 
 

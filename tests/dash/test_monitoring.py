@@ -43,7 +43,7 @@ def test_an_unreachable_warehouse_is_one_line_without_its_password() -> None:
 
 def test_predictions_and_alerts_fill_the_panel(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'wh.db'}"
-    wh = Warehouse(url)
+    wh = Warehouse(url).for_pair("EURUSD")
     dates = pd.bdate_range("2024-01-01", periods=120)
     rng = np.random.default_rng(0)
     final = pd.DataFrame({"date": dates, **{f: rng.normal(size=120) for f in FEATURES}})

@@ -17,7 +17,7 @@ NOW = pd.Timestamp("2026-11-30 07:00", tz="UTC")
 
 
 def fill(url: str, rejected: pd.DataFrame | None = None) -> None:
-    wh = Warehouse(url)
+    wh = Warehouse(url).for_pair("EURUSD")
     bars = EcbSource().fetch(date(2026, 9, 1), date(2026, 12, 31))
     wh.replace_all(RAW, bars.assign(source="ecb", ingested_at=NOW))
     if rejected is not None:

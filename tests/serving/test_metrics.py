@@ -106,19 +106,21 @@ def test_metrics_add_up_over_two_workers(two_workers: tuple[str, Path], world: W
         assert response.status_code == 200
         s = _samples(response.text)
         predict = {"route": "/predict", "method": "POST", "status": "200"}
-        assert _value(s, "fx_http_requests_total", **predict) == REQUESTS
+        # The pair is a label of the count (not of the latency: fx_serving.metrics says why).
+        assert _value(s, "fx_http_requests_total", pair="EURUSD", **predict) == REQUESTS
         assert _value(s, "fx_http_request_duration_seconds_count", **predict) == REQUESTS
         assert (
             _value(s, "fx_http_request_duration_seconds_bucket", le="+Inf", **predict) == REQUESTS
         )
         assert 0 < _value(s, "fx_http_request_duration_seconds_sum", **predict) < REQUESTS
         unknown = {"route": "unmatched", "method": "GET", "status": "404"}
-        assert _value(s, "fx_http_requests_total", **unknown) == 1
-        ups = _value(s, "fx_predictions_total", direction="up")
-        downs = _value(s, "fx_predictions_total", direction="down")
+        assert _value(s, "fx_http_requests_total", pair="", **unknown) == 1
+        ups = _value(s, "fx_predictions_total", pair="EURUSD", direction="up")
+        downs = _value(s, "fx_predictions_total", pair="EURUSD", direction="down")
         assert ups + downs == 2 * REQUESTS and ups * downs == 0  # one row, sent 80 times
-        assert _value(s, "fx_champion_reloads_total") == 2  # each worker loaded it once
-        version = {"model_name": "eur_usd_direction", "version": world.version}
+        # Each worker loaded it once.
+        assert _value(s, "fx_champion_reloads_total", pair="EURUSD") == 2
+        version = {"pair": "EURUSD", "model_name": "eur_usd_direction", "version": world.version}
         assert _value(s, "fx_champion_version_info", **version) == 1
 
 
@@ -142,10 +144,11 @@ def test_reload_failures_and_swaps_are_counted(monkeypatch: pytest.MonkeyPatch) 
         port = s.getsockname()[1]
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "3")
-    before = REGISTRY.get_sample_value("fx_champion_reload_failures_total") or 0.0
-    h = ChampionHolder(RegistryReader(f"http://127.0.0.1:{port}"))
+    gbp = {"pair": "GBPUSD"}
+    before = REGISTRY.get_sample_value("fx_champion_reload_failures_total", gbp) or 0.0
+    h = ChampionHolder(RegistryReader(f"http://127.0.0.1:{port}"), "GBPUSD")
     assert h.refresh() is False
-    assert REGISTRY.get_sample_value("fx_champion_reload_failures_total") == before + 1
+    assert REGISTRY.get_sample_value("fx_champion_reload_failures_total", gbp) == before + 1
     assert h.champion is None and "registry" in h.problem
 
 
@@ -159,7 +162,8 @@ def test_metrics_of_an_in_process_app() -> None:
     response = client.get("/metrics")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
-    assert 'fx_http_requests_total{method="GET",route="/health",status="200"}' in response.text
+    health = 'fx_http_requests_total{method="GET",pair="",route="/health",status="200"}'
+    assert health in response.text
 
 
 def test_metrics_token_when_set() -> None:

@@ -35,7 +35,7 @@ def test_realized_accuracy_is_the_same_on_every_surface(
     seed_home(fx_home, mlflow_db_template)
     url = f"sqlite:///{fx_home / 'warehouse.db'}"
     register_champion(fill_warehouse(url, START, END), CUTOFF)
-    Warehouse(url).replace_all(
+    Warehouse(url).for_pair("EURUSD").replace_all(
         RAW, EcbSource().fetch(START, END).assign(source="ecb", ingested_at=NOW)
     )
     import fx_assets.definitions

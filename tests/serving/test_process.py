@@ -80,7 +80,7 @@ def test_predictions_are_the_same_in_process_and_over_http(
     service: str, world: World, tmp_path: Path
 ) -> None:
     remote_url = f"sqlite:///{tmp_path / 'remote.db'}"
-    Warehouse(remote_url).replace_all(FINAL, world.final)
+    Warehouse(remote_url).for_pair("EURUSD").replace_all(FINAL, world.final)
     with use_home(world.home):
         assert _materialize(world.warehouse_url, ModelServiceResource()).success
         over_http = ModelServiceResource(url=service, token=TOKEN)
@@ -98,7 +98,7 @@ def test_over_http_a_wrong_token_fails_the_run_with_the_reason(
     service: str, world: World, tmp_path: Path
 ) -> None:
     url = f"sqlite:///{tmp_path / 'denied.db'}"
-    Warehouse(url).replace_all(FINAL, world.final)
+    Warehouse(url).for_pair("EURUSD").replace_all(FINAL, world.final)
     with use_home(world.home):
         wrong = ModelServiceResource(url=service, token="not-the-token")
         result = _materialize(url, wrong, raise_on_error=False)

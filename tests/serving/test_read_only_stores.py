@@ -37,7 +37,7 @@ NOW = datetime(2024, 10, 1, tzinfo=UTC)
 def reader_url(postgres_url: str) -> Iterator[str]:
     """A login role with CONNECT, USAGE and SELECT only, on a filled warehouse; its URL."""
     final = fill_warehouse(postgres_url, START, END)
-    wh = Warehouse(postgres_url)
+    wh = Warehouse(postgres_url).for_pair("EURUSD")
     wh.replace_all(RAW, EcbSource().fetch(START, END).assign(source="ecb", ingested_at=NOW))
     days = pd.to_datetime(final["date"]).iloc[-31:-1].reset_index(drop=True)
     wh.insert_new(
@@ -54,7 +54,7 @@ def reader_url(postgres_url: str) -> Iterator[str]:
             }
         ),
     )
-    wh.dispose()
+    wh.warehouse.dispose()
     role = f"fx_reader_{uuid.uuid4().hex[:8]}"
     url = make_url(postgres_url)
     admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
@@ -98,7 +98,7 @@ def test_the_service_and_the_page_read_with_a_select_only_role(
         assert latest.json()["data_as_of"] == f"{END:%Y-%m-%d}"
         history = http.get("/predictions").json()
         assert len(history) == 30 and all(r["actual"] is not None for r in history)
-        assert http.get("/monitoring").json() == {"drift": [], "performance": []}
+        assert http.get("/monitoring").json() == {"pair": "EURUSD", "drift": [], "performance": []}
         assert http.get("/backtest").status_code == 404  # no backtest yet, not a 503
 
     snapshot = load_snapshot(reader_url, "All")

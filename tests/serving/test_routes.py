@@ -353,7 +353,7 @@ def test_forecasts_say_how_current_their_data_is(world: World, today: date, stal
 
     bars = EcbSource().fetch(date(2024, 9, 2), date(2024, 9, 30))
     stamped = bars.assign(source="ecb", ingested_at=pd.Timestamp.now(tz="UTC"))
-    Warehouse(world.warehouse_url).replace_all(RAW, stamped)
+    Warehouse(world.warehouse_url).for_pair("EURUSD").replace_all(RAW, stamped)
     with anonymous(world.home), TestClient(create_app(today=lambda: today)) as c:
         latest = c.get("/forecast/latest").json()
         history = c.get("/predictions", params={"start": "2024-09-26"}).json()
@@ -369,7 +369,8 @@ def test_forecasts_say_how_current_their_data_is(world: World, today: date, stal
 def test_without_bars_a_forecast_is_stale_and_has_no_data_date(world: World) -> None:
     from fx_assets.core.contracts import RAW
 
-    Warehouse(world.warehouse_url).replace_all(RAW, Warehouse(world.warehouse_url).read(RAW)[:0])
+    eur = Warehouse(world.warehouse_url).for_pair("EURUSD")
+    eur.replace_all(RAW, eur.read(RAW)[:0])
     with anonymous(world.home), TestClient(create_app(today=lambda: date(2024, 10, 1))) as c:
         latest = c.get("/forecast/latest").json()
 

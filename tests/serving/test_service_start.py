@@ -26,7 +26,7 @@ from tests.support.champions import (
 EARLIER_RUN = """
 from fx_serving import metrics
 for _ in range(5):
-    metrics.reload_failed()
+    metrics.reload_failed('EURUSD')
 """
 
 

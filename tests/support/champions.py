@@ -37,7 +37,7 @@ from fx_assets.core.ingestion.sources import EcbSource
 from fx_assets.core.models import registry
 from fx_assets.core.models.loader import record_artifact_hash
 from fx_assets.core.models.ranges import TAG_FEATURE_RANGES, Ranges
-from fx_assets.core.pairs import DEFAULT_PAIR, Pair
+from fx_assets.core.pairs import DEFAULT_PAIR, model_name
 from fx_assets.core.warehouse import Warehouse
 from tests.conftest import FX_VARS
 
@@ -112,8 +112,38 @@ def build_world(home: Path, template: Path, *, predictions: bool = True) -> Worl
     version = register_champion(final, CUTOFF)
     if predictions:
         rows = predict(final, [], InProcessScorer(load_champion()))
-        Warehouse(url).insert_new(PREDICTIONS, rows)
+        Warehouse(url).for_pair(DEFAULT_PAIR).insert_new(PREDICTIONS, rows)
     return World(home=home, final=final, version=version)
+
+
+def add_pair(
+    world: World,
+    pair: str,
+    *,
+    end: date = END,
+    champion: bool = True,
+    predictions: bool = True,
+    c: float = 0.1,
+) -> str | None:
+    """A second pair in ``world``'s home, its tables written directly (the sources give
+    only EUR/USD on this branch): the ECB feature rows up to ``end`` as ``pair``'s, a
+    champion registered under ``pair``'s model name (unless ``champion`` is false), its
+    stored predictions. The champion's version, or None. Call inside ``use_home``."""
+    from fx_assets.core.models.champion import load_champion
+    from fx_assets.core.models.inference import InProcessScorer, predict
+
+    wh = Warehouse(world.warehouse_url).for_pair(pair)
+    final = world.final[world.final["date"] <= pd.Timestamp(end)].reset_index(drop=True)
+    staging = Warehouse(world.warehouse_url).read(STAGING, pair=DEFAULT_PAIR)
+    wh.replace_all(STAGING, staging[staging["date"] <= pd.Timestamp(end)])
+    wh.replace_all(FINAL, final)
+    if not champion:
+        return None
+    version = register_champion(final, CUTOFF, c=c, name=model_name(pair))
+    if predictions:
+        scorer = InProcessScorer(load_champion(name=model_name(pair)))
+        wh.insert_new(PREDICTIONS, predict(final, [], scorer))
+    return version
 
 
 def free_port() -> int:
@@ -195,10 +225,11 @@ def register_champion(
     c: float = 1.0,
     alias: bool = True,
     pair: str = DEFAULT_PAIR,
+    name: str | None = None,
 ) -> str:
-    """Train on rows up to ``cutoff``, register a version of ``pair``'s model, make it
-    champion; its version."""
-    name = Pair.parse(pair).model_name
+    """Train on rows up to ``cutoff``, register a version of ``pair``'s model (or of
+    ``name``), make it champion; its version."""
+    name = name or model_name(pair)
     train = final[(final["date"] <= pd.Timestamp(cutoff)) & final[TARGET].notna()]
     x, y = train[FEATURES], train[TARGET].astype(int)
     model = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=500)).fit(x, y)
@@ -227,12 +258,12 @@ def register_champion(
     for key, value in tags.items():
         client.set_model_version_tag(name, version, key, value)
     if alias:
-        promote(version, pair)
+        promote(version, name=name)
     return version
 
 
-def promote(version: str, pair: str = DEFAULT_PAIR) -> None:
-    name = Pair.parse(pair).model_name
+def promote(version: str, pair: str = DEFAULT_PAIR, *, name: str | None = None) -> None:
+    name = name or model_name(pair)
     client = registry.client()
     client.set_registered_model_alias(name, registry.CHAMPION, version)
     client.set_model_version_tag(name, version, registry.TAG_LIFECYCLE, "champion")

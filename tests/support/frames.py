@@ -48,21 +48,22 @@ def raw_bars(dates: pd.DatetimeIndex) -> pd.DataFrame:
     )
 
 
-def backtest_summary_frame() -> pd.DataFrame:
-    """A backtest summary: the model and the three baselines, with p-values of the model
-    against each (always-up 0.41: indistinguishable; persistence 0.03: better)."""
+def backtest_summary_frame(always_up_p: float = 0.41, pair: str = "EURUSD") -> pd.DataFrame:
+    """A backtest summary of ``pair``: the model and the three baselines, with p-values of
+    the model against each (always-up 0.41: indistinguishable; persistence 0.03: better)."""
     from fx_assets.core.contracts import BACKTEST_SUMMARY
     from fx_assets.core.evaluation.summary import SUMMARY_COLUMNS
 
     rows = []
     for strategy, accuracy, p in (
         ("model", 0.512, None),
-        ("always_up", 0.503, 0.41),
+        ("always_up", 0.503, always_up_p),
         ("persistence", 0.49, 0.03),
         ("momentum", 0.50, 0.2),
     ):
         row = dict.fromkeys(SUMMARY_COLUMNS)
         row.update(
+            pair=pair,
             strategy=strategy,
             n=6000,
             accuracy=accuracy,

@@ -4,6 +4,7 @@ Dagster-free, and read-only by construction: the warehouse is opened with ``mode
 (SQLite) or in read-only transactions (PostgreSQL), the registry through a reader that
 never creates an experiment, writes nothing to MLflow and sets no environment variable.
 Consumers hold presentation only; each read and each statistic is written here once.
+Every read is one pair's (``pair=``, default ``DEFAULT_PAIR``, EUR/USD), but the book's.
 
 Modules, by topic:
 - ``stores``: the read-only warehouse factory and the one-line store errors.
@@ -14,4 +15,6 @@ Modules, by topic:
 - ``backtest``: the backtest's summaries, yearly rows, equity curves and verdicts.
 - ``data``: how current the bars are, table spans, quarantined rows.
 - ``registry``: the read-only registry reader, the champion and the version history.
+- ``book``: one row per pair of the book (forecast, champion, skill, drift, decay,
+  freshness) and the book's skill headline.
 """

@@ -1,4 +1,7 @@
-"""The data behind every forecast: how current the bars are, table spans, quarantined rows."""
+"""The data behind every forecast: how current the bars are, table spans, quarantined rows.
+
+Every read is one pair's (``pair``, default the book's first, EUR/USD).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +12,8 @@ import pandas as pd
 
 from fx_assets.core.contracts import FINAL, RAW, RAW_REJECTED, STAGING, TEST, TableContract
 from fx_assets.core.ingestion.freshness import Freshness, freshness
+from fx_assets.core.pairs import DEFAULT_PAIR
+from fx_assets.core.readmodel.stores import pair_code
 from fx_assets.core.warehouse import Warehouse
 
 PRICE_COLUMNS = ["date", "open", "high", "low", "close"]
@@ -24,36 +29,47 @@ class Span:
     last: date | None
 
 
-def spans(wh: Warehouse, tables: tuple[TableContract, ...] = (RAW, STAGING, FINAL)) -> list[Span]:
-    """Rows and date span of each table (``fx run``'s data summary)."""
-    return [Span(t.name, wh.count(t), *wh.date_range(t)) for t in tables]
+def spans(
+    wh: Warehouse,
+    tables: tuple[TableContract, ...] = (RAW, STAGING, FINAL),
+    *,
+    pair: str = DEFAULT_PAIR,
+) -> list[Span]:
+    """Rows and date span of each table for ``pair`` (``fx run``'s data summary)."""
+    view = wh.for_pair(pair_code(pair))
+    return [Span(t.name, view.count(t), *view.date_range(t)) for t in tables]
 
 
-def newest_bar(wh: Warehouse) -> date | None:
-    """The newest bar in the raw table: the data every forecast is made from."""
-    return wh.date_range(RAW)[1] if wh.has(RAW) else None
+def newest_bar(wh: Warehouse, *, pair: str = DEFAULT_PAIR) -> date | None:
+    """The newest bar of ``pair`` in the raw table: the data every forecast is made from."""
+    return wh.date_range(RAW, pair=pair_code(pair))[1] if wh.has(RAW) else None
 
 
-def newest_features(wh: Warehouse) -> date | None:
-    """The newest feature date: a forecast older than it is about to be replaced."""
-    return wh.date_range(FINAL)[1] if wh.has(FINAL) else None
+def newest_features(wh: Warehouse, *, pair: str = DEFAULT_PAIR) -> date | None:
+    """The newest feature date of ``pair``: a forecast older than it is about to be replaced."""
+    return wh.date_range(FINAL, pair=pair_code(pair))[1] if wh.has(FINAL) else None
 
 
-def data_status(wh: Warehouse, today: date, stale_after: int) -> Freshness:
-    """How far the newest bar is behind the last completed trading day as of ``today``."""
-    return freshness(newest_bar(wh), today, stale_after)
+def data_status(
+    wh: Warehouse, today: date, stale_after: int, *, pair: str = DEFAULT_PAIR
+) -> Freshness:
+    """How far ``pair``'s newest bar is behind the last completed trading day as of ``today``."""
+    return freshness(newest_bar(wh, pair=pair), today, stale_after)
 
 
-def prices(wh: Warehouse, start: date | None = None) -> pd.DataFrame:
-    """Daily bars from ``start`` (all if None), oldest first; low/high/open may be null."""
-    return wh.read(RAW, start=start, columns=PRICE_COLUMNS)
+def prices(wh: Warehouse, start: date | None = None, *, pair: str = DEFAULT_PAIR) -> pd.DataFrame:
+    """``pair``'s daily bars from ``start`` (all if None), oldest first; low/high/open may be
+    null."""
+    return wh.read(RAW, start=start, columns=PRICE_COLUMNS, pair=pair_code(pair))
 
 
-def quarantined(wh: Warehouse) -> pd.DataFrame | None:
-    """Quarantined bars (date, rule), oldest first; None before the table exists."""
-    return wh.read(RAW_REJECTED, columns=["date", "rule"]) if wh.has(RAW_REJECTED) else None
+def quarantined(wh: Warehouse, *, pair: str = DEFAULT_PAIR) -> pd.DataFrame | None:
+    """``pair``'s quarantined bars (date, rule), oldest first; None before the table exists."""
+    if not wh.has(RAW_REJECTED):
+        return None
+    return wh.read(RAW_REJECTED, columns=["date", "rule"], pair=pair_code(pair))
 
 
-def test_set(wh: Warehouse) -> pd.DataFrame:
-    """The current test rows (what ``fx promote`` scores the versions on)."""
-    return wh.read(TEST)
+def test_set(wh: Warehouse, *, pair: str = DEFAULT_PAIR) -> pd.DataFrame:
+    """``pair``'s current test rows (what ``fx promote`` scores the versions on)."""
+    return wh.read(TEST, pair=pair_code(pair))

@@ -1,4 +1,4 @@
-"""What monitoring found: the newest drift and performance rows, and the alerts sent."""
+"""What monitoring found: one pair's newest drift and performance rows, and the alerts sent."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import sqlalchemy as sa
 
 from fx_assets.core.alerts import newest_alerts
 from fx_assets.core.contracts import DRIFT, PERFORMANCE, TableContract
+from fx_assets.core.pairs import DEFAULT_PAIR
+from fx_assets.core.readmodel.stores import pair_code
 from fx_assets.core.warehouse import Warehouse
 
 ALERTS_SHOWN = 8
@@ -20,15 +22,18 @@ def _version_order(version: str) -> tuple[int, str]:
     return (len(version), version)
 
 
-def newest_rows(wh: Warehouse, contract: TableContract) -> pd.DataFrame:
-    """The rows of ``contract``'s table with its newest ``window_end`` (of the newest model
-    version, where the table has one); empty when the table does not exist yet."""
+def newest_rows(
+    wh: Warehouse, contract: TableContract, *, pair: str = DEFAULT_PAIR
+) -> pd.DataFrame:
+    """``pair``'s rows of ``contract``'s table with its newest ``window_end`` (of the newest
+    model version, where the table has one); empty when the table does not exist yet."""
     if not wh.has(contract):
         return pd.DataFrame(columns=contract.column_names)
     t = contract.table
-    newest = sa.select(sa.func.max(t.c.window_end)).scalar_subquery()
+    mine = t.c.pair == pair_code(pair)
+    newest = sa.select(sa.func.max(t.c.window_end)).where(mine).scalar_subquery()
     with wh.engine.connect() as conn:
-        found = conn.execute(sa.select(t).where(t.c.window_end == newest)).mappings().all()
+        found = conn.execute(sa.select(t).where(mine, t.c.window_end == newest)).mappings().all()
     rows = pd.DataFrame(found, columns=contract.column_names)
     if "model_version" in rows and len(rows):
         latest = max(rows["model_version"].astype(str), key=_version_order)
@@ -52,13 +57,14 @@ class Monitoring:
         return None if rows.empty else rows.iloc[0].to_dict()
 
 
-def read_monitoring(wh: Warehouse, *, alerts: int = 0) -> Monitoring:
-    """The newest drift and performance rows, and the newest ``alerts`` alerts sent."""
-    drift = newest_rows(wh, DRIFT)
+def read_monitoring(wh: Warehouse, *, alerts: int = 0, pair: str = DEFAULT_PAIR) -> Monitoring:
+    """``pair``'s newest drift and performance rows, and the newest ``alerts`` alerts sent
+    (the platform's, every pair's: an alert names its pair in its title)."""
+    drift = newest_rows(wh, DRIFT, pair=pair)
     if len(drift):
         drift = drift.sort_values("ks_stat", ascending=False, ignore_index=True)
     return Monitoring(
         drift=drift,
-        performance=newest_rows(wh, PERFORMANCE),
+        performance=newest_rows(wh, PERFORMANCE, pair=pair),
         alerts=newest_alerts(wh.engine, alerts) if alerts else [],
     )

@@ -1,6 +1,6 @@
 """Stored forecasts and their outcomes: the one join, and the reads built on it.
 
-A forecast made on feature date t is *resolved* once ``eur_usd_final`` knows the target of
+A forecast made on feature date t is *resolved* once ``fx_final`` (of its pair) knows the target of
 date t (did the next trading day close higher). Outcomes are not stored on predictions,
 so every surface that shows them (the page's table and accuracy, ``/predictions``, the
 performance monitoring) joins here, the same way.
@@ -14,7 +14,9 @@ from typing import Any
 import pandas as pd
 
 from fx_assets.core.contracts import FINAL, PREDICTIONS
+from fx_assets.core.pairs import DEFAULT_PAIR
 from fx_assets.core.readmodel.rows import records
+from fx_assets.core.readmodel.stores import pair_code
 from fx_assets.core.warehouse import Warehouse
 
 PREDICTION_COLUMNS = PREDICTIONS.column_names
@@ -52,13 +54,19 @@ def resolved(joined: pd.DataFrame) -> pd.DataFrame:
 
 
 def predictions_with_outcomes(
-    wh: Warehouse, start: date | None = None, end: date | None = None
+    wh: Warehouse,
+    start: date | None = None,
+    end: date | None = None,
+    *,
+    pair: str = DEFAULT_PAIR,
 ) -> pd.DataFrame:
-    """Stored predictions with feature dates in [start, end], joined to their outcomes;
-    the empty joined frame when the tables do not exist yet."""
+    """``pair``'s stored predictions with feature dates in [start, end], joined to their
+    outcomes; the empty joined frame when the tables do not exist yet."""
     if not (wh.has(PREDICTIONS) and wh.has(FINAL)):
         return join_outcomes(None, None)
-    stored = wh.read(PREDICTIONS, start=start, end=end)
+    code = pair_code(pair)
+    # The pair column kept: a served row says whose forecast it is.
+    stored = wh.read(PREDICTIONS, start=start, end=end, pair=code, columns=PREDICTION_COLUMNS)
     if stored.empty:
         return join_outcomes(None, None)
     outcomes = wh.read(
@@ -66,14 +74,15 @@ def predictions_with_outcomes(
         start=stored["feature_date"].min().date(),
         end=stored["feature_date"].max().date(),
         columns=["date", "target"],
+        pair=code,
     )
     return join_outcomes(stored, outcomes)
 
 
-def newest_forecast(wh: Warehouse) -> dict[str, Any] | None:
-    """The stored prediction with the newest feature date (the forecast for the next
-    trading day) as plain values, or None when there is none yet."""
+def newest_forecast(wh: Warehouse, *, pair: str = DEFAULT_PAIR) -> dict[str, Any] | None:
+    """``pair``'s stored prediction with the newest feature date (the forecast for the
+    next trading day) as plain values, or None when there is none yet."""
     if not wh.has(PREDICTIONS):
         return None
-    newest = wh.read(PREDICTIONS, newest=1)
+    newest = wh.read(PREDICTIONS, newest=1, pair=pair_code(pair), columns=PREDICTION_COLUMNS)
     return None if newest.empty else records(newest)[0]

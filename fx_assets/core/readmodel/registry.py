@@ -1,9 +1,11 @@
 """The registry as consumers read it: the champion and the version history, never a write.
 
-``RegistryReader`` is the one way a consumer opens MLflow. Unlike ``registry.client()``
-(training's), it creates no experiment, never sets the ``mlflow`` module's URIs or an
-environment variable, and does not create a store that is not there: a SQLite store
-that does not exist yet means "nothing registered", not a new file.
+``RegistryReader`` is the one way a consumer opens MLflow; every read names the pair whose
+registered model it reads (``Pair.parse(pair).model_name``: ``eur_usd_direction``).
+Unlike ``registry.client()`` (training's), it creates no experiment, never sets the
+``mlflow`` module's URIs or an environment variable, and does not create a store that is
+not there: a SQLite store that does not exist yet means "nothing registered", not a new
+file.
 """
 
 from __future__ import annotations
@@ -13,8 +15,15 @@ from typing import Any
 
 from fx_assets.core.domain import MODEL_NAME
 from fx_assets.core.models.champion import Champion, champion_version, load_champion
-from fx_assets.core.models.registry import CHALLENGER, CHAMPION, Version, list_versions
+from fx_assets.core.models.registry import (
+    CHALLENGER,
+    CHAMPION,
+    Version,
+    alias_version,
+    list_versions,
+)
 from fx_assets.core.models.store import ensure_tracking_store, sqlite_path
+from fx_assets.core.pairs import DEFAULT_PAIR, model_name
 from fx_assets.core.redaction import one_line, redact_url
 
 RECENT_VERSIONS = 8
@@ -45,17 +54,21 @@ class RegistryReader:
             self._client = mlflow.MlflowClient(tracking_uri=self.uri, registry_uri=self.uri)
         return self._client
 
-    def versions(self) -> list[Version]:
-        """Every version of the registered model, newest first; empty before the first."""
-        return list_versions(self.client) if self.exists else []
+    def versions(self, pair: str = DEFAULT_PAIR) -> list[Version]:
+        """Every version of ``pair``'s registered model, newest first; empty before the first."""
+        return list_versions(self.client, name=model_name(pair)) if self.exists else []
 
-    def champion_version(self) -> str | None:
-        """The version the ``champion`` alias points at now, or None."""
-        return champion_version(self.client) if self.exists else None
+    def champion_version(self, pair: str = DEFAULT_PAIR) -> str | None:
+        """The version ``pair``'s ``champion`` alias points at now, or None."""
+        return champion_version(self.client, model_name(pair)) if self.exists else None
 
-    def load_champion(self) -> Champion:
-        """Load the champion's exact version (``ChampionError`` says what is wrong)."""
-        return load_champion(self.client)
+    def champion(self, pair: str = DEFAULT_PAIR) -> Version | None:
+        """``pair``'s champion as registered (tags, aliases), or None; nothing is loaded."""
+        return alias_version(self.client, CHAMPION, name=model_name(pair)) if self.exists else None
+
+    def load_champion(self, pair: str = DEFAULT_PAIR) -> Champion:
+        """Load ``pair``'s champion's exact version (``ChampionError`` says what is wrong)."""
+        return load_champion(self.client, model_name(pair))
 
 
 @dataclass(frozen=True)
@@ -70,30 +83,36 @@ class ModelHistory:
     problem: bool = False
 
 
-def model_history(reader: RegistryReader, recent: int = RECENT_VERSIONS) -> ModelHistory:
-    """The champion, the challenger and the ``recent`` newest versions; never raises."""
+def model_history(
+    reader: RegistryReader, recent: int = RECENT_VERSIONS, *, pair: str = DEFAULT_PAIR
+) -> ModelHistory:
+    """``pair``'s champion, challenger and ``recent`` newest versions; never raises."""
+    name = model_name(pair)
     if not reader.exists:
         return ModelHistory(
-            message="No model registry yet: training registers the first model (`fx run`)."
+            name=name,
+            message="No model registry yet: training registers the first model (`fx run`).",
         )
     try:
-        versions = reader.versions()
+        versions = reader.versions(pair)
     except Exception as exc:
         # One line, never a traceback, whatever the store throws.
         return ModelHistory(
+            name=name,
             message=f"Model registry unreachable ({redact_url(reader.uri)}): {one_line(exc)}",
             problem=True,
         )
     if not versions:
         return ModelHistory(
-            message=f"No model registered as {MODEL_NAME} yet: run training (`fx run`)."
+            name=name, message=f"No model registered as {name} yet: run training (`fx run`)."
         )
     champion = next((v for v in versions if CHAMPION in v.aliases), None)
     return ModelHistory(
+        name=name,
         champion=champion,
         challenger=next((v for v in versions if CHALLENGER in v.aliases), None),
         versions=versions[:recent],
         message=None
         if champion
-        else f"No champion yet: no version of {MODEL_NAME} carries the `champion` alias.",
+        else f"No champion yet: no version of {name} carries the `champion` alias.",
     )

@@ -16,7 +16,9 @@ import sqlalchemy as sa
 
 from fx_assets.core.contracts import DRIFT, PERFORMANCE, RAW
 from fx_assets.core.monitoring import findings
+from fx_assets.core.pairs import DEFAULT_PAIR
 from fx_assets.core.readmodel.monitoring import newest_rows
+from fx_assets.core.readmodel.stores import pair_code
 from fx_assets.core.warehouse import Warehouse
 
 
@@ -26,9 +28,11 @@ class Status:
     newest_ingested: datetime | None
 
 
-def monitoring_status(wh: Warehouse) -> Status:
+def monitoring_status(wh: Warehouse, *, pair: str = DEFAULT_PAIR) -> Status:
+    """``pair``'s WARN checks on its newest monitoring rows, and its newest ingestion."""
+    code = pair_code(pair)
     checks: dict[str, bool] = {}
-    drift, perf = newest_rows(wh, DRIFT), newest_rows(wh, PERFORMANCE)
+    drift, perf = newest_rows(wh, DRIFT, pair=code), newest_rows(wh, PERFORMANCE, pair=code)
     if len(drift):
         checks["feature_drift"] = findings.feature_drift(drift).fired
     if len(perf):
@@ -36,6 +40,9 @@ def monitoring_status(wh: Warehouse) -> Status:
     newest = None
     if wh.has(RAW):
         with wh.engine.connect() as conn:
-            found = conn.execute(sa.select(sa.func.max(RAW.table.c.ingested_at))).scalar()
+            t = RAW.table
+            found = conn.execute(
+                sa.select(sa.func.max(t.c.ingested_at)).where(t.c.pair == code)
+            ).scalar()
         newest = None if found is None else pd.Timestamp(found).to_pydatetime()
     return Status(checks, newest)

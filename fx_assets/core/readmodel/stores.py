@@ -6,6 +6,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from fx_assets.core.pairs import Pair
 from fx_assets.core.redaction import one_line, redact_url
 from fx_assets.core.settings import sqlite_path
 from fx_assets.core.warehouse import Warehouse, normalize_url
@@ -13,6 +14,12 @@ from fx_assets.core.warehouse import Warehouse, normalize_url
 # What a consumer holds: a warehouse opened by ``open_warehouse`` (consumers never import
 # the warehouse module itself; import-linter holds that line).
 ReadOnlyWarehouse = Warehouse
+
+
+def pair_code(pair: str) -> str:
+    """``pair`` as the tables spell it (``gbp/usd`` -> ``GBPUSD``); a PairError if it is
+    not a pair. Whether the book holds it is the consumer's question (its settings)."""
+    return Pair.parse(pair).code
 
 
 def open_warehouse(url: str) -> Warehouse:

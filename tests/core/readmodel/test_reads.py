@@ -19,6 +19,7 @@ from fx_assets.core.contracts import (
     STAGING,
 )
 from fx_assets.core.domain import FEATURES
+from fx_assets.core.pairs import DEFAULT_PAIR
 from fx_assets.core.readmodel import data
 from fx_assets.core.readmodel.backtest import backtest_summary
 from fx_assets.core.readmodel.monitoring import read_monitoring
@@ -30,16 +31,17 @@ from tests.support.frames import backtest_summary_frame, predictions_frame, raw_
 DAYS = pd.bdate_range("2024-01-01", periods=80)
 
 
-def fill(url: str) -> None:
+def fill(url: str, pair: str = DEFAULT_PAIR, days: pd.DatetimeIndex = DAYS) -> None:
     """Bars, final rows (the newest without a target), 30 forecasts, one quarantined bar."""
-    wh = Warehouse(url)
-    raw = raw_bars(DAYS)
-    final = pd.DataFrame({"date": DAYS, **{f: 0.0 for f in FEATURES}})
-    final["target"] = pd.array([i % 2 for i in range(len(DAYS) - 1)] + [None], "Int64")
+    base = Warehouse(url)
+    wh = base.for_pair(pair)
+    raw = raw_bars(days)
+    final = pd.DataFrame({"date": days, **{f: 0.0 for f in FEATURES}})
+    final["target"] = pd.array([i % 2 for i in range(len(days) - 1)] + [None], "Int64")
     wh.replace_all(RAW, raw)
     wh.replace_all(STAGING, final[["date"]].assign(close=1.1, **{f: 0.0 for f in FEATURES}))
     wh.replace_all(FINAL, final)
-    wh.replace_all(PREDICTIONS, predictions_frame([1, 0] * 15, start=str(DAYS[-30].date())))
+    wh.replace_all(PREDICTIONS, predictions_frame([1, 0] * 15, start=str(days[-30].date())))
     rejected = (
         raw.iloc[:1]
         .drop(columns="ingested_at")
@@ -51,7 +53,7 @@ def fill(url: str) -> None:
         )
     )
     wh.replace_all(RAW_REJECTED, rejected)
-    wh.dispose()
+    base.dispose()
 
 
 def test_predictions_are_joined_to_their_outcomes_once(warehouse_url: str) -> None:
@@ -103,7 +105,7 @@ def _drift_row(feature: str, window_end: str, version: str, psi: float) -> dict[
 
 
 def test_monitoring_reads_the_newest_window_of_the_newest_version(warehouse_url: str) -> None:
-    wh = Warehouse(warehouse_url)
+    wh = Warehouse(warehouse_url).for_pair(DEFAULT_PAIR)
     rows = [
         _drift_row("vol_5", "2024-03-01", "9", 0.9),
         _drift_row("vol_5", "2024-04-01", "9", 0.1),
@@ -139,7 +141,9 @@ def test_monitoring_reads_the_newest_window_of_the_newest_version(warehouse_url:
 
 
 def test_backtest_summary_lists_the_model_first_with_its_verdicts(warehouse_url: str) -> None:
-    Warehouse(warehouse_url).replace_all(BACKTEST_SUMMARY, backtest_summary_frame())
+    Warehouse(warehouse_url).for_pair(DEFAULT_PAIR).replace_all(
+        BACKTEST_SUMMARY, backtest_summary_frame()
+    )
     found = backtest_summary(open_warehouse(warehouse_url))
     assert found.summary is not None
     assert list(found.summary["strategy"]) == ["model", "always_up", "persistence", "momentum"]

@@ -53,6 +53,7 @@ def test_a_nullable_column_added_to_a_contract_is_in_the_response(
     def drift() -> list[dict[str, object]]:
         row = {c: None for c in drift_plus.column_names}
         row.update(
+            pair="EURUSD",
             feature="vol_5",
             window_end=date(2024, 6, 28),
             model_version="3",
