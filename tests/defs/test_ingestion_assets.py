@@ -9,10 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from dagster import (
-    AssetCheckEvaluation,
     AssetCheckSeverity,
     DagsterInstance,
-    ExecuteInProcessResult,
     SkipReason,
     build_schedule_context,
     materialize,
@@ -25,7 +23,14 @@ from fx_assets.defs.ingestion.assets import fx_raw
 from fx_assets.defs.ingestion.partitions import TRADING_YEARS, raw_key, trading_year_partitions
 from fx_assets.defs.ingestion.schedules import ETL_CRON, etl_partition_for, etl_schedule
 from fx_assets.defs.resources import MarketDataResource, WarehouseResource
-from tests.support.code_location import book_range, checks_of, in_groups, register_pairs
+from tests.support.code_location import (
+    Runs,
+    book_range,
+    checks_of,
+    etl_and_features,
+    in_groups,
+    register_pairs,
+)
 
 ASSET_PARTITION_RANGE_START = "dagster/asset_partition_range_start"
 ASSET_PARTITION_RANGE_END = "dagster/asset_partition_range_end"
@@ -36,17 +41,6 @@ def resources(url: str, source: str = "ecb", first: str | None = None) -> dict[s
         "warehouse": WarehouseResource(url=url),
         "market_data": MarketDataResource(source=source, start_date=first),
     }
-
-
-class Runs:
-    """The ETL run (fx_raw for the book's years) and the features run of each pair."""
-
-    def __init__(self, etl: ExecuteInProcessResult, features: list[ExecuteInProcessResult]):
-        self.etl, self.features = etl, features
-        self.success = etl.success and all(f.success for f in features)
-
-    def checks(self) -> list[AssetCheckEvaluation]:
-        return [c for r in (self.etl, *self.features) for c in r.get_asset_check_evaluations()]
 
 
 def run_range(
@@ -61,23 +55,9 @@ def run_range(
 ) -> Runs:
     """Materialize the years ``start``..``end`` of ``pairs`` in one run, then each pair's
     features."""
-    instance = instance or DagsterInstance.ephemeral()
-    register_pairs(instance, pairs)
-    res = resources(url, source, first)
-    etl = materialize(
-        in_groups("ingestion"),
-        resources=res,
-        instance=instance,
-        tags=book_range(pairs, start, end),
-        raise_on_error=False,
+    return etl_and_features(
+        resources(url, source, first), (start, end), pairs=pairs, instance=instance
     )
-    if not etl.success:
-        return Runs(etl, [])
-    features = [
-        materialize(in_groups("features"), resources=res, instance=instance, partition_key=pair)
-        for pair in pairs
-    ]
-    return Runs(etl, features)
 
 
 def raw_materializations(result):  # type: ignore[no-untyped-def]

@@ -1,5 +1,5 @@
 """A real provider's series end to end through the ETL, by CSV and by the Twelve Data
-stand-in: exactly the weekend bars and the bad tick end in eur_usd_raw_rejected, features
+stand-in: exactly the weekend bars and the bad tick end in fx_raw_rejected, features
 are built on the accepted rows, the hole is a gap warning, and rematerializing a
 partition with rejects leaves the same rows in both tables."""
 
@@ -9,27 +9,22 @@ from datetime import date
 from pathlib import Path
 
 import pandas as pd
-from dagster import AssetCheckSeverity, DagsterInstance, materialize
+from dagster import AssetCheckSeverity
 from pytest_httpserver import HTTPServer
 
 from fx_assets.core.contracts import RAW, RAW_REJECTED, STAGING
 from fx_assets.core.warehouse import Warehouse
 from fx_assets.defs.resources import MarketDataResource, WarehouseResource
-from tests.support.code_location import in_groups, partition_range
+from tests.support.code_location import Runs, etl_and_features
 from tests.support.market_data import provider_series, twelvedata_replay, write_provider_csv
 
 KEY = "td-e2e-key-0c9b7a"
 SERIES = provider_series()
 
 
-def etl(url: str, market: MarketDataResource, **tags: str):  # type: ignore[no-untyped-def]
-    return materialize(
-        in_groups("ingestion", "features"),
-        resources={"warehouse": WarehouseResource(url=url), "market_data": market},
-        instance=DagsterInstance.ephemeral(),
-        tags=tags or partition_range("2007", "2026"),
-        raise_on_error=False,
-    )
+def etl(url: str, market: MarketDataResource, years: tuple[str, str] = ("2007", "2026")) -> Runs:
+    resources = {"warehouse": WarehouseResource(url=url), "market_data": market}
+    return etl_and_features(resources, years)
 
 
 def rejected_rules(url: str) -> dict[date, str]:
@@ -49,19 +44,20 @@ def assert_end_to_end(url: str, result, source: str) -> None:  # type: ignore[no
     assert (raw["date"].dt.dayofweek < 5).all()
     # Features on the accepted rows only.
     assert list(wh.read(STAGING)["date"]) == list(raw["date"])
-    checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
-    gaps = checks["eur_usd_raw_gaps"]
+    checks = {c.check_name: c for c in result.checks()}
+    gaps = checks[f"{RAW.name}_gaps"]
     assert not gaps.passed and gaps.severity == AssetCheckSeverity.WARN
     assert gaps.description == (
-        "12 trading day(s) missing in 1 gap(s), newest: 2015-06-08..2015-06-23 (12 trading days)"
+        "12 trading day(s) missing in 1 gap(s), newest: EURUSD 2015-06-08..2015-06-23"
+        " (12 trading days)"
     )
     blocking = [
-        c for n, c in checks.items() if n not in ("eur_usd_raw_gaps", "eur_usd_raw_freshness")
+        c for n, c in checks.items() if n not in (f"{RAW.name}_gaps", f"{RAW.name}_freshness")
     ]
     assert blocking and all(c.passed for c in blocking)
     raw_events = [
         m
-        for m in result.asset_materializations_for_node("eur_usd_raw")
+        for m in result.etl.asset_materializations_for_node(RAW.name)
         if m.asset_key.to_user_string() == RAW.name
     ]
     meta = raw_events[0].metadata
@@ -110,8 +106,8 @@ def test_rematerializing_partitions_with_rejects_leaves_the_same_rows(
 
     before = both()
     # The bad tick's year, the weekend bars' year, and the whole range again.
-    for key in ("2008", "2026"):
-        assert etl(warehouse_url, market, **{"dagster/partition": key}).success
+    for year in ("2008", "2026"):
+        assert etl(warehouse_url, market, (year, year)).success
     assert etl(warehouse_url, market).success
 
     after = both()
@@ -125,8 +121,8 @@ def test_a_single_partition_judges_its_first_bar_against_the_year_before(
 ) -> None:
     """The tick of 2008 is found when only 2008 is materialized after 2007 is stored."""
     market = MarketDataResource(source=f"csv:{write_provider_csv(SERIES, tmp_path / 'p.csv')}")
-    assert etl(warehouse_url, market, **{"dagster/partition": "2007"}).success
+    assert etl(warehouse_url, market, ("2007", "2007")).success
 
-    assert etl(warehouse_url, market, **{"dagster/partition": "2008"}).success
+    assert etl(warehouse_url, market, ("2008", "2008")).success
 
     assert rejected_rules(warehouse_url) == {date(2008, 3, 12): "isolated_spike"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from dagster import (
+    AssetCheckEvaluation,
     AssetChecksDefinition,
     AssetsDefinition,
     DagsterInstance,
@@ -112,3 +113,48 @@ def materialize_groups(
                 return result
     assert result is not None
     return result
+
+
+class Runs:
+    """The ETL run (fx_raw for the book's years) and the features run of each pair."""
+
+    def __init__(self, etl: ExecuteInProcessResult, features: list[ExecuteInProcessResult]):
+        self.etl, self.features = etl, features
+        self.success = etl.success and all(f.success for f in features)
+
+    def checks(self) -> list[AssetCheckEvaluation]:
+        return [c for r in (self.etl, *self.features) for c in r.get_asset_check_evaluations()]
+
+
+def etl_and_features(
+    resources: dict[str, Any],
+    years: tuple[str, str],
+    *,
+    pairs: tuple[str, ...] = (DEFAULT_PAIR,),
+    instance: DagsterInstance | None = None,
+) -> Runs:
+    """``pairs``' years in one ETL run, then each pair's features (if the ETL succeeded)."""
+    instance = instance or DagsterInstance.ephemeral()
+    register_pairs(instance, pairs)
+    etl = materialize(
+        in_groups("ingestion"),
+        resources=resources,
+        instance=instance,
+        tags=book_range(pairs, *years),
+        run_config=QUIET,
+        raise_on_error=False,
+    )
+    if not etl.success:
+        return Runs(etl, [])
+    features = [
+        materialize(
+            in_groups("features"),
+            resources=resources,
+            instance=instance,
+            partition_key=pair,
+            run_config=QUIET,
+            raise_on_error=False,
+        )
+        for pair in pairs
+    ]
+    return Runs(etl, features)

