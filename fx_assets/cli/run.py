@@ -65,7 +65,10 @@ def execute(
     tags: dict[str, str] | None = None,
     partition_key: str | None = None,
     log_level: str | None = None,
+    check: bool = True,
 ) -> ExecuteInProcessResult:
+    """Run ``job_name`` here, recorded in the instance; a failure is announced (as the
+    run-failure sensor announces a daemon's) and, with ``check``, raised in a few lines."""
     job = definitions().resolve_job_def(job_name)
     result = job.execute_in_process(
         instance=DagsterInstance.get(),
@@ -76,16 +79,21 @@ def execute(
     )
     if not result.success:
         from fx_assets.core.alerts import announce, run_failed
-        from fx_assets.defs.monitoring.alerting import failure_reason
 
-        where, why = failure_reason(result.all_events)
-        if partition_key:
-            where = f"{where} for {partition_key}"
+        where, why = _reason(result, partition_key)
         # Told as the run-failure sensor tells it for daemon runs: the same condition, so
         # a daemon watching this instance too does not send it a second time.
-        announce(run_failed(job_name, result.run_id, where, why))
-        raise PipelineError(failure_message(job_name, result.run_id, where, why))
+        announce(run_failed(job_name, result.run_id, where, why, pair=partition_key))
+        if check:
+            raise PipelineError(failure_message(job_name, result.run_id, where, why))
     return result
+
+
+def _reason(result: ExecuteInProcessResult, partition_key: str | None) -> tuple[str, str]:
+    from fx_assets.defs.monitoring.alerting import failure_reason
+
+    where, why = failure_reason(result.all_events)
+    return (f"{where} for {partition_key}" if partition_key else where), why
 
 
 def the_book(pairs: tuple[str, ...] | None = None) -> tuple[str, ...]:
@@ -148,11 +156,13 @@ def _blocks(pairs: tuple[str, ...]) -> list[tuple[str, str]]:
 
 def run_etl(
     echo: Echo, log_level: str | None = None, pairs: tuple[str, ...] | None = None
-) -> dict[str, Any]:
+) -> tuple[tuple[str, ...], dict[str, str]]:
     """Ingest the book's history (one run per block of neighbouring pairs), then build each
-    pair's features; one line per pair."""
+    pair's features; one line per pair. The pairs that made it, and why the others did not
+    (a run that failed for no pair in particular stops ``fx run`` here)."""
     from fx_assets.dagster_adapter import partition_range_tags
     from fx_assets.defs.ingestion.partitions import raw_key
+    from fx_assets.defs.monitoring.alerting import failed_pairs
 
     book = the_book(pairs)
     # Asked once: a CSV source reads its whole file to know its first date.
@@ -162,18 +172,32 @@ def run_etl(
         f"etl: {len(book)} pair(s), trading days from {first}"
         f" (years {start} .. {end}, {len(_blocks(book))} run(s))"
     )
+    failures: dict[str, str] = {}
     raw: RawReport | None = None
     gaps: GapsReport | None = None
     for lo, hi in _blocks(book):
         tags = partition_range_tags(str(raw_key(lo, start)), str(raw_key(hi, end)))
-        result = execute("etl_job", tags=tags, log_level=log_level)
+        result = execute("etl_job", tags=tags, log_level=log_level, check=False)
+        if not result.success:
+            where, why = _reason(result, None)
+            failed = failed_pairs(result.all_events)
+            if not failed:
+                raise PipelineError(failure_message("etl_job", result.run_id, where, why))
+            for pair in failed:
+                failures[pair] = failure_message(
+                    "etl_job", result.run_id, f"{where} for {pair}", why
+                )
+            continue
         raw, gaps = read_report(result, RawReport), read_gaps(result)
     if raw is not None and raw.ecb_fallback:
         echo(f"  warning: {raw.ecb_fallback}")
-    summary = summarize(echo, book)
+    ok = tuple(p for p in book if p not in failures)
+    summary = summarize(echo, ok)
+    for pair in failures:
+        echo(f"  {pair}  failed: its bars were not written (see the end)")
     if raw is not None and raw.has_findings:
         echo(f"  data quality: {raw.data_quality} (table {RAW_REJECTED.name})")
-    for pair in book:
+    for pair in ok:
         warning = stale_warning(summary[pair][RAW.name][2])
         if warning:
             echo(warning)
@@ -181,16 +205,12 @@ def run_etl(
     if gaps is not None and not gaps.passed:
         # Holes in the bars: kept (features span them), but a person should know.
         echo(f"  warning: {gaps.describe()} (check {GapsReport.CHECK})")
-    features = run_pairs("features_job", book, parallel=_parallel(), log_level=log_level)
-    failed = [r for r in features if not r.ok]
-    _fail_pairs("features", failed)
-    return summary
-
-
-def _fail_pairs(stage: str, failed: list[PairRun]) -> None:
-    if not failed:
-        return
-    raise PipelineError("\n".join(r.error or f"{stage} failed for {r.pair}" for r in failed))
+    features = run_pairs("features_job", ok, parallel=_parallel(), log_level=log_level)
+    for run in features:
+        if not run.ok:
+            echo(f"  {run.pair}  failed: its features were not built (see the end)")
+            failures[run.pair] = run.error or "features failed"
+    return tuple(p for p in ok if p not in failures), failures
 
 
 def stale_warning(newest: date | None, today: date | None = None) -> str | None:
@@ -225,8 +245,7 @@ def summarize(echo: Echo, pairs: tuple[str, ...]) -> dict[str, Any]:
     summary: dict[str, Any] = {}
     for pair in pairs:
         found = {
-            s.table: (s.rows, s.first, s.last)
-            for s in spans(wh.for_pair(pair), (RAW, RAW_REJECTED))
+            s.table: (s.rows, s.first, s.last) for s in spans(wh, (RAW, RAW_REJECTED), pair=pair)
         }
         summary[pair] = found
         rows, first, last = found[RAW.name]
@@ -270,8 +289,9 @@ def training_line(run: PairRun) -> str:
 
 def run_training(
     echo: Echo, log_level: str | None = None, pairs: tuple[str, ...] | None = None
-) -> dict[str, PromotionReport]:
-    """Per pair: split, cross-validate, tune, register, promote, backtest; a line each."""
+) -> tuple[dict[str, PromotionReport], dict[str, str]]:
+    """Per pair: split, cross-validate, tune, register, promote, backtest; a line each.
+    The decisions, and why the pairs that failed did."""
     book = the_book(pairs)
     echo(
         f"training: {len(book)} pair(s), {min(_parallel(), len(book))} at a time: split,"
@@ -283,11 +303,13 @@ def run_training(
         parallel=_parallel(),
         log_level=log_level,
         kinds=TRAINING_REPORTS,
-        on_done=lambda run: echo(training_line(run) if run.ok else f"  {run.pair}  failed"),
+        on_done=lambda run: echo(
+            training_line(run) if run.ok else f"  {run.pair}  failed (see the end)"
+        ),
     )
-    _fail_pairs("training", [r for r in runs if not r.ok])
-    decisions = {r.pair: r.report(PromotionReport) for r in runs}
-    return {pair: d for pair, d in decisions.items() if d is not None}
+    decisions = {r.pair: r.report(PromotionReport) for r in runs if r.ok}
+    failures = {r.pair: r.error or "training failed" for r in runs if not r.ok}
+    return {p: d for p, d in decisions.items() if d is not None}, failures
 
 
 def forecast_line(pair: str, row: dict[str, Any] | None) -> str:
@@ -311,8 +333,9 @@ def forecast_line(pair: str, row: dict[str, Any] | None) -> str:
 
 def run_predictions(
     echo: Echo, log_level: str | None = None, pairs: tuple[str, ...] | None = None
-) -> dict[str, dict[str, Any] | None]:
-    """Per pair: score new feature dates with its champion, then monitor; a line each."""
+) -> tuple[dict[str, dict[str, Any] | None], dict[str, str]]:
+    """Per pair: score new feature dates with its champion, then monitor; a line each.
+    The newest forecast of each pair, and why the pairs that failed did."""
     from fx_assets.core.readmodel.predictions import newest_forecast
     from fx_assets.core.readmodel.stores import open_warehouse
     from fx_assets.core.settings import load_settings
@@ -324,13 +347,12 @@ def run_predictions(
     rows: dict[str, dict[str, Any] | None] = {}
     for run in runs:
         if not run.ok:
-            echo(f"  {run.pair}  failed")
+            echo(f"  {run.pair}  failed (see the end)")
             continue
-        rows[run.pair] = newest_forecast(wh.for_pair(run.pair))
+        rows[run.pair] = newest_forecast(wh, pair=run.pair)
         echo(forecast_line(run.pair, rows[run.pair]))
         echo_monitoring(echo, run.pair)
-    _fail_pairs("predictions", [r for r in runs if not r.ok])
-    return rows
+    return rows, {r.pair: r.error or "predictions failed" for r in runs if not r.ok}
 
 
 def _today() -> date:
@@ -345,7 +367,7 @@ def echo_monitoring(echo: Echo, pair: str) -> None:
     from fx_assets.core.readmodel.stores import open_warehouse
     from fx_assets.core.settings import load_settings
 
-    found = read_monitoring(open_warehouse(load_settings().warehouse_url).for_pair(pair))
+    found = read_monitoring(open_warehouse(load_settings().warehouse_url), pair=pair)
     if len(found.drift):
         echo(f"  {pair}  monitoring: {findings.feature_drift(found.drift).summary}")
     if len(found.performance):
@@ -373,9 +395,21 @@ def run_pipeline(
     echo: Echo, log_level: str | None = None, pairs: tuple[str, ...] | None = None
 ) -> int:
     """ETL (full history of the book), then each pair's training and forecast, then the
-    book's verdict."""
-    run_etl(echo, log_level, pairs)
-    run_training(echo, log_level, pairs)
-    run_predictions(echo, log_level, pairs)
-    run_book(echo, log_level)
+    book's verdict. A pair that fails stops alone; ``fx run`` then fails naming it."""
+    book = the_book(pairs)
+    ok, failures = run_etl(echo, log_level, book)
+    trained: tuple[str, ...] = ()
+    if ok:
+        decisions, failed = run_training(echo, log_level, ok)
+        failures.update(failed)
+        trained = tuple(p for p in ok if p in decisions)
+    if trained:
+        _rows, failed = run_predictions(echo, log_level, trained)
+        failures.update(failed)
+        run_book(echo, log_level)
+    if failures:
+        raise PipelineError(
+            f"{len(failures)} of {len(book)} pair(s) failed: {', '.join(failures)}\n"
+            + "\n".join(failures[p] for p in book if p in failures)
+        )
     return 0

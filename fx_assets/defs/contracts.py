@@ -58,9 +58,9 @@ def table_metadata(df: pd.DataFrame, key: str = "date", **extra: object) -> dict
     return meta
 
 
-def fail(message: str) -> Failure:
+def fail(message: str, **metadata: str) -> Failure:
     """A deterministic failure: retrying cannot fix bad data or too little history."""
-    return Failure(description=message, allow_retries=False)
+    return Failure(description=message, metadata=metadata or None, allow_retries=False)
 
 
 def validated(contract: TableContract, df: pd.DataFrame) -> pd.DataFrame:

@@ -92,7 +92,8 @@ def fx_raw(
                 )
         raise fail(
             "; ".join(f"{pair}: {why}" for pair, why in failed.items())
-            + (f" (written: {', '.join(reports)})" if reports else "")
+            + (f" (written: {', '.join(reports)})" if reports else ""),
+            failed_pairs=",".join(failed),
         )
     report = RawReport.book(reports)
     rejected_meta = {**report.window_metadata(), "dagster/row_count": report.quarantined}

@@ -81,3 +81,18 @@ def run_pair(tags: Mapping[str, str], pairs: Iterable[str]) -> str | None:
     ``EURUSD|2026``), else None: a run of the book (a range of pairs) names no pair."""
     key = tags.get(PARTITION_TAG, "").split("|")[0]
     return key if key in set(pairs) else None
+
+
+# The metadata key of a book run's failure that lists the pairs it failed for.
+FAILED_PAIRS = "failed_pairs"
+
+
+def failed_pairs(events: Iterable[DagsterEvent]) -> list[str]:
+    """The pairs a failed run of several pairs failed for (its step failure's metadata),
+    in order; empty when the failure was not one pair's (the whole run failed)."""
+    for event in events:
+        if event.is_step_failure and event.step_failure_data.user_failure_data is not None:
+            found = event.step_failure_data.user_failure_data.metadata.get(FAILED_PAIRS)
+            if found is not None and str(found.value):
+                return str(found.value).split(",")
+    return []
