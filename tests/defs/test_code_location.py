@@ -7,33 +7,34 @@ import sys
 from pathlib import Path
 
 import pytest
-from dagster import AssetKey, Definitions
+from dagster import (
+    AssetKey,
+    Definitions,
+    DynamicPartitionsDefinition,
+    MultiPartitionsDefinition,
+)
 
 from fx_assets.core.contracts import CONTRACTS
 from tests.support import ROOT
 from tests.support.code_location import load
 
 ASSETS = {
-    "ingestion": {"eur_usd_raw"},
-    "features": {"eur_usd_staging", "eur_usd_final"},
-    "training": {
-        "eur_usd_train",
-        "eur_usd_test",
-        "model_candidates",
-        "challenger_model",
-        "champion_model",
-    },
-    "inference": {"eur_usd_predictions"},
+    "ingestion": {"fx_raw"},
+    "features": {"fx_staging", "fx_final"},
+    "training": {"fx_train", "fx_test", "model_candidates", "challenger_model", "champion_model"},
+    "evaluation": {"fx_backtest", "fx_backtest_summary", "fx_backtest_yearly"},
+    "inference": {"fx_predictions"},
+    "book": {"fx_backtest_book"},
 }
 BLOCKING_CHECKS = {
-    "eur_usd_raw_schema",
-    "eur_usd_staging_schema",
-    "eur_usd_final_schema",
-    "eur_usd_train_schema",
-    "eur_usd_test_schema",
+    "fx_raw_schema",
+    "fx_staging_schema",
+    "fx_final_schema",
+    "fx_train_schema",
+    "fx_test_schema",
     "train_test_disjoint_with_gap",
     "champion_usable",
-    "eur_usd_predictions_schema",
+    "fx_predictions_schema",
 }
 
 
@@ -54,9 +55,20 @@ def test_every_domain_folder_is_loaded_with_its_assets_checks_and_automation(
         assert expected <= groups.get(group, set()), group
     checks = {k.name for c in defs.asset_checks or [] for k in c.check_keys}
     assert checks >= BLOCKING_CHECKS
-    assert {j.name for j in defs.jobs or []} >= {"etl_job", "training_job", "predictions_job"}
+    assert {j.name for j in defs.jobs or []} >= {
+        "etl_job",
+        "features_job",
+        "training_job",
+        "predictions_job",
+        "book_job",
+    }
     assert {s.name for s in defs.schedules or []} >= {"etl_schedule", "training_schedule"}
-    assert {s.name for s in defs.sensors or []} >= {"predictions_sensor"}
+    assert {s.name for s in defs.sensors or []} >= {
+        "features_sensor",
+        "predictions_sensor",
+        "book_sensor",
+        "bootstrap",
+    }
     assert {"warehouse", "market_data", "training", "tracking_store", "mlflow"} <= set(
         defs.resources or {}
     )
@@ -64,15 +76,34 @@ def test_every_domain_folder_is_loaded_with_its_assets_checks_and_automation(
 
 def test_jobs_select_by_group(defs: Definitions) -> None:
     etl = defs.resolve_job_def("etl_job").asset_layer.executable_asset_keys
-    assert {k.to_user_string() for k in etl} == ASSETS["ingestion"] | ASSETS["features"]
+    assert {k.to_user_string() for k in etl} == ASSETS["ingestion"]
+    features = defs.resolve_job_def("features_job").asset_layer.executable_asset_keys
+    assert {k.to_user_string() for k in features} == ASSETS["features"]
     training = defs.resolve_job_def("training_job").asset_layer.executable_asset_keys
-    assert {k.to_user_string() for k in training} >= ASSETS["training"]
+    assert {k.to_user_string() for k in training} >= ASSETS["training"] | ASSETS["evaluation"]
+
+
+def test_every_pair_is_a_partition_and_raw_is_pair_by_year(defs: Definitions) -> None:
+    """The book is one dynamic partition set: a pair's assets are that pair's partition;
+    fx_raw is pair x year; the book's verdict is one asset over all pairs."""
+    graph = defs.resolve_asset_graph()
+    for group, keys in ASSETS.items():
+        for key in keys:
+            partitions = graph.get(AssetKey(key)).partitions_def
+            if group == "ingestion":
+                assert isinstance(partitions, MultiPartitionsDefinition), key
+                assert {d.name for d in partitions.partitions_defs} == {"pair", "year"}
+            elif group == "book":
+                assert partitions is None, key
+            else:
+                assert isinstance(partitions, DynamicPartitionsDefinition), key
+                assert partitions.name == "pair", key
 
 
 def test_every_table_asset_shows_the_columns_of_its_contract(defs: Definitions) -> None:
     specs = {s.key: s for s in defs.resolve_all_asset_specs()}
     tables = [name for name in CONTRACTS if AssetKey(name) in specs]
-    assert {"eur_usd_raw", "eur_usd_final", "eur_usd_predictions", "eur_usd_train"} <= set(tables)
+    assert {"fx_raw", "fx_final", "fx_predictions", "fx_train", "fx_backtest_book"} <= set(tables)
     for name in tables:
         schema = specs[AssetKey(name)].metadata["dagster/column_schema"]
         assert [c.name for c in schema.columns] == CONTRACTS[name].column_names, name
