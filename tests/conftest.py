@@ -19,9 +19,11 @@ FX_VARS = tuple(env_name(field) for field in Settings.model_fields)
 
 @pytest.fixture
 def fx_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh FX_HOME with every other setting at its default."""
+    """A fresh FX_HOME, a book of one pair (EUR/USD: most tests follow one pair's
+    lifecycle; a test of the book sets FX_PAIRS), every other setting at its default."""
     for var in FX_VARS:
         monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("FX_PAIRS", "EURUSD")
     home = tmp_path / "fxhome"
     home.mkdir()
     monkeypatch.setenv("FX_HOME", str(home))

@@ -407,9 +407,11 @@ def run_pipeline(
         _rows, failed = run_predictions(echo, log_level, trained)
         failures.update(failed)
         run_book(echo, log_level)
+    if len(book) == 1 and failures:
+        raise PipelineError(failures[book[0]])
     if failures:
         raise PipelineError(
-            f"{len(failures)} of {len(book)} pair(s) failed: {', '.join(failures)}\n"
+            f"{len(failures)} of {len(book)} pairs failed: {', '.join(failures)}\n"
             + "\n".join(failures[p] for p in book if p in failures)
         )
     return 0

@@ -21,6 +21,7 @@ from tests.support.market_data import provider_series, write_provider_csv
 SECRET = "td-never-printed-71c2"
 # A short history and a small search keep each run to tens of seconds.
 FAST = {
+    "FX_PAIRS": "EURUSD",
     "FX_START_DATE": "2016-01-04",
     "FX_TEST_DAYS": "250",
     "FX_CV_FOLDS": "3",
@@ -68,11 +69,14 @@ def test_a_data_failure_is_a_few_lines_with_the_dates_and_the_run_id(tmp_path: P
     assert code == 1
     lines = err.strip().splitlines()
     assert len(lines) <= 4, err
-    assert lines[0] == "fx run: error: etl_job failed at step eur_usd_raw"
+    assert lines[0] == "fx run: error: etl_job failed at step fx_raw for EURUSD"
     assert "implausible_move" in lines[1] and "2012-05-02" in lines[1]
     assert lines[2].startswith("  run id: ") and len(lines[2].split()[2]) == 36
     assert "Traceback" not in err + out and SECRET not in err + out
-    assert len(out.strip().splitlines()) == 1  # the "etl: ingesting ..." line
+    # The "etl: ..." line and the pair's: nothing past the failed stage.
+    assert out.strip().splitlines()[1:] == [
+        "  EURUSD  failed: its bars were not written (see the end)"
+    ]
 
 
 def test_provider_data_says_what_was_quarantined_and_where_days_are_missing(
@@ -95,7 +99,7 @@ def test_provider_data_says_what_was_quarantined_and_where_days_are_missing(
     (quality,) = [line for line in out.splitlines() if "data quality:" in line]
     weekend = len(series.weekend_dates)
     assert f"weekend {weekend}" in quality and f"isolated_spike 1 ({series.bad_tick})" in quality
-    (gap,) = [line for line in out.splitlines() if "eur_usd_raw_gaps" in line]
+    (gap,) = [line for line in out.splitlines() if "fx_raw_gaps" in line]
     first, last = series.hole
     assert gap.startswith("  warning: 12 trading day(s) missing in 1 gap(s)")
     assert f"{first}..{last} (12 trading days)" in gap
@@ -104,9 +108,9 @@ def test_provider_data_says_what_was_quarantined_and_where_days_are_missing(
 def keys_unique(home: Path) -> None:
     with sqlite3.connect(home / "warehouse.db") as conn:
         for table, key in (
-            ("eur_usd_raw", "date"),
-            ("eur_usd_final", "date"),
-            ("eur_usd_predictions", "feature_date"),
+            ("fx_raw", "pair || date"),
+            ("fx_final", "pair || date"),
+            ("fx_predictions", "pair || feature_date"),
         ):
             n, distinct = conn.execute(
                 f"SELECT count(*), count(DISTINCT {key}) FROM {table}"
