@@ -35,10 +35,11 @@ TRADING_COLUMNS = [
     "sharpe",
     "max_drawdown",
 ]
-# The tables' columns are their contracts'; the frames built here are in that order.
-SUMMARY_COLUMNS = BACKTEST_SUMMARY.column_names
+# The tables' columns are their contracts' but the pair's (the frames built here are one
+# pair's; the warehouse writes the pair), in that order.
+SUMMARY_COLUMNS = BACKTEST_SUMMARY.seed_columns
 # Per year: the skill columns; a year is too short for trading figures worth reading.
-YEARLY_COLUMNS = BACKTEST_YEARLY.column_names
+YEARLY_COLUMNS = BACKTEST_YEARLY.seed_columns
 
 
 def directions(backtest: pd.DataFrame, strategy: str) -> np.ndarray:
