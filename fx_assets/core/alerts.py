@@ -38,6 +38,7 @@ from tenacity import (
 )
 
 from fx_assets.core.contracts import ALERTS as ALERTS_CONTRACT
+from fx_assets.core.pairs import Pair
 from fx_assets.core.redaction import redact_text
 from fx_assets.core.settings import Settings, load_settings
 from fx_assets.core.warehouse import Warehouse
@@ -353,12 +354,16 @@ def run_failed(job: str, run_id: str, where: str, reason: str) -> Alert:
     )
 
 
-def champion_changed(kind: str, version: str, previous: str | None, reason: str) -> Alert:
-    """A promotion or rollback (information: the champion the service answers with moved)."""
+def champion_changed(
+    kind: str, version: str, previous: str | None, reason: str, *, pair: str
+) -> Alert:
+    """A promotion or rollback of ``pair``'s model (information: the champion the service
+    answers that pair with moved)."""
     was = f" (was v{previous})" if previous else ""
+    label = Pair.parse(pair).label
     return Alert(
-        condition=f"{kind}:{version}",
-        title=f"{kind}: champion is now v{version}{was}",
+        condition=f"{kind}:{pair}:{version}",
+        title=f"{label} {kind}: champion is now v{version}{was}",
         text=reason,
         severity="info",
     )
