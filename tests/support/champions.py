@@ -178,9 +178,9 @@ def ecb_tables(start: date, end: date) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def fill_warehouse(url: str, start: date, end: date) -> pd.DataFrame:
-    """Write staging and final for [start, end]; return final."""
+    """Write EUR/USD's staging and final for [start, end]; return final."""
     staging, final = ecb_tables(start, end)
-    wh = Warehouse(url)
+    wh = Warehouse(url).for_pair("EURUSD")
     wh.replace_all(STAGING, staging)
     wh.replace_all(FINAL, final)
     return final
