@@ -29,7 +29,9 @@ the one place that imports them from ``dagster._core`` / ``dagster._serdes``.
 2. ``partition_range_tags``: a single-run backfill of a partition range (``fx run``, the
 bootstrap sensor): ``execute_in_process`` and ``RunRequest`` take one partition key, and
 Dagster reads a range from two run tags (as the daemon's backfills set them). Imported,
-not spelled, so a rename breaks loudly here.
+not spelled, so a rename breaks loudly here. ``PARTITION_TAG`` likewise: the tag a run of
+one partition (one pair) carries, read by the monitoring sensors to name and find a pair's
+runs (``RunsFilter`` and ``DagsterRun`` have no public partition field).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from dagster._core.storage.sqlite_storage import DagsterSqliteStorage
 from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
+    PARTITION_NAME_TAG,
 )
 from dagster._serdes import ConfigurableClass, ConfigurableClassData
 
@@ -89,6 +92,10 @@ class PostgresOrSqliteStorage(DagsterStorage, ConfigurableClass):
             return DagsterPostgresStorage.from_config_value(inst_data, {"postgres_db": db})
         assert settings.dagster_home is not None  # filled from FX_HOME by the settings
         return DagsterSqliteStorage.from_local(str(settings.dagster_home), inst_data=inst_data)
+
+
+# The run tag holding a run's one partition key ("dagster/partition").
+PARTITION_TAG: str = PARTITION_NAME_TAG
 
 
 def partition_range_tags(first: str, last: str) -> dict[str, str]:

@@ -63,13 +63,30 @@ def cmd_run(args: argparse.Namespace) -> int:
             ensure_tracking_store(
                 settings.mlflow_tracking_uri, settings.mlflow_artifact_root, lock_dir=settings.home
             )
-            return run_pipeline(echo=print, log_level=log_level)
+            return run_pipeline(echo=print, log_level=log_level, pairs=args.pairs)
     except LockBusy as exc:
         print(f"fx run: {exc}", file=sys.stderr)
         return EXIT_BUSY
 
 
+def _pairs(text: str) -> tuple[str, ...]:
+    from fx_assets.core.pairs import PairError, parse_book
+
+    try:
+        return parse_book(text)
+    except PairError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _run_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--pair",
+        dest="pairs",
+        type=_pairs,
+        default=None,
+        metavar="PAIRS",
+        help="run only these pairs (comma-separated, e.g. GBPUSD,USDJPY; default FX_PAIRS)",
+    )
     parser.add_argument(
         "--verbose", action="store_true", help="show Dagster's own log lines (or FX_LOG_LEVEL)"
     )

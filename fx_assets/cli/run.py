@@ -1,4 +1,10 @@
-"""``fx run``: the whole asset graph, in process, recorded in the Dagster instance."""
+"""``fx run``: the whole asset graph for the book, recorded in the Dagster instance.
+
+The ETL is one run for the book; features, training and forecasts are one run per pair,
+pairs side by side up to FX_MAX_PARALLEL (``fx_assets.cli.parallel``). One compact line
+per pair per stage; a pair that fails is named and stops alone, and ``fx run`` then ends
+with exit code 1 after the others finished.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +15,13 @@ from typing import Any, TypeVar
 from dagster import DagsterInstance, Definitions, ExecuteInProcessResult
 
 from fx_assets.cli.errors import PipelineError
+from fx_assets.cli.parallel import PairRun, run_pairs
 from fx_assets.cli.results import read_gaps, read_report
-from fx_assets.core.contracts import RAW, RAW_REJECTED
+from fx_assets.core.contracts import FINAL, RAW, RAW_REJECTED
 from fx_assets.core.reports import (
+    BacktestReport,
+    BacktestSummaryReport,
+    BookReport,
     CandidatesReport,
     ChallengerReport,
     GapsReport,
@@ -50,12 +60,17 @@ def definitions() -> Definitions:
 
 
 def execute(
-    job_name: str, *, tags: dict[str, str] | None = None, log_level: str | None = None
+    job_name: str,
+    *,
+    tags: dict[str, str] | None = None,
+    partition_key: str | None = None,
+    log_level: str | None = None,
 ) -> ExecuteInProcessResult:
     job = definitions().resolve_job_def(job_name)
     result = job.execute_in_process(
         instance=DagsterInstance.get(),
         tags=tags or {},
+        partition_key=partition_key,
         run_config=console_config(log_level),
         raise_on_error=False,
     )
@@ -64,11 +79,35 @@ def execute(
         from fx_assets.defs.monitoring.alerting import failure_reason
 
         where, why = failure_reason(result.all_events)
+        if partition_key:
+            where = f"{where} for {partition_key}"
         # Told as the run-failure sensor tells it for daemon runs: the same condition, so
         # a daemon watching this instance too does not send it a second time.
         announce(run_failed(job_name, result.run_id, where, why))
         raise PipelineError(failure_message(job_name, result.run_id, where, why))
     return result
+
+
+def the_book(pairs: tuple[str, ...] | None = None) -> tuple[str, ...]:
+    """The pairs to run (``--pair``, else FX_PAIRS), registered as "pair" partitions in the
+    book's order; the instance's order after registration decides the ETL's ranges."""
+    from fx_assets.core.settings import load_settings
+    from fx_assets.defs.ingestion.partitions import PAIRS
+
+    settings = load_settings()
+    book = pairs or settings.book
+    instance = DagsterInstance.get()
+    known = instance.get_dynamic_partitions(PAIRS.name)
+    new = [p for p in (*settings.book, *book) if p not in known]
+    if new:
+        instance.add_dynamic_partitions(PAIRS.name, list(dict.fromkeys(new)))
+    return book
+
+
+def _parallel() -> int:
+    from fx_assets.core.settings import load_settings
+
+    return load_settings().max_parallel
 
 
 def _first_date() -> date:
@@ -91,28 +130,67 @@ def etl_range(first: date | None = None) -> tuple[str, str]:
     return years
 
 
-def run_etl(echo: Echo, log_level: str | None = None) -> dict[str, Any]:
-    from fx_assets.dagster_adapter import partition_range_tags
+def _blocks(pairs: tuple[str, ...]) -> list[tuple[str, str]]:
+    """``pairs`` as runs of neighbours in the instance's partition order: one ETL run each
+    (a range is a rectangle of pairs and years)."""
+    from fx_assets.defs.ingestion.partitions import PAIRS
 
+    order = DagsterInstance.get().get_dynamic_partitions(PAIRS.name)
+    wanted = sorted(pairs, key=order.index)
+    blocks: list[list[str]] = []
+    for pair in wanted:
+        if blocks and order.index(pair) == order.index(blocks[-1][-1]) + 1:
+            blocks[-1].append(pair)
+        else:
+            blocks.append([pair])
+    return [(b[0], b[-1]) for b in blocks]
+
+
+def run_etl(
+    echo: Echo, log_level: str | None = None, pairs: tuple[str, ...] | None = None
+) -> dict[str, Any]:
+    """Ingest the book's history (one run per block of neighbouring pairs), then build each
+    pair's features; one line per pair."""
+    from fx_assets.dagster_adapter import partition_range_tags
+    from fx_assets.defs.ingestion.partitions import raw_key
+
+    book = the_book(pairs)
     # Asked once: a CSV source reads its whole file to know its first date.
     first = _first_date()
     start, end = etl_range(first)
-    echo(f"etl: ingesting trading days from {first} (years {start} .. {end}, one run)")
-    result = execute("etl_job", tags=partition_range_tags(start, end), log_level=log_level)
-    raw = read_report(result, RawReport)
+    echo(
+        f"etl: {len(book)} pair(s), trading days from {first}"
+        f" (years {start} .. {end}, {len(_blocks(book))} run(s))"
+    )
+    raw: RawReport | None = None
+    gaps: GapsReport | None = None
+    for lo, hi in _blocks(book):
+        tags = partition_range_tags(str(raw_key(lo, start)), str(raw_key(hi, end)))
+        result = execute("etl_job", tags=tags, log_level=log_level)
+        raw, gaps = read_report(result, RawReport), read_gaps(result)
     if raw is not None and raw.ecb_fallback:
         echo(f"  warning: {raw.ecb_fallback}")
-    summary = summarize(echo)
+    summary = summarize(echo, book)
     if raw is not None and raw.has_findings:
         echo(f"  data quality: {raw.data_quality} (table {RAW_REJECTED.name})")
-    warning = stale_warning(summary[RAW.name][2])
-    if warning:
-        echo(warning)
-    gaps = read_gaps(result)
+    for pair in book:
+        warning = stale_warning(summary[pair][RAW.name][2])
+        if warning:
+            echo(warning)
+            break
     if gaps is not None and not gaps.passed:
         # Holes in the bars: kept (features span them), but a person should know.
         echo(f"  warning: {gaps.describe()} (check {GapsReport.CHECK})")
+    features = run_pairs("features_job", book, parallel=_parallel(), log_level=log_level)
+    failed = [r for r in features if not r.ok]
+    _fail_pairs("features", failed)
     return summary
+
+
+def _fail_pairs(stage: str, failed: list[PairRun]) -> None:
+    if not failed:
+        return
+    raise PipelineError("\n".join(r.error or f"{stage} failed for {r.pair}" for r in failed))
 
 
 def stale_warning(newest: date | None, today: date | None = None) -> str | None:
@@ -137,102 +215,167 @@ def stale_warning(newest: date | None, today: date | None = None) -> str | None:
     )
 
 
-def summarize(echo: Echo) -> dict[str, Any]:
+def summarize(echo: Echo, pairs: tuple[str, ...]) -> dict[str, Any]:
+    """One line per pair: its bars, quarantined rows and span."""
     from fx_assets.core.readmodel.data import spans
     from fx_assets.core.readmodel.stores import open_warehouse
     from fx_assets.core.settings import load_settings
 
+    wh = open_warehouse(load_settings().warehouse_url)
     summary: dict[str, Any] = {}
-    for span in spans(open_warehouse(load_settings().warehouse_url)):
-        summary[span.table] = (span.rows, span.first, span.last)
-        echo(f"  {span.table:<16} {span.rows:>6} rows  {span.first} .. {span.last}")
+    for pair in pairs:
+        found = {
+            s.table: (s.rows, s.first, s.last)
+            for s in spans(wh.for_pair(pair), (RAW, RAW_REJECTED))
+        }
+        summary[pair] = found
+        rows, first, last = found[RAW.name]
+        echo(
+            f"  {pair}  {rows:>6} bars  {first} .. {last}"
+            f"  ({found[RAW_REJECTED.name][0]} quarantined)"
+        )
     return summary
 
 
-def _report(result: ExecuteInProcessResult, kind: type[R]) -> R:
-    found = read_report(result, kind)
-    if found is None:  # a successful training run materializes every step
-        raise PipelineError(f"the run recorded no {kind.ASSET}; see run {result.run_id}")
-    return found
+TRAINING_REPORTS = (
+    CandidatesReport,
+    ChallengerReport,
+    PromotionReport,
+    BacktestReport,
+    BacktestSummaryReport,
+)
 
 
-def run_training(echo: Echo, log_level: str | None = None) -> PromotionReport:
-    """Split, cross-validate, tune, register and promote; print the decision."""
-    from fx_assets.cli.evaluation import report_backtest
-    from fx_assets.core.domain import MODEL_NAME
-
-    echo(
-        "training: split, cross-validate 3 candidates, tune the best, register, promote,"
-        " backtest the champion"
+def training_line(run: PairRun) -> str:
+    """One pair's training in a line: the winner, the decision, the backtest's verdict."""
+    candidates = run.report(CandidatesReport)
+    challenger = run.report(ChallengerReport)
+    decision = run.report(PromotionReport)
+    if candidates is None or challenger is None or decision is None:
+        return f"  {run.pair}  the run recorded no decision; see run {run.run_id}"
+    line = (
+        f"  {run.pair}  {challenger.family} v{challenger.model_version}"
+        f" CV PR-AUC {candidates.best_cv_pr_auc:.4f}"
+        f" (always up {candidates.cv_baseline_pr_auc:.4f});"
+        f" {decision.decision}, champion v{decision.champion_version}"
     )
-    result = execute("training_job", log_level=log_level)
-    candidates = _report(result, CandidatesReport)
-    challenger = _report(result, ChallengerReport)
-    decision = _report(result, PromotionReport)
-    scores = ", ".join(f"{family} {s:.4f}" for family, s in candidates.cv_pr_auc.items())
-    echo(
-        f"  CV PR-AUC on {candidates.train_rows} train rows: {scores}"
-        f" (always up {candidates.cv_baseline_pr_auc:.4f})"
-    )
-    echo(
-        f"  challenger v{challenger.model_version} ({challenger.family}):"
-        f" test PR-AUC {challenger.test_pr_auc:.4f},"
-        f" always-up baseline {challenger.test_baseline_pr_auc:.4f}"
-    )
-    echo(f"  decision: {decision.decision}: {decision.reason}")
-    echo(f"  champion: {MODEL_NAME} v{decision.champion_version}")
-    report_backtest(echo, result)  # the training job ends with the backtest
-    return decision
+    summary = run.report(BacktestSummaryReport)
+    if summary is not None:
+        line += (
+            f"; backtest {summary.model_accuracy:.1%}"
+            f" [{summary.model_accuracy_ci_low:.1%}, {summary.model_accuracy_ci_high:.1%}]"
+        )
+    return line
 
 
-def run_predictions(echo: Echo, log_level: str | None = None) -> dict[str, Any] | None:
-    """Materialize ``eur_usd_predictions`` and print the newest forecast."""
+def run_training(
+    echo: Echo, log_level: str | None = None, pairs: tuple[str, ...] | None = None
+) -> dict[str, PromotionReport]:
+    """Per pair: split, cross-validate, tune, register, promote, backtest; a line each."""
+    book = the_book(pairs)
+    echo(
+        f"training: {len(book)} pair(s), {min(_parallel(), len(book))} at a time: split,"
+        " cross-validate the candidates, tune the best, register, promote, backtest"
+    )
+    runs = run_pairs(
+        "training_job",
+        book,
+        parallel=_parallel(),
+        log_level=log_level,
+        kinds=TRAINING_REPORTS,
+        on_done=lambda run: echo(training_line(run) if run.ok else f"  {run.pair}  failed"),
+    )
+    _fail_pairs("training", [r for r in runs if not r.ok])
+    decisions = {r.pair: r.report(PromotionReport) for r in runs}
+    return {pair: d for pair, d in decisions.items() if d is not None}
+
+
+def forecast_line(pair: str, row: dict[str, Any] | None) -> str:
     from fx_assets.core.models.ranges import caution, from_column
-    from fx_assets.core.readmodel.predictions import newest_forecast
-    from fx_assets.core.readmodel.stores import open_warehouse
-    from fx_assets.core.settings import load_settings
+    from fx_assets.core.pairs import Pair
 
-    echo("predictions: scoring new feature dates with the champion")
-    execute("predictions_job", log_level=log_level)
-    row = newest_forecast(open_warehouse(load_settings().warehouse_url))
     if row is None:
-        echo("  no forecast: eur_usd_final has no row after the champion's training cutoff")
-        return None
+        return (
+            f"  {pair}  no forecast: {FINAL.name} has no row after the champion's training cutoff"
+        )
     arrow = "UP" if int(row["direction"]) == 1 else "DOWN"
-    echo(
-        f"  forecast for {row['target_date']:%Y-%m-%d}"
+    return (
+        f"  {pair}  forecast for {row['target_date']:%Y-%m-%d}"
         f" (features of {row['feature_date']:%Y-%m-%d}):"
-        f" EUR/USD {arrow}, P(up) = {row['probability_up']:.3f}"
+        f" {Pair.parse(pair).label} {arrow}, P(up) = {row['probability_up']:.3f}"
         f" [{row['model_name']} v{row['model_version']}]"
         + (" (stale: that day is past)" if row["target_date"].date() < _today() else "")
         + caution(from_column(row.get("out_of_range")))
     )
-    echo_monitoring(echo)
-    return row
+
+
+def run_predictions(
+    echo: Echo, log_level: str | None = None, pairs: tuple[str, ...] | None = None
+) -> dict[str, dict[str, Any] | None]:
+    """Per pair: score new feature dates with its champion, then monitor; a line each."""
+    from fx_assets.core.readmodel.predictions import newest_forecast
+    from fx_assets.core.readmodel.stores import open_warehouse
+    from fx_assets.core.settings import load_settings
+
+    book = the_book(pairs)
+    echo(f"predictions: {len(book)} pair(s), scoring new feature dates with each champion")
+    runs = run_pairs("predictions_job", book, parallel=_parallel(), log_level=log_level)
+    wh = open_warehouse(load_settings().warehouse_url)
+    rows: dict[str, dict[str, Any] | None] = {}
+    for run in runs:
+        if not run.ok:
+            echo(f"  {run.pair}  failed")
+            continue
+        rows[run.pair] = newest_forecast(wh.for_pair(run.pair))
+        echo(forecast_line(run.pair, rows[run.pair]))
+        echo_monitoring(echo, run.pair)
+    _fail_pairs("predictions", [r for r in runs if not r.ok])
+    return rows
 
 
 def _today() -> date:
     return datetime.now(UTC).date()
 
 
-def echo_monitoring(echo: Echo) -> None:
-    """What the monitoring step of the predictions run found, in two lines: the stored
-    verdicts, which name the rule that decided with its numbers."""
+def echo_monitoring(echo: Echo, pair: str) -> None:
+    """What the monitoring step of a pair's predictions run found, in a line or two: the
+    stored verdicts, which name the rule that decided with its numbers."""
     from fx_assets.core.monitoring import findings
     from fx_assets.core.readmodel.monitoring import read_monitoring
     from fx_assets.core.readmodel.stores import open_warehouse
     from fx_assets.core.settings import load_settings
 
-    found = read_monitoring(open_warehouse(load_settings().warehouse_url))
+    found = read_monitoring(open_warehouse(load_settings().warehouse_url).for_pair(pair))
     if len(found.drift):
-        echo(f"  monitoring: {findings.feature_drift(found.drift).summary}")
+        echo(f"  {pair}  monitoring: {findings.feature_drift(found.drift).summary}")
     if len(found.performance):
-        echo(f"  monitoring: {findings.performance_decay(found.performance).summary}")
+        echo(f"  {pair}  monitoring: {findings.performance_decay(found.performance).summary}")
 
 
-def run_pipeline(echo: Echo, log_level: str | None = None) -> int:
-    """ETL (full history), then the later stages as they are added to the graph."""
-    run_etl(echo, log_level)
-    run_training(echo, log_level)
-    run_predictions(echo, log_level)
+def run_book(echo: Echo, log_level: str | None = None) -> BookReport | None:
+    """The book's verdict, adjusted for the number of pairs tested, in a line or two."""
+    result = execute("book_job", log_level=log_level)
+    report = read_report(result, BookReport)
+    if report is None:
+        return None
+    echo(f"book: {report.headline}")
+    cross = report.cross_section
+    if "long_short_sharpe" in cross:
+        echo(
+            f"  illustration, not advice: long the {cross['k']} pairs most likely up, short the"
+            f" {cross['k']} least, with costs: Sharpe {cross['long_short_sharpe']:.2f}"
+            f" (equal-weight book {cross['equal_weight_sharpe']:.2f})"
+        )
+    return report
+
+
+def run_pipeline(
+    echo: Echo, log_level: str | None = None, pairs: tuple[str, ...] | None = None
+) -> int:
+    """ETL (full history of the book), then each pair's training and forecast, then the
+    book's verdict."""
+    run_etl(echo, log_level, pairs)
+    run_training(echo, log_level, pairs)
+    run_predictions(echo, log_level, pairs)
+    run_book(echo, log_level)
     return 0

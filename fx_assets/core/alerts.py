@@ -38,7 +38,6 @@ from tenacity import (
 )
 
 from fx_assets.core.contracts import ALERTS as ALERTS_CONTRACT
-from fx_assets.core.pairs import Pair
 from fx_assets.core.redaction import redact_text
 from fx_assets.core.settings import Settings, load_settings
 from fx_assets.core.warehouse import Warehouse
@@ -343,38 +342,58 @@ def newest_alerts(engine: Engine, limit: int = 20) -> list[dict[str, object]]:
         return [dict(r._mapping) for r in conn.execute(query)]
 
 
-def run_failed(job: str, run_id: str, where: str, reason: str) -> Alert:
-    """A failed run, once per job per day: the run-failure sensor and ``fx run`` build the
-    same condition, so one failure seen by both is sent once."""
+def _for(pair: str | None) -> tuple[str, str]:
+    """The pair's part of a condition key (``:GBPUSD``) and of a title (``GBPUSD: ``): one
+    pair's alert never suppresses another's, and a reader of the book sees which pair."""
+    return (f":{pair}", f"{pair}: ") if pair else ("", "")
+
+
+def run_failed(job: str, run_id: str, where: str, reason: str, pair: str | None = None) -> Alert:
+    """A failed run, once per job (and pair, for a pair's run) per day: the run-failure
+    sensor and ``fx run`` build the same condition, so one failure seen by both is sent once."""
+    key, named = _for(pair)
     return Alert(
-        condition=f"run_failed:{job}",
-        title=f"{job} failed",
-        text=f"{where}: {reason}\nrun id {run_id}",
+        condition=f"run_failed:{job}{key}",
+        title=f"{named}{job} failed",
+        text=f"{named}{where}: {reason}\nrun id {run_id}",
         severity="error",
     )
 
 
 def champion_changed(
-    kind: str, version: str, previous: str | None, reason: str, *, pair: str
+    kind: str, version: str, previous: str | None, reason: str, pair: str | None = None
 ) -> Alert:
-    """A promotion or rollback of ``pair``'s model (information: the champion the service
-    answers that pair with moved)."""
+    """A promotion or rollback (information: the champion the service answers with moved)."""
+    key, named = _for(pair)
     was = f" (was v{previous})" if previous else ""
-    label = Pair.parse(pair).label
     return Alert(
-        condition=f"{kind}:{pair}:{version}",
-        title=f"{label} {kind}: champion is now v{version}{was}",
+        condition=f"{kind}{key}:{version}",
+        title=f"{named}{kind}: champion is now v{version}{was}",
         text=reason,
         severity="info",
     )
 
 
-def model_refused(version: str, reason: str) -> Alert:
+def model_refused(version: str, reason: str, pair: str | None = None) -> Alert:
     """A registered version the safe loader refused: the registry or the artifact store
     holds something training did not write, so a person must look (the old one serves)."""
+    key, named = _for(pair)
     return Alert(
-        condition=f"model_refused:{version}",
-        title=f"model version {version} refused; the previous champion keeps serving",
+        condition=f"model_refused{key}:{version}",
+        title=f"{named}model version {version} refused; the previous champion keeps serving",
         text=reason,
         severity="error",
+    )
+
+
+def check_fired(
+    pair: str, check: str, model_name: str, version: str, text: str, severity: Severity = "warning"
+) -> Alert:
+    """A monitoring check that fired for ``pair``'s champion, once per pair and check a day."""
+    key, named = _for(pair)
+    return Alert(
+        condition=f"check{key}:{check}",
+        title=f"{named}{check}: champion {model_name} v{version}",
+        text=text,
+        severity=severity,
     )

@@ -17,9 +17,10 @@ from fx_assets.core.contracts import BOOTSTRAP
 from fx_assets.core.warehouse import Warehouse
 
 # The jobs of a first start, in order, and how a person reads each of them.
-STEPS = ("etl_job", "training_job", "predictions_job")
+STEPS = ("etl_job", "features_job", "training_job", "predictions_job")
 LABELS = {
     "etl_job": "first backfill",
+    "features_job": "first features",
     "training_job": "first training",
     "predictions_job": "first forecast",
 }
@@ -44,7 +45,7 @@ class BootstrapStatus:
         label = LABELS.get(self.step, self.step)
         run = f"run {self.run_id[:8]}" if self.run_id else "run being created"
         if self.done:
-            return "First start done: the history, a champion and its first forecast."
+            return "First start done: the history, a champion per pair and their first forecasts."
         if self.status in ("failure", "canceled"):
             ended = f"the {label} ({run}) ended {self.status}"
             return f"First start stopped: {ended}; see the Dagster UI."

@@ -37,6 +37,15 @@ FEATURES: list[str] = [
     "macd_hist",
     "day_of_week",
 ]
+# Features read from the whole book (``fx_assets.core.features_cross``): the dollar's
+# mean move over the book's USD legs, and the pair's momentum rank among the book's pairs.
+# Not yet among FEATURES: switching them on changes every model's inputs at once.
+USD_MOVE_WINDOWS = (1, 5, 20)
+MOM_RANK_WINDOWS = (20, 60)
+CROSS_FEATURES: list[str] = [
+    *[f"usd_move_{k}d" for k in USD_MOVE_WINDOWS],
+    *[f"mom_rank_{k}" for k in MOM_RANK_WINDOWS],
+]
 # 1 when the next trading day's close is above this day's, else 0.
 TARGET = "target"
 

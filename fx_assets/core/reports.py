@@ -311,3 +311,40 @@ class BacktestSummaryReport(StepReport):
     model_accuracy_ci_high: float
     trading_note: str
     mlflow_run_id: str
+
+
+class BookReport(StepReport):
+    """``fx_backtest_book``: the book's verdict, adjusted for the number of pairs tested,
+    and the cross-sectional illustration's figures (an illustration, not advice)."""
+
+    ASSET: ClassVar[str] = "fx_backtest_book"
+
+    pairs: int
+    skilful_unadjusted: int
+    skilful_bh: int
+    skilful_holm: int
+    expected_false_positives: float
+    adjustment: str
+    headline: str
+    cross_section: dict[str, Any] = Field(default_factory=dict)
+    mlflow_run_id: str | None = None
+
+    @classmethod
+    def of(
+        cls, figures: Mapping[str, Any], cross: Mapping[str, Any], *, mlflow_run_id: str
+    ) -> BookReport:
+        return cls(**dict(figures), cross_section=dict(cross), mlflow_run_id=mlflow_run_id)
+
+    def to_metadata(self) -> dict[str, Any]:
+        meta = self.model_dump(exclude_none=True, exclude={"cross_section"})
+        meta.update({f"cross_section_{k}": v for k, v in self.cross_section.items()})
+        return meta
+
+    @classmethod
+    def from_metadata(cls, metadata: Mapping[str, Any]) -> Self:
+        cross = {
+            k.removeprefix("cross_section_"): v
+            for k, v in metadata.items()
+            if k.startswith("cross_section_")
+        }
+        return cls.model_validate({**metadata, "cross_section": cross})

@@ -8,6 +8,7 @@ Secrets are ``SecretStr``: they print as ``**********`` and reach Dagster as ``E
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
@@ -134,10 +135,17 @@ class Settings(BaseSettings):
         description="the book: comma-separated pairs, base then quote (`EURUSD,GBPUSD`); "
         "the first is the default view",
     )
+    max_parallel: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        ge=1,
+        description="pairs `fx run` works on at the same time (default: the core count)",
+    )
     source: str = Field(
         "ecb",
         description="`ecb` (bundled, offline), `ecb-live` (the ECB's current file), "
-        "`twelvedata` or `csv:PATH`",
+        "`twelvedata` or `csv:PATH` (one file, with a `pair` column for a book of several "
+        "pairs, or one file per pair with `{pair}` in the path: `csv:data/{pair}.csv`); "
+        "every pair of `FX_PAIRS` must be one the source can give",
     )
     start_date: date | None = Field(
         None, description="first date to ingest; default the source's first bar"
@@ -151,6 +159,12 @@ class Settings(BaseSettings):
         TWELVEDATA_URL,
         validation_alias=_env("TWELVEDATA_BASE_URL"),
         description="Twelve Data API root",
+    )
+    twelvedata_requests_per_minute: int = Field(
+        8,
+        gt=0,
+        description="Twelve Data requests at most in any minute, for the whole book and "
+        "every process on this `FX_HOME` (the free plan's limit is 8); a request over it waits",
     )
     ecb_url: str = Field(ECB_LIVE_URL, description="the ECB history zip `ecb-live` downloads")
     allow_http_sources: bool = Field(
@@ -385,6 +399,8 @@ def sqlite_path(url: str) -> Path | None:
 
 def _default(field: str) -> str:
     info = Settings.model_fields[field]
+    if info.default_factory is not None:
+        return "this machine's (see meaning)"
     if info.default is None:
         return "unset"
     if isinstance(info.default, bool):

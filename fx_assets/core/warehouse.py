@@ -6,9 +6,8 @@ therefore leaves the same rows, and a failed write leaves none. A read-only ware
 (the dashboard, the service) cannot write even through a bug: SQLite opens with
 ``mode=ro`` and ``query_only``, PostgreSQL in read-only transactions.
 
-A writing warehouse creates the tables that do not exist, and adds to an existing table
-the nullable columns its contract gained since it was created (empty on the old rows):
-the one schema change a release may make without a migration step.
+A writing warehouse creates the tables that do not exist and brings an older schema up
+to date on open (``fx_assets.core.migrations``).
 """
 
 from __future__ import annotations
@@ -24,9 +23,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine, make_url
 
-from fx_assets.core.contracts import CONTRACTS, TableContract, metadata
+from fx_assets.core.contracts import TableContract, metadata
 from fx_assets.core.contracts.base import PAIR
-from fx_assets.core.pairs import DEFAULT_PAIR
+from fx_assets.core.migrations import migrate
 from fx_assets.core.settings import sqlite_path, sqlite_url
 
 # The one engine cache: one engine per (URL, mode) per process.
@@ -75,71 +74,6 @@ def create_warehouse_engine(url: str, *, read_only: bool = False) -> Engine:
     return engine
 
 
-def _seed_views(engine: Engine) -> None:
-    """The seed's tables as views of the first pair's rows, migrating a seed table first.
-
-    A warehouse written by a release before the book holds ``eur_usd_raw`` and the rest as
-    tables: their rows move into the ``fx_*`` table as the first pair's, in the same
-    transaction that drops the old table and creates the view in its place.
-    """
-    inspector = sa.inspect(engine)
-    tables = set(inspector.get_table_names())
-    views = set(inspector.get_view_names())
-    quote_name = engine.dialect.identifier_preparer.quote
-    statements: list[str] = []
-    for contract in CONTRACTS.values():
-        seed = contract.seed_name
-        if seed is None:
-            continue
-        name, columns = quote_name(contract.name), contract.seed_columns
-        if seed in tables:
-            kept = [c for c in columns if c in {col["name"] for col in inspector.get_columns(seed)}]
-            listed = ", ".join(quote_name(c) for c in kept)
-            statements += [
-                f"INSERT INTO {name} ({quote_name(PAIR)}, {listed})"
-                f" SELECT '{DEFAULT_PAIR}', {listed} FROM {quote_name(seed)}",
-                f"DROP TABLE {quote_name(seed)}",
-            ]
-        elif seed in views:
-            if [c["name"] for c in inspector.get_columns(seed)] == columns:
-                continue
-            statements.append(f"DROP VIEW {quote_name(seed)}")
-        listed = ", ".join(quote_name(c) for c in columns)
-        statements.append(
-            f"CREATE VIEW {quote_name(seed)} AS SELECT {listed} FROM {name}"
-            f" WHERE {quote_name(PAIR)} = '{DEFAULT_PAIR}'"
-        )
-    if statements:
-        with engine.begin() as conn:
-            for statement in statements:
-                conn.execute(sa.text(statement))
-
-
-def _add_new_columns(engine: Engine) -> None:
-    """Add the contracts' columns an existing table lacks; they must be nullable."""
-    inspector = sa.inspect(engine)
-    quote_name = engine.dialect.identifier_preparer.quote
-    added = []
-    for table in metadata.sorted_tables:
-        have = {c["name"] for c in inspector.get_columns(table.name)}
-        for column in table.columns:
-            if column.name in have:
-                continue
-            if not column.nullable:
-                raise ValueError(
-                    f"{table.name} lacks the column {column.name}, which existing rows cannot"
-                    " be given: recreate the table (its asset rewrites it)"
-                )
-            added.append(
-                f"ALTER TABLE {quote_name(table.name)} ADD COLUMN {quote_name(column.name)}"
-                f" {column.type.compile(dialect=engine.dialect)}"
-            )
-    if added:
-        with engine.begin() as conn:
-            for statement in added:
-                conn.execute(sa.text(statement))
-
-
 class Warehouse:
     """Reads and transactional, idempotent writes of the tables, by contract."""
 
@@ -149,8 +83,7 @@ class Warehouse:
         self.engine = create_warehouse_engine(url, read_only=read_only)
         if create and not read_only:
             metadata.create_all(self.engine)
-            _add_new_columns(self.engine)
-            _seed_views(self.engine)
+            migrate(self.engine)
 
     @classmethod
     def cached(cls, url: str, *, read_only: bool = False) -> Warehouse:

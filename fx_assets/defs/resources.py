@@ -26,6 +26,7 @@ from fx_assets.core.ingestion.sources import Source
 from fx_assets.core.models import registry
 from fx_assets.core.models.champion import load_champion
 from fx_assets.core.models.inference import InProcessScorer, Scorer, ServiceScorer
+from fx_assets.core.pairs import DEFAULT_PAIR, Pair
 from fx_assets.core.settings import TWELVEDATA_URL, Settings, env_name, load_settings
 from fx_assets.core.warehouse import Warehouse
 from fx_assets.defs.locked import LockedResource, refuse_run_config
@@ -67,18 +68,22 @@ class MarketDataResource(LockedResource):
     twelvedata_api_key: str | None = None
     twelvedata_base_url: str = TWELVEDATA_URL
     ecb_url: str = Field(default=_default("ecb_url"))
+    twelvedata_requests_per_minute: int = _field("twelvedata_requests_per_minute")
     cache_dir: str | None = Field(default=None, description="where ecb-live keeps its download")
     on_bad_rows: str = Field(default=_default("on_bad_rows"))
     max_rejected_share: float = Field(default=_default("max_rejected_share"))
     stale_after_days: int = Field(default=_default("stale_after_days"))
 
-    def client(self) -> Source:
+    def client(self, book: list[str] | None = None) -> Source:
+        """The source, for the pairs ``book`` (a pair-less CSV serves a one-pair book)."""
         return make_source(
             self.source,
             api_key=self.twelvedata_api_key,
             base_url=self.twelvedata_base_url,
             ecb_url=self.ecb_url,
             cache_dir=self.cache_dir,
+            book=book,
+            requests_per_minute=self.twelvedata_requests_per_minute,
         )
 
 
@@ -174,10 +179,11 @@ class ModelServiceResource(LockedResource):
     )
     token: str | None = Field(default=None, description="Its bearer token (FX_API_TOKEN).")
 
-    def scorer(self, tracking: MlflowResource) -> Scorer:
+    def scorer(self, tracking: MlflowResource, pair: str = DEFAULT_PAIR) -> Scorer:
+        """``pair``'s champion: its own registered model, in process or behind the service."""
         if self.url:
-            return ServiceScorer(self.url, self.token)
-        return InProcessScorer(load_champion(tracking.client()))
+            return ServiceScorer(self.url, self.token, pair=pair)
+        return InProcessScorer(load_champion(tracking.client(), name=Pair.parse(pair).model_name))
 
 
 @resource(
@@ -273,6 +279,7 @@ def build_resources(settings: Settings) -> dict[str, Any]:
             twelvedata_api_key=_secret(settings, "twelvedata_api_key"),
             twelvedata_base_url=settings.twelvedata_base_url,
             ecb_url=settings.ecb_url,
+            twelvedata_requests_per_minute=settings.twelvedata_requests_per_minute,
             cache_dir=str(settings.home / "sources"),
             on_bad_rows=settings.on_bad_rows,
             max_rejected_share=settings.max_rejected_share,

@@ -313,9 +313,9 @@ def test_promotion_and_rollback_alert_a_person(
     assert fx(capsys, "promote", b, "--reason", "better")[0] == 0
     assert fx(capsys, "rollback", "--reason", "b misbehaves")[0] == 0
     texts = [json.loads(req.get_data())["text"] for req, _ in httpserver.log]
-    assert texts[0].startswith(f"[info] EUR/USD promotion: champion is now v{a}")
-    assert texts[1].startswith(f"[info] EUR/USD promotion: champion is now v{b} (was v{a})")
-    assert texts[2].startswith(f"[info] EUR/USD rollback: champion is now v{a} (was v{b})")
+    assert texts[0].startswith(f"[info] EURUSD: promotion: champion is now v{a}")
+    assert texts[1].startswith(f"[info] EURUSD: promotion: champion is now v{b} (was v{a})")
+    assert texts[2].startswith(f"[info] EURUSD: rollback: champion is now v{a} (was v{b})")
     assert "b misbehaves" in texts[2]
 
 

@@ -18,7 +18,18 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from pytest_httpserver import HTTPServer
 
-from fx_assets.core.alerts import ALERTS, Alert, AlertConfig, Notifier, newest_alerts, scrub
+from fx_assets.core.alerts import (
+    ALERTS,
+    Alert,
+    AlertConfig,
+    Notifier,
+    champion_changed,
+    check_fired,
+    model_refused,
+    newest_alerts,
+    run_failed,
+    scrub,
+)
 
 SECRET = "s3cr3t-pa55word"
 HOOK_PATH = "/services/T000/B000/hooktoken123"
@@ -94,6 +105,33 @@ def test_one_alert_per_condition_per_day(httpserver: HTTPServer, engine: sa.Engi
     assert first.send(_leaky_alert("check:feature_drift"), today=DAY) == {"webhook": "sent"}
     assert first.send(_leaky_alert(), today=date(2026, 12, 2)) == {"webhook": "sent"}
     assert len(httpserver.log) == 3
+
+
+def test_each_pair_alerts_on_its_own_and_says_which(
+    httpserver: HTTPServer, engine: sa.Engine
+) -> None:
+    httpserver.expect_request(HOOK_PATH).respond_with_data("ok")
+    notifier = Notifier(_hook_config(httpserver), engine)
+    for pair in ("EURUSD", "GBPUSD", "EURUSD"):
+        notifier.send(run_failed("predictions_job", "r1", "step fx_predictions", "boom", pair), DAY)
+        notifier.send(check_fired(pair, "feature_drift", "m", "3", "drifted: vol_5"), DAY)
+    notifier.send(run_failed("etl_job", "r2", "the run", "boom"), DAY)  # a run of the book
+    texts = [t.split("\n")[0] for t in _texts(httpserver)]
+    # One of each per pair and day: the second EUR/USD round is a duplicate.
+    assert texts == [
+        "[failure] EURUSD: predictions_job failed",
+        "[warning] EURUSD: feature_drift: champion m v3",
+        "[failure] GBPUSD: predictions_job failed",
+        "[warning] GBPUSD: feature_drift: champion m v3",
+        "[failure] etl_job failed",
+    ]
+    assert "GBPUSD: step fx_predictions: boom" in _texts(httpserver)[2]
+    assert champion_changed("promotion", "4", "3", "why", "USDJPY").title.startswith("USDJPY: ")
+    assert champion_changed("promotion", "4", "3", "why", "USDJPY").condition != (
+        champion_changed("promotion", "4", "3", "why", "GBPUSD").condition
+    )
+    assert model_refused("4", "why", "USDJPY").condition == "model_refused:USDJPY:4"
+    assert model_refused("4", "why").condition == "model_refused:4"  # unchanged without a pair
 
 
 def test_webhook_retries_a_failing_receiver(httpserver: HTTPServer, engine: sa.Engine) -> None:

@@ -54,16 +54,19 @@ def test_an_empty_warehouse_is_backfilled_once_then_trained(
 ) -> None:
     monkeypatch.setenv("FX_SOURCE", "ecb")
     monkeypatch.setenv("FX_START_DATE", START)
+    monkeypatch.setenv("FX_PAIRS", "EURUSD")
     url = sqlite_url(fx_home / "warehouse.db")
 
     first, cursor = _tick(instance, url)
+    # FX_PAIRS' pairs are the "pair" partitions now.
+    assert instance.get_dynamic_partitions("pair") == ["EURUSD"]
     assert isinstance(first, RunRequest) and first.job_name == "etl_job"
     assert first.run_key == "bootstrap:etl_job"
     years = (
         first.tags["dagster/asset_partition_range_start"],
         first.tags["dagster/asset_partition_range_end"],
     )
-    assert years == ("2025", str(datetime.now(UTC).year))
+    assert years == ("EURUSD|2025", f"EURUSD|{datetime.now(UTC).year}")
     status = bootstrap_status(Warehouse(url))
     assert status is not None and "first backfill queued" in status.message()
 
@@ -82,11 +85,12 @@ def test_an_empty_warehouse_is_backfilled_once_then_trained(
     result = etl.execute_in_process(instance=instance, tags=first.tags, run_config=QUIET)
     assert result.success
     assert Warehouse(url).count(RAW) > 100
-    training, cursor = _tick(instance, url, cursor)
-    assert isinstance(training, RunRequest) and training.job_name == "training_job"
-    assert training.run_key == "bootstrap:training_job"
+    (features,), cursor = _tick(instance, url, cursor)
+    assert isinstance(features, RunRequest) and features.job_name == "features_job"
+    assert features.run_key == "bootstrap:features_job:EURUSD"
+    assert features.partition_key == "EURUSD"
     status = bootstrap_status(Warehouse(url))
-    assert status is not None and status.step == "training_job"
+    assert status is not None and status.step == "features_job"
 
     # A warehouse that holds data on another instance (a second home, a restored
     # database): the sensor never starts, and stops looking.
@@ -95,6 +99,26 @@ def test_an_empty_warehouse_is_backfilled_once_then_trained(
         assert isinstance(skip, SkipReason) and "holds data" in (skip.skip_message or "")
         assert other_cursor == DONE
         assert other.get_runs() == []
+    assert isinstance(_tick(instance, url, DONE)[0], SkipReason)
+
+
+def test_a_pair_added_later_becomes_a_partition_and_is_backfilled(
+    fx_home: Path, instance: DagsterInstance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FX_START_DATE", START)
+    monkeypatch.setenv("FX_PAIRS", "EURUSD")
+    url = sqlite_url(fx_home / "warehouse.db")
+    _tick(instance, url, DONE)
+    assert instance.get_dynamic_partitions("pair") == ["EURUSD"]
+    # A person adds two pairs to FX_PAIRS; no code changes, the next tick sees them.
+    monkeypatch.setenv("FX_PAIRS", "EURUSD,GBPUSD,USDJPY")
+    added, cursor = _tick(instance, url, DONE)
+    assert instance.get_dynamic_partitions("pair") == ["EURUSD", "GBPUSD", "USDJPY"]
+    assert isinstance(added, RunRequest) and added.job_name == "etl_job"
+    assert added.tags["dagster/asset_partition_range_start"] == "GBPUSD|2025"
+    assert added.tags["dagster/asset_partition_range_end"].startswith("USDJPY|")
+    assert cursor == DONE
+    # Registered once: the tick after asks for nothing.
     assert isinstance(_tick(instance, url, DONE)[0], SkipReason)
 
 

@@ -2,21 +2,33 @@
 
 from __future__ import annotations
 
+import contextvars
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from dagster import AssetCheckSeverity, DagsterInstance, build_schedule_context, materialize
+from dagster import (
+    AssetCheckEvaluation,
+    AssetCheckSeverity,
+    DagsterInstance,
+    ExecuteInProcessResult,
+    SkipReason,
+    build_schedule_context,
+    materialize,
+)
 
 from fx_assets.core.contracts import FINAL, RAW, STAGING
 from fx_assets.core.domain import FEATURES, TARGET
 from fx_assets.core.warehouse import Warehouse
-from fx_assets.defs.ingestion.assets import eur_usd_raw
-from fx_assets.defs.ingestion.partitions import TRADING_YEARS, trading_year_partitions
+from fx_assets.defs.ingestion.assets import fx_raw
+from fx_assets.defs.ingestion.partitions import TRADING_YEARS, raw_key, trading_year_partitions
 from fx_assets.defs.ingestion.schedules import ETL_CRON, etl_partition_for, etl_schedule
 from fx_assets.defs.resources import MarketDataResource, WarehouseResource
-from tests.support.code_location import checks_of, in_groups, partition_range
+from tests.support.code_location import book_range, checks_of, in_groups, register_pairs
+
+ASSET_PARTITION_RANGE_START = "dagster/asset_partition_range_start"
+ASSET_PARTITION_RANGE_END = "dagster/asset_partition_range_end"
 
 
 def resources(url: str, source: str = "ecb", first: str | None = None) -> dict[str, object]:
@@ -26,45 +38,74 @@ def resources(url: str, source: str = "ecb", first: str | None = None) -> dict[s
     }
 
 
-def run_range(  # type: ignore[no-untyped-def]
-    url: str, start: str, end: str, *, source: str = "ecb", first: str | None = None, assets=None
-):
-    """Materialize the partitions (years) ``start``..``end`` in one run."""
-    return materialize(
-        in_groups("ingestion", "features") if assets is None else assets,
-        resources=resources(url, source, first),
-        instance=DagsterInstance.ephemeral(),
-        tags=partition_range(start, end),
+class Runs:
+    """The ETL run (fx_raw for the book's years) and the features run of each pair."""
+
+    def __init__(self, etl: ExecuteInProcessResult, features: list[ExecuteInProcessResult]):
+        self.etl, self.features = etl, features
+        self.success = etl.success and all(f.success for f in features)
+
+    def checks(self) -> list[AssetCheckEvaluation]:
+        return [c for r in (self.etl, *self.features) for c in r.get_asset_check_evaluations()]
+
+
+def run_range(
+    url: str,
+    start: str,
+    end: str,
+    *,
+    source: str = "ecb",
+    first: str | None = None,
+    pairs: tuple[str, ...] = ("EURUSD",),
+    instance: DagsterInstance | None = None,
+) -> Runs:
+    """Materialize the years ``start``..``end`` of ``pairs`` in one run, then each pair's
+    features."""
+    instance = instance or DagsterInstance.ephemeral()
+    register_pairs(instance, pairs)
+    res = resources(url, source, first)
+    etl = materialize(
+        in_groups("ingestion"),
+        resources=res,
+        instance=instance,
+        tags=book_range(pairs, start, end),
         raise_on_error=False,
     )
+    if not etl.success:
+        return Runs(etl, [])
+    features = [
+        materialize(in_groups("features"), resources=res, instance=instance, partition_key=pair)
+        for pair in pairs
+    ]
+    return Runs(etl, features)
 
 
 def raw_materializations(result):  # type: ignore[no-untyped-def]
-    """The node also materializes eur_usd_raw_rejected: only eur_usd_raw's events."""
+    """The node also materializes fx_raw_rejected: only fx_raw's events."""
     return [
         m
-        for m in result.asset_materializations_for_node("eur_usd_raw")
-        if m.asset_key.to_user_string() == "eur_usd_raw"
+        for m in result.asset_materializations_for_node(RAW.name)
+        if m.asset_key.to_user_string() == RAW.name
     ]
 
 
 def snapshot(url: str) -> dict[str, pd.DataFrame]:
     wh = Warehouse(url)
     frames = {t.name: wh.read(t) for t in (RAW, STAGING, FINAL)}
-    frames["eur_usd_raw"] = frames["eur_usd_raw"].drop(columns="ingested_at")
+    frames[RAW.name] = frames[RAW.name].drop(columns="ingested_at")
     return frames
 
 
 def test_etl_fills_three_tables_from_the_ecb_range(warehouse_url: str) -> None:
     result = run_range(warehouse_url, "2023", "2023")
     assert result.success
-    checks = result.get_asset_check_evaluations()
+    checks = result.checks()
     assert {c.check_name for c in checks} == {
         k.name for c in checks_of("ingestion", "features") for k in c.check_keys
     }
     # Every blocking check passes; the freshness warning says 2023's bars are old.
-    assert all(c.passed for c in checks if c.check_name != "eur_usd_raw_freshness")
-    (fresh,) = [c for c in checks if c.check_name == "eur_usd_raw_freshness"]
+    assert all(c.passed for c in checks if c.check_name != f"{RAW.name}_freshness")
+    (fresh,) = [c for c in checks if c.check_name == f"{RAW.name}_freshness"]
     assert not fresh.passed and fresh.severity == AssetCheckSeverity.WARN
     assert fresh.description.startswith("data is stale: newest bar 2023-12-29")
 
@@ -84,10 +125,10 @@ def test_etl_fills_three_tables_from_the_ecb_range(warehouse_url: str) -> None:
     assert final["date"].iloc[-1] == raw["date"].iloc[-1]
     assert len(final) == len(raw) - 60  # the 60-day windows need their warm-up
 
-    (materialization,) = raw_materializations(result)
-    assert materialization.partition == "2023"
+    (materialization,) = raw_materializations(result.etl)
+    assert materialization.partition == raw_key("EURUSD", "2023")
     assert materialization.metadata["dagster/row_count"].value == 255
-    final_meta = result.asset_materializations_for_node("eur_usd_final")[0].metadata
+    final_meta = result.features[0].asset_materializations_for_node(FINAL.name)[0].metadata
     assert final_meta["dagster/row_count"].value == len(final)
     assert final_meta["last_date"].value == "2023-12-29"
     assert "| date |" in final_meta["preview"].value
@@ -100,8 +141,10 @@ def test_a_range_of_years_is_one_run_from_the_start_date(warehouse_url: str) -> 
     # FX_START_DATE cuts the first year; the years after it are whole.
     assert raw["date"].min() == pd.Timestamp("2021-06-01")
     assert raw["date"].max() == pd.Timestamp("2023-12-29")
-    parts = raw_materializations(result)
-    assert sorted(m.partition for m in parts) == ["2021", "2022", "2023"]
+    parts = raw_materializations(result.etl)
+    assert sorted(m.partition for m in parts) == [
+        raw_key("EURUSD", y) for y in ("2021", "2022", "2023")
+    ]
     assert {m.metadata["batch_row_count"].value for m in parts} == {len(raw)}
 
 
@@ -110,11 +153,19 @@ def test_rematerializing_leaves_the_same_rows(warehouse_url: str) -> None:
     before = snapshot(warehouse_url)
     # The same range again, then one partition inside it again: nothing moves.
     assert run_range(warehouse_url, "2022", "2023", first="2022-06-01").success
+    instance = DagsterInstance.ephemeral()
+    register_pairs(instance)
     assert materialize(
-        in_groups("ingestion", "features"),
+        in_groups("ingestion"),
         resources=resources(warehouse_url, first="2022-06-01"),
-        instance=DagsterInstance.ephemeral(),
-        partition_key="2023",
+        instance=instance,
+        partition_key=raw_key("EURUSD", "2023"),
+    ).success
+    assert materialize(
+        in_groups("features"),
+        resources=resources(warehouse_url, first="2022-06-01"),
+        instance=instance,
+        partition_key="EURUSD",
     ).success
     after = snapshot(warehouse_url)
     for table, frame in before.items():
@@ -126,11 +177,13 @@ def test_a_partition_with_no_bar_materializes_as_zero_rows(fx_home: Path) -> Non
     csv = fx_home / "bars.csv"
     csv.write_text("date,open,high,low,close\n2023-01-02,1.07,1.08,1.06,1.075\n")
     url = f"sqlite:///{fx_home / 'wh.db'}"
+    instance = DagsterInstance.ephemeral()
+    register_pairs(instance)
     result = materialize(
-        [eur_usd_raw],
+        [fx_raw],
         resources=resources(url, source=f"csv:{csv}"),
-        instance=DagsterInstance.ephemeral(),
-        partition_key="2022",
+        instance=instance,
+        partition_key=raw_key("EURUSD", "2022"),
     )
     assert result.success
     meta = raw_materializations(result)[0].metadata
@@ -152,10 +205,11 @@ def test_a_bad_batch_fails_names_the_rows_and_writes_nothing(fx_home: Path) -> N
     )
     bad = run_range(url, "2023", "2023", source=f"csv:{csv}")
     assert not bad.success
-    failure = next(e for e in bad.all_events if e.is_step_failure)
+    failure = next(e for e in bad.etl.all_events if e.is_step_failure)
     message = failure.step_failure_data.error.message
     # The 39 % jump and back is quarantined as a spike, which is a third of this batch:
-    # too many for a feed to be trusted, so the batch fails as a whole.
+    # too many for a feed to be trusted, so the batch fails as a whole, naming the pair.
+    assert "Failure: EURUSD: " in message
     assert "rejected_share: 1 of 3 weekday bars" in message and "2023-04-04" in message
     assert "2023-04-03" not in message and "2023-04-05" not in message
     after = snapshot(url)
@@ -172,6 +226,16 @@ def test_partitions_are_years_up_to_the_current_one() -> None:
     assert trading_year_partitions(date(2025, 10, 1)).get_first_partition_key() == "2025"
 
 
+def evaluate(schedule, instance: DagsterInstance, when: datetime):  # type: ignore[no-untyped-def]
+    """The schedule's tick on ``instance``, in a copy of the context: evaluating it leaves
+    the instance's definitions state installed, which would outlive the instance."""
+
+    def tick():  # type: ignore[no-untyped-def]
+        return schedule(build_schedule_context(instance=instance, scheduled_execution_time=when))
+
+    return contextvars.copy_context().run(tick)
+
+
 @pytest.mark.parametrize(
     ("run_day", "trading_day"),
     [
@@ -182,15 +246,29 @@ def test_partitions_are_years_up_to_the_current_one() -> None:
         ("2027-01-04", "2027-01-01"),  # Monday: Friday, a new year with no fixing yet
     ],
 )
-def test_schedule_picks_the_newest_completed_trading_day(run_day: str, trading_day: str) -> None:
+def test_schedule_picks_the_newest_completed_trading_day(
+    run_day: str, trading_day: str, tmp_path: Path
+) -> None:
     when = datetime.fromisoformat(run_day).replace(hour=6, minute=30, tzinfo=UTC)
-    request = etl_schedule(build_schedule_context(scheduled_execution_time=when))
+    # A persistent instance: a schedule's context needs an instance it can refer to.
+    with DagsterInstance.local_temp(str(tmp_path)) as instance:
+        register_pairs(instance, ("EURUSD", "GBPUSD", "USDJPY"))
+        request = evaluate(etl_schedule, instance, when)
     expected = trading_day[:4]
-    assert request.partition_key == expected == etl_partition_for(when.date())
+    assert expected == etl_partition_for(when.date())
+    # One run for the whole book's year: from the first pair's to the last pair's.
+    assert request.tags[ASSET_PARTITION_RANGE_START] == f"EURUSD|{expected}"
+    assert request.tags[ASSET_PARTITION_RANGE_END] == f"USDJPY|{expected}"
     # One run per trading day although the partition (its year) repeats all year.
     assert request.run_key == trading_day
     # The key exists in the partitions on that morning (1 January and Saturday included).
     assert expected in TRADING_YEARS.get_partition_keys(current_time=when)
+
+
+def test_the_schedule_waits_for_the_first_pair(tmp_path: Path) -> None:
+    when = datetime(2024, 3, 26, 6, 30, tzinfo=UTC)
+    with DagsterInstance.local_temp(str(tmp_path)) as instance:
+        assert isinstance(evaluate(etl_schedule, instance, when), SkipReason)
 
 
 def test_schedule_runs_monday_to_saturday_utc() -> None:
@@ -201,3 +279,53 @@ def test_schedule_runs_monday_to_saturday_utc() -> None:
     ticks = cron_string_iterator(datetime(2024, 3, 24, tzinfo=UTC).timestamp(), ETL_CRON, "UTC")
     days = {next(ticks).strftime("%a") for _ in range(14)}
     assert days == {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat"}
+
+
+BOOK = ("EURUSD", "GBPUSD", "USDJPY")
+
+
+def test_the_book_is_one_run_and_each_pair_is_rebuilt_alone(warehouse_url: str) -> None:
+    result = run_range(warehouse_url, "2023", "2024", pairs=BOOK)
+    assert result.success
+    wh = Warehouse(warehouse_url)
+    assert wh.pairs(RAW) == sorted(BOOK)
+    parts = raw_materializations(result.etl)
+    assert sorted(m.partition for m in parts) == sorted(
+        raw_key(p, y) for p in BOOK for y in ("2023", "2024")
+    )
+    # USD/JPY is the cross of two euro fixings: yen per euro over dollars per euro.
+    eur = wh.read(RAW, pair="EURUSD").set_index("date")["close"]
+    jpy = wh.read(RAW, pair="USDJPY").set_index("date")["close"]
+    assert 100 < jpy.median() < 200
+    assert len(jpy) == len(eur) and (jpy.index == eur.index).all()
+    for pair in BOOK:
+        final = wh.read(FINAL, pair=pair)
+        assert len(final) == len(wh.read(RAW, pair=pair)) - 60
+    before = snapshot(warehouse_url)
+
+    # One pair's partitions again: its rows are the same, the others' are not touched.
+    instance = DagsterInstance.ephemeral()
+    register_pairs(instance, BOOK)
+    res = resources(warehouse_url)
+    again = materialize(
+        in_groups("ingestion"),
+        resources=res,
+        instance=instance,
+        tags=book_range(("GBPUSD",), "2023", "2024"),
+    )
+    assert again.success
+    assert materialize(
+        in_groups("features"), resources=res, instance=instance, partition_key="GBPUSD"
+    ).success
+    after = snapshot(warehouse_url)
+    for table, frame in before.items():
+        pd.testing.assert_frame_equal(frame, after[table], check_exact=True, obj=table)
+
+
+def test_a_pair_the_source_cannot_give_is_one_line_naming_it(warehouse_url: str) -> None:
+    result = run_range(warehouse_url, "2024", "2024", pairs=("EURUSD", "XAUUSD"))
+    assert not result.success
+    failure = next(e for e in result.etl.all_events if e.is_step_failure)
+    message = failure.step_failure_data.error.message
+    assert "XAUUSD" in message and "EURUSD" not in message.split("XAUUSD")[0][-40:]
+    assert Warehouse(warehouse_url).count(RAW) == 0

@@ -27,7 +27,7 @@ from dagster import DagsterInstance, asset, materialize
 
 from fx_assets.core.ingestion.sources import SourceError
 from fx_assets.core.ingestion.twelvedata import TwelveDataSource
-from fx_assets.defs.inference.assets import eur_usd_predictions
+from fx_assets.defs.inference.assets import fx_predictions
 from fx_assets.defs.resources import (
     MlflowResource,
     ModelServiceResource,
@@ -35,6 +35,7 @@ from fx_assets.defs.resources import (
     mlflow_parent_run,
 )
 from tests.support.champions import FX_VARS, free_port, stop_process
+from tests.support.code_location import register_pairs
 from tests.support.dagster_api import Dagster
 
 KEY = "twelvedata-key-that-must-stay-home"
@@ -174,15 +175,18 @@ def test_every_locked_field_refuses_run_config(
 ) -> None:
     """In process too: the predictions' three resources each refuse a redirect."""
     url = f"sqlite:///{fx_home / 'warehouse.db'}"
+    instance = DagsterInstance.ephemeral()
+    register_pairs(instance)
     result = materialize(
-        [eur_usd_predictions],
+        [fx_predictions],
         resources={
             "warehouse": WarehouseResource(url=url),
             "tracking_store": MlflowResource(tracking_uri=f"sqlite:///{fx_home / 'mlflow.db'}"),
             "model_service": ModelServiceResource(),
         },
         run_config={"resources": {key: {"config": {field: listener.url}}}},
-        instance=DagsterInstance.ephemeral(),
+        instance=instance,
+        partition_key="EURUSD",
         raise_on_error=False,
     )
     assert not result.success

@@ -1,4 +1,5 @@
-"""The monitoring sensors on a real Dagster instance: retrain on decay, alert on failure."""
+"""The monitoring sensors on a real Dagster instance: retrain on decay, alert on failure,
+each for the pair it is about."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from dagster import (
 from pytest_httpserver import HTTPServer
 
 from fx_assets.core.contracts import DRIFT, PERFORMANCE
+from fx_assets.defs.ingestion.partitions import PAIRS
 from fx_assets.defs.monitoring.sensors import (
     REASON_TAG,
     RETRAIN_TAG,
@@ -34,20 +36,28 @@ from fx_assets.defs.monitoring.sensors import (
     retrain_on_decay_sensor,
 )
 from fx_assets.defs.resources import AlertsResource, MonitoringResource, WarehouseResource
+from tests.support.code_location import register_pairs
 
 HOOK = "/hooks/failure"
+
+
+BOOK = ("EURUSD", "GBPUSD")
 
 
 @pytest.fixture
 def instance() -> Iterator[DagsterInstance]:
     with instance_for_test() as inst:
+        register_pairs(inst, BOOK)
         yield inst
 
 
-def _evaluate(name: str, asset_key: str, passed: bool, instance: DagsterInstance) -> None:
-    """Record a real evaluation of the check ``name`` (as model_monitoring reports it)."""
+def _evaluate(
+    name: str, asset_key: str, passed: bool, instance: DagsterInstance, pair: str = "EURUSD"
+) -> None:
+    """Record a real evaluation of the check ``name`` on ``pair`` (as model_monitoring
+    reports it, in that pair's run)."""
 
-    @asset(name=asset_key)
+    @asset(name=asset_key, partitions_def=PAIRS)
     def table() -> None:
         return None
 
@@ -55,7 +65,7 @@ def _evaluate(name: str, asset_key: str, passed: bool, instance: DagsterInstance
     def check() -> AssetCheckResult:
         return AssetCheckResult(passed=passed, severity=AssetCheckSeverity.WARN)
 
-    assert materialize([table, check], instance=instance).success
+    assert materialize([table, check], instance=instance, partition_key=pair).success
 
 
 def _tick(instance: DagsterInstance, cursor: str | None, min_days: int = 7):  # type: ignore[no-untyped-def]
@@ -77,28 +87,66 @@ def test_retrain_launches_once_per_firing_and_waits_the_minimum_days(
     assert isinstance(quiet, SkipReason)
 
     _evaluate("performance_decay", PERFORMANCE.name, passed=False, instance=instance)
-    fired, cursor = _tick(instance, cursor)
-    assert isinstance(fired, RunRequest)
+    (fired,), cursor = _tick(instance, cursor)
+    assert fired.partition_key == "EURUSD"  # that pair's training only
     assert fired.tags[RETRAIN_TAG] == RETRAIN_TRIGGER
     assert fired.tags[REASON_TAG] == "performance_decay"
     again, cursor = _tick(instance, cursor)
     assert isinstance(again, SkipReason)  # nothing new since
 
-    # The launched training run exists now (tagged as the sensor tags it).
-    @asset
-    def stand_in_for_training() -> None:
-        return None
-
-    assert materialize([stand_in_for_training], instance=instance, tags=dict(fired.tags)).success
+    # The launched training run exists now (tagged as the sensor tags it, for its pair).
+    _train(instance, fired)
     _evaluate("feature_drift", DRIFT.name, passed=False, instance=instance)
     waiting, cursor = _tick(instance, cursor)
     assert isinstance(waiting, SkipReason)
+    assert "EURUSD: feature_drift fired" in str(waiting.skip_message)
     assert "FX_RETRAIN_MIN_DAYS=7" in str(waiting.skip_message)
 
     _evaluate("feature_drift", DRIFT.name, passed=False, instance=instance)
-    soon, _ = _tick(instance, cursor, min_days=0)
-    assert isinstance(soon, RunRequest) and soon.tags[REASON_TAG] == "feature_drift"
+    (soon,), _ = _tick(instance, cursor, min_days=0)
+    assert soon.tags[REASON_TAG] == "feature_drift" and soon.partition_key == "EURUSD"
     assert soon.run_key != fired.run_key
+
+
+def _train(instance: DagsterInstance, request: RunRequest) -> None:
+    """A stand-in for the training run the sensor requested: its pair, its tags."""
+
+    @asset(partitions_def=PAIRS)
+    def stand_in_for_training() -> None:
+        return None
+
+    assert materialize(
+        [stand_in_for_training],
+        instance=instance,
+        partition_key=request.partition_key,
+        tags=dict(request.tags),
+    ).success
+
+
+def test_a_pairs_decay_retrains_that_pair_alone_and_waits_on_its_own_clock(
+    instance: DagsterInstance,
+) -> None:
+    _evaluate("performance_decay", PERFORMANCE.name, False, instance, pair="GBPUSD")
+    _evaluate("performance_decay", PERFORMANCE.name, True, instance, pair="EURUSD")
+    (gbp,), cursor = _tick(instance, None)
+    assert gbp.partition_key == "GBPUSD"
+    assert gbp.run_key and "GBPUSD" in gbp.run_key
+    _train(instance, gbp)
+
+    # Both drift: EUR/USD has not retrained lately, GBP/USD just did and waits.
+    _evaluate("feature_drift", DRIFT.name, False, instance, pair="GBPUSD")
+    _evaluate("feature_drift", DRIFT.name, False, instance, pair="EURUSD")
+    (eur,), cursor = _tick(instance, cursor)
+    assert eur.partition_key == "EURUSD" and eur.tags[REASON_TAG] == "feature_drift"
+
+    # Both decay and drift at once: one run each, with both reasons.
+    for pair in BOOK:
+        _evaluate("performance_decay", PERFORMANCE.name, False, instance, pair=pair)
+        _evaluate("feature_drift", DRIFT.name, False, instance, pair=pair)
+    requests, _ = _tick(instance, cursor, min_days=0)
+    assert sorted(r.partition_key for r in requests) == list(BOOK)
+    assert {r.tags[REASON_TAG] for r in requests} == {"performance_decay,feature_drift"}
+    assert len({r.run_key for r in requests} | {gbp.run_key, eur.run_key}) == 4
 
 
 def test_retrain_sensor_is_off_unless_switched_on(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -146,3 +194,34 @@ def test_a_failed_run_alerts_once_with_step_reason_and_run_id(
     assert "step flaky_source: ValueError: feed answered 503 7 times" in text
     assert result.run_id in text
     assert "hooks/failure" not in text
+
+
+def test_a_pairs_failed_run_alert_names_the_pair(
+    instance: DagsterInstance, httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    @asset(partitions_def=PAIRS)
+    def fx_predictions() -> None:
+        raise ValueError("no champion model")
+
+    job = Definitions(
+        assets=[fx_predictions],
+        jobs=[define_asset_job("predictions_job", selection=[fx_predictions])],
+    ).resolve_job_def("predictions_job")
+    result = job.execute_in_process(instance=instance, partition_key="GBPUSD", raise_on_error=False)
+    assert not result.success
+    httpserver.expect_request(HOOK).respond_with_data("ok")
+    context = build_run_status_sensor_context(
+        sensor_name="alert_on_run_failure",
+        dagster_instance=instance,
+        dagster_run=result.dagster_run,
+        dagster_event=result.get_run_failure_event(),
+        resources={
+            "alerts": AlertsResource(webhook_url=httpserver.url_for(HOOK)),
+            "warehouse": WarehouseResource(url=f"sqlite:///{tmp_path / 'warehouse.db'}"),
+        },
+    ).for_run_failure()
+    alert_on_run_failure(context)
+    (request,) = [req for req, _ in httpserver.log]
+    text = json.loads(request.get_data())["text"]
+    assert text.startswith("[failure] GBPUSD: predictions_job failed")
+    assert "GBPUSD: step fx_predictions: ValueError: no champion model" in text

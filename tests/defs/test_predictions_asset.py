@@ -1,4 +1,5 @@
-"""The eur_usd_predictions asset, materialized for real against a real registry."""
+"""The fx_predictions asset (one pair a partition), materialized for real against a real
+registry."""
 
 from __future__ import annotations
 
@@ -22,9 +23,10 @@ from fx_assets.core.models.inference import (
     dates_to_predict,
 )
 from fx_assets.core.models.ranges import caution, from_column
+from fx_assets.core.pairs import DEFAULT_PAIR
 from fx_assets.core.warehouse import Warehouse
-from fx_assets.defs.inference.assets import eur_usd_predictions
-from fx_assets.defs.inference.checks import eur_usd_predictions_schema
+from fx_assets.defs.inference.assets import fx_predictions
+from fx_assets.defs.inference.checks import fx_predictions_schema
 from fx_assets.defs.resources import MlflowResource, ModelServiceResource, WarehouseResource
 from tests.support.champions import (
     CUTOFF,
@@ -36,6 +38,7 @@ from tests.support.champions import (
     register_champion,
     seed_home,
 )
+from tests.support.code_location import register_pairs
 
 
 @pytest.fixture
@@ -44,21 +47,24 @@ def home(fx_home: Path, mlflow_db_template: Path) -> Path:  # noqa: F811
     return fx_home
 
 
-def run(url: str):  # type: ignore[no-untyped-def]
+def run(url: str, pair: str = DEFAULT_PAIR):  # type: ignore[no-untyped-def]
+    instance = DagsterInstance.ephemeral()
+    register_pairs(instance, (pair,))
     return materialize(
-        [eur_usd_predictions, eur_usd_predictions_schema],
+        [fx_predictions, fx_predictions_schema],
         resources={
             "warehouse": WarehouseResource(url=url),
             "tracking_store": MlflowResource(tracking_uri=registry.tracking_uri()),
             "model_service": ModelServiceResource(),
         },
-        instance=DagsterInstance.ephemeral(),
+        instance=instance,
+        partition_key=pair,
         raise_on_error=False,
     )
 
 
-def stored(url: str) -> pd.DataFrame:
-    return Warehouse(url).read(PREDICTIONS)
+def stored(url: str, pair: str = DEFAULT_PAIR) -> pd.DataFrame:
+    return Warehouse(url).read(PREDICTIONS, pair=pair)
 
 
 def test_predictions_are_insert_only_and_start_after_the_cutoff(
@@ -83,7 +89,7 @@ def test_predictions_are_insert_only_and_start_after_the_cutoff(
     assert len(fridays) >= 10
     assert (fridays["target_date"] - fridays["feature_date"] == pd.Timedelta(days=3)).all()
     assert (first["target_date"].dt.dayofweek < 5).all()
-    meta = result.asset_materializations_for_node("eur_usd_predictions")[0].metadata
+    meta = result.asset_materializations_for_node(PREDICTIONS.name)[0].metadata
     assert meta["new_predictions"].value == len(first)
     assert meta["forecast_for"].value == "2024-10-01"
 
@@ -91,7 +97,7 @@ def test_predictions_are_insert_only_and_start_after_the_cutoff(
     again = run(warehouse_url)
     assert again.success
     pd.testing.assert_frame_equal(stored(warehouse_url), first)
-    meta = again.asset_materializations_for_node("eur_usd_predictions")[0].metadata
+    meta = again.asset_materializations_for_node(PREDICTIONS.name)[0].metadata
     assert meta["new_predictions"].value == 0
 
     # A new champion and two more days: only the new dates are scored, by the new model.
@@ -187,7 +193,7 @@ def test_a_forecast_from_inputs_the_model_never_saw_says_so(home: Path, warehous
     # A hand-made newest row: its 20-day volatility 5.8 times the largest in training.
     planted = final.copy()
     planted.loc[planted.index[-1], "vol_20"] = 5.8 * largest
-    Warehouse(warehouse_url).replace_all(FINAL, planted)
+    Warehouse(warehouse_url).for_pair(DEFAULT_PAIR).replace_all(FINAL, planted)
     assert run(warehouse_url).success
     newest = stored(warehouse_url).iloc[-1]
     flags = from_column(newest["out_of_range"])
@@ -201,3 +207,43 @@ def test_a_forecast_from_inputs_the_model_never_saw_says_so(home: Path, warehous
     inside = stored(warehouse_url)["out_of_range"].isna()
     assert inside.any()
     assert caution({}) == ""
+
+
+def test_a_second_pair_is_forecast_by_its_own_champion_and_never_touches_the_first(
+    home: Path, warehouse_url: str
+) -> None:
+    # Sources give EUR/USD only on this branch: GBP/USD's rows are written directly, a
+    # shorter stretch so that its forecasts differ in dates from EUR/USD's.
+    eur = fill_warehouse(warehouse_url, START, END)
+    gbp = fill_warehouse(warehouse_url, START, date(2024, 8, 30), pair="GBPUSD")
+    eur_version = register_champion(eur, CUTOFF)
+    # No champion of GBP/USD yet: its run fails naming it, and never borrows EUR/USD's.
+    failed = run(warehouse_url, "GBPUSD")
+    assert not failed.success
+    failure = next(e for e in failed.all_events if e.is_step_failure)
+    message = str(failure.step_failure_data.user_failure_data.description)
+    assert message.startswith("GBPUSD: no champion model: gbp_usd_direction@champion")
+    assert stored(warehouse_url, "GBPUSD").empty
+
+    assert run(warehouse_url).success
+    first = stored(warehouse_url)
+    gbp_version = register_champion(gbp, date(2024, 7, 31), c=0.01, pair="GBPUSD")
+    result = run(warehouse_url, "GBPUSD")
+    assert result.success
+    assert all(c.passed for c in result.get_asset_check_evaluations())
+    meta = result.asset_materializations_for_node(PREDICTIONS.name)[0].metadata
+    assert meta["pair"].value == "GBPUSD"
+    assert meta["model_name"].value == "gbp_usd_direction"
+
+    pd.testing.assert_frame_equal(stored(warehouse_url), first)  # EUR/USD untouched
+    theirs = stored(warehouse_url, "GBPUSD")
+    assert (theirs["model_name"] == "gbp_usd_direction").all()
+    assert (theirs["model_version"] == gbp_version).all()
+    assert theirs["feature_date"].min() == pd.Timestamp("2024-08-01")  # after ITS cutoff
+    assert theirs["feature_date"].max() == pd.Timestamp("2024-08-30")
+    assert (first["model_name"] == "eur_usd_direction").all()
+    assert (first["model_version"] == eur_version).all()
+    # Rerunning EUR/USD leaves GBP/USD's rows as they are, and adds none of its own.
+    assert run(warehouse_url).success
+    pd.testing.assert_frame_equal(stored(warehouse_url, "GBPUSD"), theirs)
+    assert set(Warehouse(warehouse_url).pairs(PREDICTIONS)) == {"EURUSD", "GBPUSD"}

@@ -37,6 +37,7 @@ from fx_assets.core.ingestion.sources import EcbSource
 from fx_assets.core.models import registry
 from fx_assets.core.models.loader import record_artifact_hash
 from fx_assets.core.models.ranges import TAG_FEATURE_RANGES, Ranges
+from fx_assets.core.pairs import DEFAULT_PAIR, Pair
 from fx_assets.core.warehouse import Warehouse
 from tests.conftest import FX_VARS
 
@@ -177,19 +178,27 @@ def ecb_tables(start: date, end: date) -> tuple[pd.DataFrame, pd.DataFrame]:
     return staging, build_final(staging)
 
 
-def fill_warehouse(url: str, start: date, end: date) -> pd.DataFrame:
-    """Write EUR/USD's staging and final for [start, end]; return final."""
+def fill_warehouse(url: str, start: date, end: date, pair: str = DEFAULT_PAIR) -> pd.DataFrame:
+    """Write ``pair``'s staging and final for [start, end] (EUR/USD's ECB rows: until the
+    sources give every pair, another pair borrows them); return final."""
     staging, final = ecb_tables(start, end)
-    wh = Warehouse(url).for_pair("EURUSD")
+    wh = Warehouse(url).for_pair(pair)
     wh.replace_all(STAGING, staging)
     wh.replace_all(FINAL, final)
     return final
 
 
 def register_champion(
-    final: pd.DataFrame, cutoff: date, *, c: float = 1.0, alias: bool = True
+    final: pd.DataFrame,
+    cutoff: date,
+    *,
+    c: float = 1.0,
+    alias: bool = True,
+    pair: str = DEFAULT_PAIR,
 ) -> str:
-    """Train on rows up to ``cutoff``, register a version, make it champion; its version."""
+    """Train on rows up to ``cutoff``, register a version of ``pair``'s model, make it
+    champion; its version."""
+    name = Pair.parse(pair).model_name
     train = final[(final["date"] <= pd.Timestamp(cutoff)) & final[TARGET].notna()]
     x, y = train[FEATURES], train[TARGET].astype(int)
     model = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=500)).fit(x, y)
@@ -199,14 +208,14 @@ def register_champion(
             model,
             name="model",
             signature=infer_signature(x, model.predict_proba(x)),
-            registered_model_name=registry.MODEL_NAME,
+            registered_model_name=name,
             # Inferring requirements imports the model in a subprocess: seconds per model.
             pip_requirements=[f"scikit-learn=={sklearn.__version__}"],
             serialization_format="skops",
         )
     version = str(info.registered_model_version)
     client = registry.client()
-    record_artifact_hash(client, version)
+    record_artifact_hash(client, version, name)
     tags = {
         registry.TAG_LIFECYCLE: "challenger",
         registry.TAG_FEATURES: ",".join(FEATURES),
@@ -216,13 +225,14 @@ def register_champion(
         TAG_FEATURE_RANGES: Ranges.of(train, FEATURES).to_tag(),
     }
     for key, value in tags.items():
-        client.set_model_version_tag(registry.MODEL_NAME, version, key, value)
+        client.set_model_version_tag(name, version, key, value)
     if alias:
-        promote(version)
+        promote(version, pair)
     return version
 
 
-def promote(version: str) -> None:
+def promote(version: str, pair: str = DEFAULT_PAIR) -> None:
+    name = Pair.parse(pair).model_name
     client = registry.client()
-    client.set_registered_model_alias(registry.MODEL_NAME, registry.CHAMPION, version)
-    client.set_model_version_tag(registry.MODEL_NAME, version, registry.TAG_LIFECYCLE, "champion")
+    client.set_registered_model_alias(name, registry.CHAMPION, version)
+    client.set_model_version_tag(name, version, registry.TAG_LIFECYCLE, "champion")

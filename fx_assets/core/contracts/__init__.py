@@ -14,6 +14,7 @@ from fx_assets.core.contracts.base import (
     metadata,
     validate,
 )
+from fx_assets.core.contracts.book import BACKTEST_BOOK
 from fx_assets.core.contracts.bootstrap import BOOTSTRAP
 from fx_assets.core.contracts.evaluation import BACKTEST, BACKTEST_SUMMARY, BACKTEST_YEARLY
 from fx_assets.core.contracts.market import (
@@ -44,6 +45,7 @@ CONTRACTS: dict[str, TableContract] = {
         BACKTEST,
         BACKTEST_SUMMARY,
         BACKTEST_YEARLY,
+        BACKTEST_BOOK,
         BOOTSTRAP,
     )
 }
@@ -51,6 +53,7 @@ CONTRACTS: dict[str, TableContract] = {
 __all__ = [
     "ALERTS",
     "BACKTEST",
+    "BACKTEST_BOOK",
     "BACKTEST_SUMMARY",
     "BACKTEST_YEARLY",
     "BOOTSTRAP",

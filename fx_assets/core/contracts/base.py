@@ -134,7 +134,7 @@ class TableContract:
     @property
     def first_key(self) -> str:
         """The key ranges are taken on: the first key after the pair (a date, mostly)."""
-        return next(k for k in self.key if k != PAIR)
+        return next((k for k in self.key if k != PAIR), self.key[0])
 
     @property
     def seed_columns(self) -> list[str]:

@@ -66,3 +66,20 @@ def log_backtest(
         ):
             mlflow.log_text(figures.to_html(figure), f"backtest/{name}.html")
         return str(run.info.run_id)
+
+
+def log_book(*, verdict: Mapping[str, Any], table: pd.DataFrame, cross: Mapping[str, Any]) -> str:
+    """The book's verdict as a run of its own: the adjusted counts as metrics, the headline
+    as a tag (the run list shows it), the per-pair table and the illustration as artifacts."""
+    numbers = {k: float(v) for k, v in verdict.items() if isinstance(v, int | float)}
+    with mlflow.start_run(
+        run_name="book verdict",
+        tags={TAG_RUN_KIND: "book", "verdict": str(verdict.get("headline", ""))},
+    ) as run:
+        mlflow.log_metrics(numbers)
+        mlflow.log_params({"adjustment": verdict.get("adjustment", ""), "alpha": verdict["alpha"]})
+        mlflow.log_text(table.to_csv(index=False), "book/pairs.csv")
+        mlflow.log_text(
+            "\n".join(f"{k}: {v}" for k, v in cross.items()) + "\n", "book/cross_section.txt"
+        )
+        return str(run.info.run_id)

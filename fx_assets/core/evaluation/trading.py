@@ -42,6 +42,16 @@ def positions(direction: np.ndarray) -> np.ndarray:
     return np.where(np.asarray(direction) == 1, 1, -1)
 
 
+def change_costs(
+    position: np.ndarray, close: np.ndarray, *, cost_pips: float, pip: float = PIP
+) -> np.ndarray:
+    """Each day's cost as a fraction of the close: ``cost_pips`` pips of ``pip`` on every
+    change of position, the first entry from flat included (a flip pays once)."""
+    position = np.asarray(position, dtype=float)
+    previous = np.concatenate([[0.0], position[:-1]])
+    return np.where(position != previous, cost_pips * pip / np.asarray(close, dtype=float), 0.0)
+
+
 def daily_returns(
     position: np.ndarray,
     close: np.ndarray,
@@ -55,9 +65,7 @@ def daily_returns(
     position = np.asarray(position, dtype=float)
     close = np.asarray(close, dtype=float)
     move = np.asarray(next_close, dtype=float) / close - 1
-    previous = np.concatenate([[0.0], position[:-1]])
-    cost = np.where(position != previous, cost_pips * pip / close, 0.0)
-    return position * move - cost
+    return position * move - change_costs(position, close, cost_pips=cost_pips, pip=pip)
 
 
 def equity_curve(returns: np.ndarray) -> np.ndarray:

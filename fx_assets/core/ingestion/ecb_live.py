@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -27,13 +28,10 @@ import pandas as pd
 import tenacity
 
 from fx_assets.core.domain import ECB_FIRST_DATE
-from fx_assets.core.ingestion.sources import (
-    EcbSource,
-    SourceError,
-    _in_range,
-    read_capped,
-    read_ecb_zip,
-)
+from fx_assets.core.ingestion.base import SourceError, in_range, read_capped
+from fx_assets.core.ingestion.fixings import EuroFixings, read_fixings
+from fx_assets.core.ingestion.sources import EcbSource
+from fx_assets.core.pairs import DEFAULT_PAIR
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +60,9 @@ class _Unavailable(Exception):
 
 
 class EcbLiveSource:
-    """Daily EUR/USD reference rates from the ECB's published full-history zip."""
+    """The ECB's published full-history zip: every pair of two of its currencies (and the
+    euro), as crosses of the same day's fixings (``fixings.py``), downloaded at most once
+    per source object."""
 
     name = "ecb-live"
 
@@ -86,20 +86,28 @@ class EcbLiveSource:
         # notice when they did not come from the ECB just now.
         self.origin: str | None = None
         self.fallback: str | None = None
-        self._bars: pd.DataFrame | None = None
+        self._fixings: EuroFixings | None = None
 
     # --- the Source protocol -----------------------------------------------------------
     def first_date(self) -> date:
         return ECB_FIRST_DATE
 
-    def fetch(self, start: date, end: date) -> pd.DataFrame:
-        return _in_range(self.history(), start, end)
+    def check_pairs(self, book: Sequence[str]) -> None:
+        self.fixings().check_pairs(self.name, book)
 
-    def history(self) -> pd.DataFrame:
-        """The whole history, downloaded at most once per source object."""
-        if self._bars is None:
-            self._bars = self._load()
-        return self._bars
+    def fetch(self, start: date, end: date, pair: str = DEFAULT_PAIR) -> pd.DataFrame:
+        self.check_pairs([pair])
+        return in_range(self.history(pair), start, end)
+
+    def history(self, pair: str = DEFAULT_PAIR) -> pd.DataFrame:
+        """The whole history of ``pair`` (EUR/USD unless told)."""
+        return self.fixings().bars(pair)
+
+    def fixings(self) -> EuroFixings:
+        """Every currency's fixings, downloaded at most once per source object."""
+        if self._fixings is None:
+            self._fixings = self._load()
+        return self._fixings
 
     def metadata(self) -> dict[str, str]:
         """For the asset's materialization: where the bars came from."""
@@ -123,7 +131,7 @@ class EcbLiveSource:
         except (httpx.InvalidURL, TypeError):
             return "the ECB URL"
 
-    def _load(self) -> pd.DataFrame:
+    def _load(self) -> EuroFixings:
         meta = self._read_meta() if self.zip_path.exists() else {}
         try:
             response = self._download(meta)
@@ -131,12 +139,12 @@ class EcbLiveSource:
             return self._fall_back(str(exc), meta)
         if response.status_code == 304:
             self.origin = f"cache (unchanged since {meta.get('fetched_at', 'the last download')})"
-            return read_ecb_zip(self.zip_path.read_bytes(), str(self.zip_path))
+            return read_fixings(self.zip_path.read_bytes(), str(self.zip_path))
         # Parse before caching: a corrupt answer must neither be used nor replace a good copy.
-        bars = read_ecb_zip(response.content, f"downloaded from {self._host()}")
+        fixings = read_fixings(response.content, f"downloaded from {self._host()}")
         self._store(response)
         self.origin = f"downloaded from {self._host()}"
-        return bars
+        return fixings
 
     def _download(self, meta: dict[str, Any]) -> _Answer:
         headers = {}
@@ -208,25 +216,26 @@ class EcbLiveSource:
             return {}
         return meta if isinstance(meta, dict) else {}
 
-    def _fall_back(self, reason: str, meta: dict[str, Any]) -> pd.DataFrame:
+    def _fall_back(self, reason: str, meta: dict[str, Any]) -> EuroFixings:
         if self.zip_path.exists():
             try:
-                bars = read_ecb_zip(self.zip_path.read_bytes(), str(self.zip_path))
+                fixings = read_fixings(self.zip_path.read_bytes(), str(self.zip_path))
                 where = f"the copy downloaded {meta.get('fetched_at', 'earlier')}"
                 self.origin = "cache (download failed)"
             except SourceError:
-                bars, where = None, ""
-            if bars is not None:
-                return self._announce(reason, where, bars)
-        bars = EcbSource.history()
+                fixings, where = None, ""
+            if fixings is not None:
+                return self._announce(reason, where, fixings)
+        # The bundled file's fixings are shared with FX_SOURCE=ecb, read once per process.
+        fixings = EcbSource.fixings()
         self.origin = "bundled file (download failed)"
-        return self._announce(reason, "the bundled file", bars)
+        return self._announce(reason, "the bundled file", fixings)
 
-    def _announce(self, reason: str, where: str, bars: pd.DataFrame) -> pd.DataFrame:
-        newest = pd.Timestamp(bars["date"].max()).date() if len(bars) else None
+    def _announce(self, reason: str, where: str, fixings: EuroFixings) -> EuroFixings:
+        newest = fixings.newest.date() if fixings.newest is not None else None
         self.fallback = (
             f"ECB download failed ({reason}); using {where}, which ends {newest}; "
             "check the network or FX_ECB_URL"
         )
         log.warning(self.fallback)
-        return bars
+        return fixings

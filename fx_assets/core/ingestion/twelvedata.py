@@ -1,4 +1,6 @@
-"""Twelve Data ``/time_series`` client: daily EUR/USD bars over HTTP.
+"""Twelve Data ``/time_series`` client: daily bars of any pair over HTTP, one symbol per
+pair (``GBP/USD``), every request within the deployment's per-minute budget (``budget.py``,
+``FX_TWELVEDATA_REQUESTS_PER_MINUTE``).
 
 The key travels in the documented ``Authorization: apikey KEY`` header, never in the
 URL, so neither httpx's request log nor an exception that quotes the URL can carry it;
@@ -21,7 +23,9 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Sequence
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -30,7 +34,17 @@ import pandas as pd
 import tenacity
 
 from fx_assets.core.domain import ECB_FIRST_DATE
-from fx_assets.core.ingestion.sources import BAR_COLUMNS, SourceError, read_capped
+from fx_assets.core.ingestion.base import SourceError, read_capped
+from fx_assets.core.ingestion.budget import RequestBudget
+from fx_assets.core.ingestion.twelvedata_bars import (
+    assemble,
+    empty_bars,
+    parse_values,
+    request_windows,
+)
+from fx_assets.core.pairs import DEFAULT_PAIR, Pair
+
+__all__ = ["MAX_OUTPUTSIZE", "TwelveDataSource", "request_windows", "require_https"]
 
 log = logging.getLogger(__name__)
 
@@ -42,35 +56,10 @@ MAX_OUTPUTSIZE = 5000
 MAX_BODY_BYTES = 10 * 1024 * 1024
 # Twelve Data's answer (code 400) for a range without bars, e.g. a weekend or a holiday.
 NO_DATA_MESSAGE = "no data is available"
-_PRICES = ("open", "high", "low", "close")
 
 
 class _Transient(Exception):
     """A failure that another attempt may not meet (rate limit, server error, network)."""
-
-
-def empty_bars() -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "date": pd.Series(dtype="datetime64[ns]"),
-            **{col: pd.Series(dtype=float) for col in _PRICES},
-        }
-    )
-
-
-def request_windows(start: date, end: date, span_days: int) -> list[tuple[date, date]]:
-    """Consecutive inclusive [lo, hi] windows covering [start, end], each asked for as
-    ``start_date=lo, end_date=hi + 1 day``: a request spans at most ``span_days`` calendar
-    days, hence at most that many bars, whether the API treats ``end_date`` as inclusive
-    or exclusive (its help pages show it exclusive for daily bars)."""
-    longest = timedelta(days=span_days - 2)
-    windows: list[tuple[date, date]] = []
-    lo = start
-    while lo <= end:
-        hi = min(lo + longest, end)
-        windows.append((lo, hi))
-        lo = hi + timedelta(days=1)
-    return windows
 
 
 def require_https(url: str) -> None:
@@ -92,7 +81,13 @@ def require_https(url: str) -> None:
 
 
 class TwelveDataSource:
-    """Daily EUR/USD OHLC bars from the Twelve Data REST API (``TWELVEDATA_API_KEY``)."""
+    """Daily OHLC bars of any pair from the Twelve Data REST API (``TWELVEDATA_API_KEY``).
+
+    ``budget``: the request budget to spend; by default the deployment's, a ledger under
+    ``cache_dir`` (``$FX_HOME/sources``) allowing ``requests_per_minute`` (default
+    FX_TWELVEDATA_REQUESTS_PER_MINUTE), shared with every other source object and process
+    on that FX_HOME.
+    """
 
     name = "twelvedata"
 
@@ -101,7 +96,9 @@ class TwelveDataSource:
         api_key: str | None,
         base_url: str | None = None,
         *,
-        symbol: str = "EUR/USD",
+        cache_dir: Path | None = None,
+        requests_per_minute: int | None = None,
+        budget: RequestBudget | None = None,
         timeout: float = 30.0,
         max_attempts: int = 6,
         backoff: float = 2.0,
@@ -116,7 +113,9 @@ class TwelveDataSource:
         # first_date() and Definitions loading work without a key.
         self._api_key = (api_key or "").strip()
         self.base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
-        self.symbol = symbol
+        self.cache_dir = cache_dir
+        self.requests_per_minute = requests_per_minute
+        self._budget = budget
         self.timeout = timeout
         self.max_attempts = max_attempts
         self.backoff = backoff
@@ -124,11 +123,31 @@ class TwelveDataSource:
         self.page_days = page_days
 
     def first_date(self) -> date:
-        # The euro began trading on 1999-01-04: no EUR/USD bar predates it. Asking the API
-        # (/earliest_timestamp) would spend a credit and need the network for a constant.
+        # The platform's history starts with the euro (1999-01-04), whatever the pair: one
+        # start for the whole book. Asking the API (/earliest_timestamp) would spend a
+        # credit per pair and need the network for a constant.
         return ECB_FIRST_DATE
 
-    def fetch(self, start: date, end: date) -> pd.DataFrame:
+    def check_pairs(self, book: Sequence[str]) -> None:
+        """Every well-formed pair: Twelve Data lists some two thousand currency pairs and
+        metals, and asking which would spend requests; a symbol it does not know fails
+        the fetch with one line naming it."""
+        for pair in book:
+            Pair.parse(pair)
+
+    def budget(self) -> RequestBudget:
+        """The budget every request of this source spends (built on first use)."""
+        if self._budget is None:
+            from fx_assets.core.settings import load_settings
+
+            settings = load_settings()
+            per_minute = self.requests_per_minute or settings.twelvedata_requests_per_minute
+            where = self.cache_dir or settings.home / "sources"
+            self._budget = RequestBudget(per_minute, Path(where) / "twelvedata-requests.json")
+        return self._budget
+
+    def fetch(self, start: date, end: date, pair: str = DEFAULT_PAIR) -> pd.DataFrame:
+        symbol = Pair.parse(pair).label
         if not self._api_key:
             raise SourceError(
                 f"{API_KEY_VAR} is not set; export your Twelve Data API key "
@@ -140,15 +159,16 @@ class TwelveDataSource:
         headers = {"Authorization": f"apikey {self._api_key}", "Accept": "application/json"}
         with httpx.Client(base_url=self.base_url, headers=headers, timeout=self.timeout) as client:
             pages = [
-                self._page(client, lo, hi) for lo, hi in request_windows(start, end, self.page_days)
+                self._page(client, symbol, lo, hi)
+                for lo, hi in request_windows(start, end, self.page_days)
             ]
-        return self._assemble(pages, start, end)
+        return assemble(pages, start, end)
 
     # --- one request window -----------------------------------------------------
-    def _page(self, client: httpx.Client, lo: date, hi: date) -> pd.DataFrame:
+    def _page(self, client: httpx.Client, symbol: str, lo: date, hi: date) -> pd.DataFrame:
         upto = hi + timedelta(days=1)
         params = {
-            "symbol": self.symbol,
+            "symbol": symbol,
             "interval": "1day",
             "start_date": lo.isoformat(),
             "end_date": upto.isoformat(),
@@ -156,10 +176,11 @@ class TwelveDataSource:
             "timezone": "UTC",
             "format": "JSON",
         }
-        body = self._get_with_retries(client, params, f"{lo}..{hi}")
+        window = f"{symbol} {lo}..{hi}"
+        body = self._get_with_retries(client, params, window)
         if body is None:
             return empty_bars()
-        return self._parse_values(body, f"{lo}..{hi}")
+        return parse_values(body, window)
 
     def _get_with_retries(
         self, client: httpx.Client, params: dict[str, Any], window: str
@@ -195,6 +216,7 @@ class TwelveDataSource:
         self, client: httpx.Client, params: dict[str, Any], window: str
     ) -> dict[str, Any] | None:
         """The decoded ``status: ok`` body, or None for a window without bars."""
+        self.budget().acquire(f"Twelve Data {window}")
         try:
             with client.stream("GET", "/time_series", params=params) as response:
                 status = response.status_code
@@ -212,7 +234,7 @@ class TwelveDataSource:
         if status == 429 or status >= 500:
             raise _Transient(f"answered HTTP {status}{self._suffix(detail)}")
         if not 200 <= status < 300:
-            self._refuse(status, detail, window)
+            self._refuse(status, detail, window, params["symbol"])
             return None
         if not isinstance(body, dict):
             raise SourceError(
@@ -226,11 +248,11 @@ class TwelveDataSource:
                 code = 400
             if code == 429 or code >= 500:
                 raise _Transient(f"reported error {code}{self._suffix(detail)}")
-            self._refuse(code, detail, window)
+            self._refuse(code, detail, window, params["symbol"])
             return None
         return body
 
-    def _refuse(self, code: int, detail: object, window: str) -> None:
+    def _refuse(self, code: int, detail: object, window: str, symbol: str) -> None:
         """Return quietly for an empty window; otherwise raise the one-line SourceError."""
         text = self._clean(str(detail or ""))
         if NO_DATA_MESSAGE in text.lower():
@@ -240,50 +262,10 @@ class TwelveDataSource:
         elif code == 403:
             advice = "the key's plan does not cover this request"
         elif code == 404:
-            advice = f"check the symbol {self.symbol!r} and TWELVEDATA_BASE_URL"
+            advice = f"check the symbol {symbol!r} and TWELVEDATA_BASE_URL"
         else:
             advice = "the request was refused; check the symbol and dates"
         raise SourceError(f"Twelve Data error {code} for {window}{self._suffix(text)}; {advice}")
-
-    def _parse_values(self, body: dict[str, Any], window: str) -> pd.DataFrame:
-        values = body.get("values")
-        if not isinstance(values, list) or not all(isinstance(v, dict) for v in values):
-            raise SourceError(
-                f"Twelve Data answered {window} without a list of bars in 'values'; "
-                "check TWELVEDATA_BASE_URL points at the API root"
-            )
-        if not values:
-            return empty_bars()
-        frame = pd.DataFrame(values)
-        missing = [c for c in ("datetime", *_PRICES) if c not in frame.columns]
-        if missing:
-            raise SourceError(
-                f"Twelve Data bars for {window} lack field(s) {', '.join(missing)}; "
-                "the response format may have changed"
-            )
-        dates = pd.to_datetime(frame["datetime"], errors="coerce", format="mixed")
-        if dates.isna().any():
-            bad = frame.loc[dates.isna(), "datetime"].astype(str).tolist()[:3]
-            raise SourceError(f"Twelve Data bars for {window} have unparseable datetime {bad}")
-        bars = pd.DataFrame({"date": dates.dt.tz_localize(None).dt.normalize()})
-        for col in _PRICES:
-            prices = pd.to_numeric(frame[col], errors="coerce")
-            if prices.isna().any():
-                bad = frame.loc[prices.isna(), "datetime"].astype(str).tolist()[:3]
-                raise SourceError(
-                    f"Twelve Data bars for {window} have a non-numeric {col} on {bad}"
-                )
-            bars[col] = prices.astype(float)
-        return bars
-
-    # --- all windows -------------------------------------------------------------
-    def _assemble(self, pages: list[pd.DataFrame], start: date, end: date) -> pd.DataFrame:
-        bars = pd.concat([p for p in pages if len(p)] or [empty_bars()], ignore_index=True)
-        inside = (bars["date"] >= pd.Timestamp(start)) & (bars["date"] <= pd.Timestamp(end))
-        # Identical repeats where pages meet collapse; two different bars for one date are
-        # left for the raw expectations to fail on, with the dates named.
-        bars = bars.loc[inside].drop_duplicates()
-        return bars.sort_values("date").reset_index(drop=True)[BAR_COLUMNS]
 
     # --- helpers -----------------------------------------------------------------
     def _clean(self, text: str) -> str:

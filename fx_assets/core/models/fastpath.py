@@ -14,6 +14,9 @@ families training produces the same numbers come straight from the fitted state:
   numpy, else the booster's ``inplace_predict``. A forest's parallel trees are stored
   with their leaf values already divided by their number, so the sum is their mean.
 
+A pipeline whose first step is the pooled family's volatility scaler: that step's numpy
+transform, then any of the above for the rest of the pipeline.
+
 ``candidates`` lists none for anything else, and the caller uses the first path that
 agrees with ``predict_proba`` on probe rows (to 1e-6: XGBoost works in float32).
 """
@@ -153,10 +156,32 @@ def _xgboost(estimator: Any, positive: int) -> Probability | None:
     return probability
 
 
+def _after_row_transform(estimator: Any, positive: int) -> list[Probability]:
+    """A Pipeline opening with a row-wise numpy step of ours (the pooled family's
+    ``VolatilityScaler``, known by its ``fast_transform``): that step, then the paths of
+    the rest of the pipeline."""
+    from sklearn.pipeline import Pipeline
+
+    if not isinstance(estimator, Pipeline) or len(estimator.steps) < 2:
+        return []
+    first = estimator.steps[0][1]
+    transform = getattr(first, "fast_transform", None)
+    if not callable(transform):
+        return []
+    rest = estimator.steps[1:]
+    inner = rest[0][1] if len(rest) == 1 else Pipeline(rest)
+
+    def composed(fast: Probability) -> Probability:
+        return lambda x: fast(transform(x))
+
+    return [composed(fast) for fast in candidates(inner, positive)]
+
+
 def candidates(estimator: Any, positive: int) -> list[Probability]:
     """Direct P(class ``positive``) paths for known model families, fastest first."""
     built = (build(estimator, positive) for build in (_linear, _forest, _xgboost_trees, _xgboost))
-    return [fast for fast in built if fast is not None]
+    direct = [fast for fast in built if fast is not None]
+    return direct or _after_row_transform(estimator, positive)
 
 
 def agrees(

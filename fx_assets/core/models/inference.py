@@ -20,6 +20,7 @@ from fx_assets.core.calendar import next_weekday
 from fx_assets.core.domain import FEATURES, THRESHOLD
 from fx_assets.core.models.champion import Champion, ChampionError, NoChampionError
 from fx_assets.core.models.ranges import Ranges, out_of_range_rows, to_column
+from fx_assets.core.pairs import DEFAULT_PAIR, Pair
 
 # Rows per request to the model service; the service accepts up to MAX_BATCH.
 MAX_BATCH = 512
@@ -68,12 +69,20 @@ class InProcessScorer:
 
 
 class ServiceScorer:
-    """The champion behind the model service's ``/model`` and ``/predict``."""
+    """``pair``'s champion behind the model service's ``/model?pair=`` and ``/predict``
+    (``pair`` in the body)."""
 
-    def __init__(self, base_url: str, token: str | None = None, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None = None,
+        timeout: float = 30.0,
+        pair: str = DEFAULT_PAIR,
+    ) -> None:
         import httpx
 
         headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.pair = Pair.parse(pair)
         self.base_url = base_url.rstrip("/")
         self.http = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout)
         self._model: ModelInfo | None = None
@@ -89,17 +98,25 @@ class ServiceScorer:
                 "check FX_MODEL_SERVICE_URL and that `fx api` is running"
             ) from None
         if response.status_code == 503:
-            raise NoChampionError(f"model service at {self.base_url}: {_detail(response)}")
+            raise NoChampionError(
+                f"model service at {self.base_url} ({self.pair.code}): {_detail(response)}"
+            )
         if response.status_code >= 400:
             raise ChampionError(
                 f"model service at {self.base_url} answered {response.status_code} "
-                f"to {response.request.url.path}: {_detail(response)}"
+                f"to {response.request.url.path} for {self.pair.code}: {_detail(response)}"
             )
         return response.json()
 
     def model(self) -> ModelInfo:
         if self._model is None:
-            body = self._call("GET", "/model")
+            body = self._call("GET", "/model", params={"pair": self.pair.code})
+            if body["name"] != self.pair.model_name:
+                # A service that ignored the pair would score another pair's model.
+                raise ChampionError(
+                    f"model service at {self.base_url} answered {body['name']} for "
+                    f"{self.pair.code}, not {self.pair.model_name}; upgrade the service"
+                )
             spans = body.get("feature_ranges")
             self._model = ModelInfo(
                 name=body["name"],
@@ -118,11 +135,11 @@ class ServiceScorer:
             rows = [
                 dict(zip(info.features, map(float, r), strict=True)) for r in x[lo : lo + MAX_BATCH]
             ]
-            body = self._call("POST", "/predict", json={"rows": rows})
+            body = self._call("POST", "/predict", json={"pair": self.pair.code, "rows": rows})
             if str(body["model_version"]) != info.version:
                 # The service swapped champions mid-run: one run, one model version.
                 raise ChampionError(
-                    f"model service switched from version {info.version} to "
+                    f"model service switched {self.pair.code} from version {info.version} to "
                     f"{body['model_version']} during scoring; rerun predictions"
                 )
             out.extend(p["probability_up"] for p in body["predictions"])
@@ -160,7 +177,7 @@ def build_predictions(
     model: ModelInfo,
     predicted_at: datetime | None = None,
 ) -> pd.DataFrame:
-    """The ``eur_usd_predictions`` rows for scored feature rows, each with the features
+    """The ``fx_predictions`` rows for scored feature rows, each with the features
     outside the model's training ranges."""
     feature_dates = pd.to_datetime(rows["date"]).reset_index(drop=True)
     p = np.asarray(probability_up, dtype=float)

@@ -29,9 +29,11 @@ from typing import Any
 from fx_assets.core.domain import MODEL_NAME
 
 # Types skops may load besides scikit-learn's and numpy's own (which skops trusts by
-# itself): our trees and boosters, nothing else. scikit-learn's Tree stays for champions
-# registered before the forest moved to XGBoost.
+# itself): our trees and boosters and the pooled family's volatility scaler (a class of
+# ours; its state is column indices), nothing else. scikit-learn's Tree stays for
+# champions registered before the forest moved to XGBoost.
 TRUSTED_TYPES = (
+    "fx_assets.core.training.pooled.VolatilityScaler",
     "sklearn.tree._tree.Tree",
     "xgboost.core.Booster",
     "xgboost.sklearn.XGBClassifier",

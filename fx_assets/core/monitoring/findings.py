@@ -8,7 +8,7 @@ alert's text is ``summary`` plus those numbers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pandas as pd
@@ -36,6 +36,13 @@ class Finding:
     def alert_text(self) -> str:
         figures = ", ".join(f"{k}={v}" for k, v in self.metadata.items())
         return f"{self.summary}\n{figures}"
+
+    def for_pair(self, pair: str) -> Finding:
+        """The same finding said of ``pair`` (``GBPUSD: drifted: ...``): a book's checks and
+        alerts read alike, so each names the pair it is about."""
+        return replace(
+            self, summary=f"{pair}: {self.summary}", metadata={"pair": pair, **self.metadata}
+        )
 
 
 def _r(value: Any, digits: int = 4) -> float | None:

@@ -28,8 +28,8 @@ WINDOWS: tuple[int | None, ...] = (20, 60, 250, None)  # None: every resolved pr
 # window's calls would fire on ordinary trends, as the iid KS did on the features.
 DEFAULT_SHARE_SHIFT = 0.25
 
-# The table's columns, as its contract declares them.
-PERFORMANCE_COLUMNS = PERFORMANCE.column_names
+# One pair's rows, as the contract declares them: the warehouse fills in the pair.
+PERFORMANCE_COLUMNS = PERFORMANCE.seed_columns
 
 
 def window_label(window: int | None) -> str:

@@ -62,25 +62,27 @@ def fx_raw(
     market_data: MarketDataResource,
 ) -> MaterializeResult:
     """Daily bars of each pair that pass the row rules, one partition per pair and year."""
-    source = _interim(market_data.client())
     by_pair = years_by_pair(context.partition_keys)
+    source = market_data.client(book=list(by_pair))
     try:
         source.check_pairs(list(by_pair))
     except (SourceError, PairError) as exc:
         raise fail(str(exc)) from None
     reports: dict[str, RawReport] = {}
     failed: dict[str, str] = {}
+    written = 0
     for pair, years in by_pair.items():
         try:
-            reports[pair] = ingest_pair(context, warehouse, market_data, source, pair, years)
+            reports[pair], rows = ingest_pair(context, warehouse, market_data, source, pair, years)
+            written += rows
         except PairFailure as exc:
             failed[pair] = str(exc)
             context.log.error(f"{RAW.name} {pair}: {exc}")
-            continue
-        # Recorded now, per partition: a later pair's failure fails the step, and the
-        # pairs that landed must still show as materialized.
-        if len(by_pair) > 1:
-            for year in years:
+    if failed:
+        # The pairs that landed show as materialized (the step's failure records none);
+        # one line per failed pair: a rerun of those completes the book.
+        for pair in reports:
+            for year in by_pair[pair]:
                 context.log_event(
                     AssetMaterialization(
                         asset_key=RAW.name,
@@ -88,9 +90,6 @@ def fx_raw(
                         metadata={"pair": pair, **reports[pair].window_metadata()},
                     )
                 )
-    if failed:
-        # One line per failed pair, the others' rows are written: a rerun of the failed
-        # pairs completes the book.
         raise fail(
             "; ".join(f"{pair}: {why}" for pair, why in failed.items())
             + (f" (written: {', '.join(reports)})" if reports else "")
@@ -101,7 +100,9 @@ def fx_raw(
     if len(context.partition_keys) > 1:
         # A range run copies this metadata onto every partition's event: keep it small and
         # do not claim the batch's row count for each year.
-        return MaterializeResult(metadata={**report.to_metadata(), "pairs": len(reports)})
+        return MaterializeResult(
+            metadata={**report.to_metadata(), "pairs": len(reports), "batch_row_count": written}
+        )
     (pair,) = reports
     wh = warehouse.get().for_pair(pair)
     start, end = date.fromisoformat(report.window_start), date.fromisoformat(report.window_end)
@@ -120,8 +121,8 @@ def ingest_pair(
     source: Source,
     pair: str,
     years: list[str],
-) -> RawReport:
-    """Fetch, judge and write one pair's years in one transaction; its report."""
+) -> tuple[RawReport, int]:
+    """Fetch, judge and write one pair's years in one transaction; its report and rows."""
     start = date(int(years[0]), 1, 1)
     if market_data.start_date:
         # The first partition's year may begin before FX_START_DATE: nothing earlier lands.
@@ -129,7 +130,7 @@ def ingest_pair(
     # The current year's window runs to 31 December: never ask the source about the future.
     end = min(date(int(years[-1]), 12, 31), datetime.now(UTC).date())
     if start > end:
-        return RawReport(window_start=str(start), window_end=str(end), source=source.name)
+        return RawReport(window_start=str(start), window_end=str(end), source=source.name), 0
     try:
         bars = source.fetch(start, end, pair=pair)
     except SourceError as exc:
@@ -164,27 +165,11 @@ def ingest_pair(
     if len(report.rejected) or report.warnings:
         context.log.warning(f"{RAW.name} {pair} {start}..{end}: {report.describe()}")
     origin = getattr(source, "metadata", None)
-    return RawReport.of(
+    raw = RawReport.of(
         report,
         start=str(start),
         end=str(end),
         source=source.name,
         **(origin() if callable(origin) else {}),
     )
-
-
-class _interim:  # TODO(book): removed when the sources give every pair (branch sources)
-    def __init__(self, source: Source) -> None:
-        self.s = source
-        self.name = source.name
-
-    def check_pairs(self, pairs: list[str]) -> None:
-        if pairs != ["EURUSD"]:
-            raise PairError(f"{self.name} gives EURUSD only until the sources branch lands")
-
-    def fetch(self, start: date, end: date, pair: str) -> pd.DataFrame:
-        return self.s.fetch(start, end)
-
-    def metadata(self) -> dict[str, str]:
-        origin = getattr(self.s, "metadata", None)
-        return origin() if callable(origin) else {}
+    return raw, written[RAW.name]

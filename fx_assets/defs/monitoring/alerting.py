@@ -1,15 +1,16 @@
-"""Alerting as the code location does it: the notifier on the warehouse, and why a run
-failed, said the same way by the run-failure sensor and by ``fx run``."""
+"""Alerting as the code location does it: the notifier on the warehouse, and why (and for
+which pair) a run failed, said the same way by the run-failure sensor and by ``fx run``."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from dagster import AssetCheckSeverity, DagsterEvent, DagsterEventType
 
 from fx_assets.core.alerts import Alert, Channel, Notifier, Status
 from fx_assets.core.redaction import redact_text
 from fx_assets.core.settings import load_settings
+from fx_assets.dagster_adapter import PARTITION_TAG
 from fx_assets.defs.resources import AlertsResource, WarehouseResource
 
 Send = Callable[[Alert], dict[Channel, Status]]
@@ -73,3 +74,10 @@ def failure_reason(events: Iterable[DagsterEvent]) -> tuple[str, str]:
     if len(why) > REASON_CHARS:
         why = why[: REASON_CHARS - 3] + "..."
     return where, why
+
+
+def run_pair(tags: Mapping[str, str], pairs: Iterable[str]) -> str | None:
+    """The one pair a run was of (its partition, or the pair of one ``fx_raw`` partition
+    ``EURUSD|2026``), else None: a run of the book (a range of pairs) names no pair."""
+    key = tags.get(PARTITION_TAG, "").split("|")[0]
+    return key if key in set(pairs) else None

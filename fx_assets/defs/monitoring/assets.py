@@ -1,7 +1,9 @@
-"""Monitoring assets: feature drift and realized performance of the champion, with WARN checks.
+"""Monitoring assets: feature drift and realized performance of each pair's champion, with
+WARN checks.
 
-One step computes both tables (the champion is loaded once) and evaluates the three
-checks on what it just wrote; a fired check alerts a person, and never blocks.
+One step per pair computes both tables (its champion is loaded once) and evaluates the
+checks on what it just wrote; a fired check alerts a person, naming the pair, and never
+blocks.
 """
 
 from collections.abc import Iterator
@@ -17,12 +19,14 @@ from dagster import (
     multi_asset,
 )
 
-from fx_assets.core.alerts import Alert
+from fx_assets.core.alerts import check_fired
 from fx_assets.core.contracts import DRIFT, FINAL, PERFORMANCE, PREDICTIONS
 from fx_assets.core.markdown import markdown_table
 from fx_assets.core.models.champion import ChampionError, load_champion
 from fx_assets.core.monitoring import findings, report
+from fx_assets.core.pairs import Pair
 from fx_assets.defs.contracts import asset_metadata, fail, validated
+from fx_assets.defs.ingestion.partitions import PAIRS
 from fx_assets.defs.monitoring.alerting import notifier
 from fx_assets.defs.resources import (
     AlertsResource,
@@ -69,6 +73,7 @@ PERFORMANCE_PREVIEW = ["window", "n", "degraded", "verdict"]
         for name, (asset, text) in CHECKS.items()
     ],
     name="model_monitoring",
+    partitions_def=PAIRS,
 )
 def model_monitoring(
     context: AssetExecutionContext,
@@ -77,12 +82,13 @@ def model_monitoring(
     monitoring: MonitoringResource,
     alerts: AlertsResource,
 ) -> Iterator[MaterializeResult | AssetCheckResult]:
-    """Is the champion still looking at the data it learned from, and is it still right?"""
-    wh = warehouse.get()
+    """Is the pair's champion still looking at the data it learned from, and is it right?"""
+    pair = Pair.parse(context.partition_key)
+    wh = warehouse.get().for_pair(pair.code)
     try:
-        champion = load_champion(tracking_store.client())
+        champion = load_champion(tracking_store.client(), name=pair.model_name)
     except ChampionError as exc:
-        raise fail(str(exc)) from None
+        raise fail(f"{pair.code}: {exc}") from None
     predictions = wh.read(PREDICTIONS)
     tables = report.monitor(
         wh.read(FINAL),
@@ -111,6 +117,7 @@ def model_monitoring(
         asset_key=DRIFT.name,
         metadata={
             "dagster/row_count": written,
+            "pair": pair.code,
             "model_version": champion.version,
             "drifted_features": len(drift_finding.metadata.get("drifted", {})),
             "window": drift_finding.metadata.get("window", "none"),
@@ -125,6 +132,7 @@ def model_monitoring(
         asset_key=PERFORMANCE.name,
         metadata={
             "dagster/row_count": perf_written,
+            "pair": pair.code,
             "model_version": champion.version,
             "resolved_predictions": int(tables.performance["n"].max()) if perf_written else 0,
             "preview": MetadataValue.md(
@@ -143,13 +151,15 @@ def model_monitoring(
             predictions[predictions["model_version"].astype(str) == champion.version]
         ),
     ):
+        finding = finding.for_pair(pair.code)
         if finding.fired:
             send(
-                Alert(
-                    condition=f"check:{finding.check}",
-                    title=f"{finding.check}: champion v{champion.version}",
-                    text=finding.alert_text(),
-                    severity="warning",
+                check_fired(
+                    pair.code,
+                    finding.check,
+                    champion.name,
+                    champion.version,
+                    finding.alert_text(),
                 )
             )
             context.log.warning(f"{finding.check}: {finding.summary}")

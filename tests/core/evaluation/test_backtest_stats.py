@@ -51,6 +51,25 @@ def test_average_precision_matches_scikit_learn_with_ties() -> None:
         )
 
 
+@pytest.mark.parametrize(("n", "block"), [(1500, 20), (331, 20), (7, 20), (250, 1), (97, 13)])
+def test_mean_draws_are_the_means_of_the_resampled_days(n: int, block: int) -> None:
+    """The window-sum shortcut draws exactly what averaging the block-bootstrap days does:
+    bit for bit on 0/1 hits and their differences (exact integer sums), to 1e-12 on floats."""
+    rng = np.random.default_rng(n)
+    hits = rng.integers(0, 2, n).astype(float) - rng.integers(0, 2, n)
+    noise = rng.normal(size=n)
+    for x, exact in ((hits, True), (noise, False)):
+        fast = stats._mean_draws(x, block=block, resamples=600, seed=4)
+        slow = np.concatenate(
+            [x[i].mean(axis=1) for i in stats.block_indices(n, block=block, resamples=600, seed=4)]
+        )
+        assert fast.shape == (600,)
+        if exact:
+            np.testing.assert_array_equal(fast, slow)
+        else:
+            np.testing.assert_allclose(fast, slow, rtol=0, atol=1e-12)
+
+
 @pytest.mark.parametrize("phi", [0.0, 0.8])
 def test_block_bootstrap_intervals_cover_the_true_accuracy_at_about_95_percent(phi: float) -> None:
     """300 simulated series of 1,000 days: coverage within [0.89, 0.99] (binomial sd 0.013).

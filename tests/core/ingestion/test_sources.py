@@ -32,7 +32,8 @@ from tests.support.market_data import provider_series, twelvedata_replay
 pytestmark = pytest.mark.usefixtures("local_http_sources")
 
 KEY = "td-secret-key-5f3a9c1e"
-FAST = {"backoff": 0.01, "max_backoff": 0.05, "timeout": 2.0}
+# A budget no test here reaches: the budget itself is tested in test_request_budget.py.
+FAST = {"backoff": 0.01, "max_backoff": 0.05, "timeout": 2.0, "requests_per_minute": 10_000}
 
 # The documented /time_series answer for a forex pair: string OHLC, newest first.
 DOC_BODY = {

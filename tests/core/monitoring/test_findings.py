@@ -119,3 +119,12 @@ def test_decay_and_prediction_drift_findings() -> None:
     assert not findings.performance_decay(few).fired  # too few outcomes to call it
     assert not findings.performance_decay(pd.DataFrame()).fired
     assert not findings.feature_drift(pd.DataFrame()).fired
+
+
+def test_a_finding_said_of_a_pair_names_it_first() -> None:
+    drift = findings.Finding("feature_drift", True, "drifted: 1 of 9 features: vol_5", {"n": 3})
+    named = drift.for_pair("GBPUSD")
+    assert named.summary == "GBPUSD: drifted: 1 of 9 features: vol_5"
+    assert named.metadata == {"pair": "GBPUSD", "n": 3}
+    assert named.alert_text().startswith("GBPUSD: drifted: ")
+    assert (named.check, named.fired) == ("feature_drift", True)

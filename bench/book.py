@@ -1,0 +1,121 @@
+"""Time ``fx run`` on books of 1, 3, 7, 14 and 28 pairs, offline (the bundled ECB file).
+
+Each size runs ``fx run`` as a user does, in a fresh FX_HOME, and reports its wall time,
+the peak memory of the whole process tree (``fx run`` and its per-pair workers, sampled
+every 0.1 s), the number of Dagster runs and events it recorded (the per-partition event
+cost that set yearly partitions), and the ratio to the one-pair run. The issue's targets:
+the seven majors in at most 4 times EUR/USD's wall time, at most 2 GiB.
+
+    python bench/book.py [--sizes 1,3,7,14,28] [--start 1999-01-04]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+MAJORS = ["EURUSD", "GBPUSD", "USDJPY", "USDCHF", "AUDUSD", "USDCAD", "NZDUSD"]
+MORE_USD = ["USDSEK", "USDNOK", "USDDKK", "USDPLN", "USDSGD", "USDHKD", "USDMXN"]
+CROSSES = [
+    "USDZAR", "USDCZK", "USDHUF", "USDKRW", "USDTRY", "USDCNY", "USDINR",
+    "EURGBP", "EURJPY", "GBPJPY", "EURCHF", "AUDJPY", "EURAUD", "EURCAD",
+]  # fmt: skip
+BOOK = MAJORS + MORE_USD + CROSSES
+
+
+def _children(pid: int) -> list[int]:
+    kids: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            kids += [int(k) for k in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return kids
+
+
+def tree_rss(pid: int) -> int:
+    """Resident bytes of ``pid`` and all its descendants, from /proc (Linux)."""
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+        except OSError:
+            continue
+        rss = next(
+            (line.split()[1] for line in status.splitlines() if line.startswith("VmRSS")), "0"
+        )
+        total += int(rss) * 1024
+        todo += _children(current)
+    return total
+
+
+def dagster_counts(dagster_home: Path) -> tuple[int, int]:
+    from dagster import DagsterInstance
+    from dagster._core.instance.ref import InstanceRef
+
+    with DagsterInstance.from_ref(InstanceRef.from_dir(str(dagster_home))) as instance:
+        runs = instance.get_runs()
+        return len(runs), sum(len(instance.all_logs(r.run_id)) for r in runs)
+
+
+def run_book(pairs: list[str], start: str, extra: dict[str, str]) -> dict[str, float]:
+    home = Path(tempfile.mkdtemp(prefix=f"fx-book-{len(pairs)}-"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FX_", "MLFLOW_", "DAGSTER"))}
+    env.update({"FX_HOME": str(home), "FX_PAIRS": ",".join(pairs), "FX_START_DATE": start})
+    env.update(extra)
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fx_assets.cli.main", "run"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    peak = 0
+    while proc.poll() is None:
+        peak = max(peak, tree_rss(proc.pid))
+        time.sleep(0.1)
+    wall = time.perf_counter() - t0
+    out = proc.stdout.read() if proc.stdout else ""
+    if proc.returncode != 0:
+        raise SystemExit(f"fx run on {len(pairs)} pairs failed:\n{out[-3000:]}")
+    runs, events = dagster_counts(home / "dagster")
+    book_line = next((line for line in out.splitlines() if line.startswith("book:")), "")
+    return {"wall": wall, "peak": peak / 2**30, "runs": runs, "events": events, "book": book_line}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", default="1,3,7,14,28")
+    parser.add_argument("--start", default="1999-01-04")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    print(f"bench/book.py: fx run from {args.start}, {os.cpu_count()} cores, ECB file offline")
+    print(f"{'pairs':>5} {'wall s':>8} {'x 1 pair':>8} {'peak GiB':>9} {'runs':>5} {'events':>7}")
+    base = None
+    results = {}
+    for n in sizes:
+        r = run_book(BOOK[:n], args.start, {})
+        results[n] = r
+        base = base or (r["wall"] if n == 1 else None)
+        ratio = f"{r['wall'] / base:8.2f}" if base else f"{'':>8}"
+        print(
+            f"{n:>5} {r['wall']:8.1f} {ratio} {r['peak']:9.2f} {r['runs']:>5} {r['events']:>7}",
+            flush=True,
+        )
+    if 1 in results and 7 in results:
+        ratio = results[7]["wall"] / results[1]["wall"]
+        print(f"seven majors: {ratio:.2f} x EUR/USD alone (target <= 4), "
+              f"peak {results[7]['peak']:.2f} GiB (target <= 2)")  # fmt: skip
+        if results[7]["book"]:
+            print(f"  {results[7]['book']}")
+
+
+if __name__ == "__main__":
+    main()
