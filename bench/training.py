@@ -1,10 +1,11 @@
 """Time the weekly training on the full ECB history: wall time, peak memory, honest scores.
 
-The training job is what the Sunday schedule runs: the split, three candidates'
-time-series CV, tuning of the best family, registration, promotion and the checks.
-It runs in process on a persistent SQLite Dagster instance, as `fx run` does, with the
-default settings (test 500 days, gap 1, 5 folds, tuning budget 8) unless FX_TEST_DAYS,
-FX_CV_FOLDS, FX_TUNING_BUDGET... say otherwise.
+The training job is what the Sunday schedule runs for each pair; here EUR/USD's run (its
+partition): the split, three candidates' time-series CV, tuning of the best family,
+registration, promotion and the checks. It runs in process on a persistent SQLite
+Dagster instance, as `fx run` does, with the default settings (test 500 days, gap 1,
+5 folds, tuning budget 8) unless FX_TEST_DAYS, FX_CV_FOLDS, FX_TUNING_BUDGET... say
+otherwise.
 
 The warehouse is filled once by the ETL over the whole history (1999 to the package's
 last fixing; several minutes, in a child process so its memory is not counted) and
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from fx_assets.core.contracts import FINAL
+from fx_assets.core.pairs import DEFAULT_PAIR
 
 ROOT = Path(__file__).resolve().parents[1]
 GIB = 1024**3
@@ -46,8 +48,8 @@ def ensure_history(home: Path) -> int:
     from fx_assets.core.warehouse import Warehouse
 
     url = f"sqlite:///{home / 'warehouse.db'}"
-    if (home / "warehouse.db").exists() and Warehouse(url).count(FINAL) > 5000:
-        return Warehouse(url).count(FINAL)
+    if (home / "warehouse.db").exists() and Warehouse(url).count(FINAL, pair=DEFAULT_PAIR) > 5000:
+        return Warehouse(url).count(FINAL, pair=DEFAULT_PAIR)
     print(f"filling {home} with the full ECB history (ETL only, several minutes) ...")
     started = time.perf_counter()
     code = (
@@ -56,7 +58,7 @@ def ensure_history(home: Path) -> int:
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, env=os.environ.copy())
     print(f"filled in {time.perf_counter() - started:.0f} s")
-    return Warehouse(url).count(FINAL)
+    return Warehouse(url).count(FINAL, pair=DEFAULT_PAIR)
 
 
 def peak_rss_bytes() -> int:
@@ -67,10 +69,17 @@ def peak_rss_bytes() -> int:
 
 
 def train_once(n: int) -> dict[str, Any]:
-    from fx_assets.cli.run import execute
+    from dagster import DagsterInstance
 
+    from fx_assets.cli.run import definitions
+
+    instance = DagsterInstance.get()
+    # The pair as the bootstrap registers it; the job runs one pair's partition.
+    if not instance.has_dynamic_partition("pair", DEFAULT_PAIR):
+        instance.add_dynamic_partitions("pair", [DEFAULT_PAIR])
     started = time.perf_counter()
-    result = execute("training_job")
+    job = definitions().resolve_job_def("training_job")
+    result = job.execute_in_process(instance=instance, partition_key=DEFAULT_PAIR)
     wall = time.perf_counter() - started
     steps = {
         e.step_key: e.event_specific_data.duration_ms / 1000
@@ -120,7 +129,9 @@ def main() -> int:
     (home / "mlflow.db").unlink(missing_ok=True)
     shutil.rmtree(home / "mlartifacts", ignore_errors=True)
 
-    print(f"eur_usd_final: {rows} rows; cores: {os.cpu_count()}; load: {os.getloadavg()}")
+    print(
+        f"fx_final ({DEFAULT_PAIR}): {rows} rows; cores: {os.cpu_count()}; load: {os.getloadavg()}"
+    )
     runs = [train_once(n) for n in range(1, args.runs + 1)]
 
     from fx_assets.core.models import registry

@@ -15,6 +15,7 @@ from fx_assets.cli.models import (
     cmd_models,
     cmd_promote,
     cmd_rollback,
+    models_args,
     promote_args,
     rollback_args,
 )
@@ -204,7 +205,12 @@ def _commands() -> list[Command]:
         ("api", "Serve the champion model and the forecasts over REST.", cmd_api, _api_args),
         ("dash", "Serve the dashboard: forecast, prices, accuracy, model.", cmd_dash, _dash_args),
         ("info", "Show where the warehouse, MLflow store and Dagster home are.", cmd_info, None),
-        ("models", "List model versions: aliases, lifecycle, test PR-AUC.", cmd_models, None),
+        (
+            "models",
+            "List a pair's model versions: aliases, lifecycle, test PR-AUC.",
+            cmd_models,
+            models_args,
+        ),
         ("promote", "Make a version the champion (logged).", cmd_promote, promote_args),
         ("rollback", "Restore the last archived champion (logged).", cmd_rollback, rollback_args),
         ("up", "Start the whole stack as local processes (Ctrl-C stops it).", cmd_up, _up_args),

@@ -1,8 +1,10 @@
 """``fx models``, ``fx promote VERSION`` and ``fx rollback``: the registry from the terminal.
 
+Each takes ``--pair`` (default EURUSD): the pair's own registered model
+(``eur_usd_direction``, ``gbp_usd_direction``, ...); no command moves another pair's.
 An explicit champion change is logged like the automatic one: an MLflow decision run
-with both models' PR-AUC on the current test set (when ``eur_usd_test`` has rows), the
-always-up baseline and the reason, and the same lifecycle tags on the versions.
+with both models' PR-AUC on the pair's current test set (when ``fx_test`` has its rows),
+the always-up baseline and the reason, and the same lifecycle tags on the versions.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 from fx_assets.core.alerts import announce, champion_changed
 from fx_assets.core.models import registry
 from fx_assets.core.models.registry import RegistryError
+from fx_assets.core.pairs import DEFAULT_PAIR, Pair, PairError
 
 
 def _user() -> str:
@@ -37,14 +40,21 @@ def _lift(v: registry.Version) -> str:
     return f"{lift:+.4f} ({low:+.4f}..{high:+.4f}) {policy}".rstrip()
 
 
+def _name(args: argparse.Namespace) -> str:
+    """The registered model of ``--pair``."""
+    return Pair.parse(args.pair).model_name
+
+
 def cmd_models(args: argparse.Namespace) -> int:
     from fx_assets.core.readmodel.registry import RegistryReader
     from fx_assets.core.settings import load_settings
 
+    name = _name(args)
     # A read: the read model's reader, which creates no experiment and no store.
-    versions = RegistryReader(load_settings().mlflow_tracking_uri).versions()
+    reader = RegistryReader(load_settings().mlflow_tracking_uri)
+    versions = registry.list_versions(reader.client, name=name) if reader.exists else []
     if not versions:
-        print(f"no version of {registry.MODEL_NAME} is registered yet; `fx run` trains the first")
+        print(f"no version of {name} is registered yet; `fx run` trains the first")
         return 0
     rows = [
         (
@@ -78,28 +88,32 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def _test_scores(
-    client: Any, versions: list[registry.Version]
+    client: Any, versions: list[registry.Version], pair: str
 ) -> tuple[dict[str, float], float | None]:
-    """PR-AUC of each usable version on the current ``eur_usd_test``, and the baseline."""
+    """PR-AUC of each usable version on ``pair``'s current test rows, and the baseline."""
     from fx_assets.core.models import lifecycle
     from fx_assets.core.readmodel.data import test_set
     from fx_assets.core.readmodel.stores import open_warehouse
     from fx_assets.core.settings import load_settings
 
-    test = test_set(open_warehouse(load_settings().warehouse_url))
+    test = test_set(open_warehouse(load_settings().warehouse_url).for_pair(pair))
     return lifecycle.test_scores(client, versions, test)
 
 
-def _log(client: Any, kind: str, crowned: str, replaced: str | None, reason: str) -> None:
+def _log(
+    client: Any, pair: str, kind: str, crowned: str, replaced: str | None, reason: str
+) -> None:
     from fx_assets.core.training.tracking import log_decision
 
-    versions = [registry.get_version(client, crowned)]
+    name = Pair.parse(pair).model_name
+    versions = [registry.get_version(client, crowned, name=name)]
     if replaced:
-        versions.append(registry.get_version(client, replaced))
-    scores, baseline = _test_scores(client, versions)
+        versions.append(registry.get_version(client, replaced, name=name))
+    scores, baseline = _test_scores(client, versions, pair)
     log_decision(
         client,
         run_name=f"{kind} v{crowned}",
+        pair=pair,
         record={
             "kind": kind,
             "outcome": "promoted",
@@ -120,37 +134,62 @@ def _log(client: Any, kind: str, crowned: str, replaced: str | None, reason: str
 def cmd_promote(args: argparse.Namespace) -> int:
     from fx_assets.core.models import lifecycle
 
+    pair, name = args.pair, _name(args)
     client = registry.client()
-    target = registry.get_version(client, args.version)
+    target = registry.get_version(client, args.version, name=name)
     problem = lifecycle.feature_problem(target)
     if problem:
-        raise RegistryError(f"version {problem}; predictions could not use it")
+        raise RegistryError(f"{name} version {problem}; predictions could not use it")
     reason = f"manual promotion (fx promote): {args.reason}"
-    previous = registry.promote(client, target.version, reason=reason)
+    previous = registry.promote(client, target.version, reason=reason, name=name)
     was = f"v{previous.version}, now archived" if previous else "none"
-    print(f"fx promote: v{target.version} is the champion (previous champion: {was})")
-    _log(client, "manual", target.version, previous.version if previous else None, reason)
-    announce(champion_changed("promotion", target.version, previous and previous.version, reason))
+    print(f"fx promote: {name} v{target.version} is the champion (previous champion: {was})")
+    _log(client, pair, "manual", target.version, previous.version if previous else None, reason)
+    announce(
+        champion_changed(
+            "promotion", target.version, previous and previous.version, reason, pair=pair
+        )
+    )
     return 0
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
+    pair, name = args.pair, _name(args)
     client = registry.client()
     reason = f"rollback (fx rollback): {args.reason}"
-    demoted, restored = registry.rollback(client, reason=reason)
+    demoted, restored = registry.rollback(client, reason=reason, name=name)
     print(
-        f"fx rollback: v{restored.version} is the champion again;"
+        f"fx rollback: {name} v{restored.version} is the champion again;"
         f" v{demoted.version} is tagged rejected"
     )
-    _log(client, "rollback", restored.version, demoted.version, reason)
-    announce(champion_changed("rollback", restored.version, demoted.version, reason))
+    _log(client, pair, "rollback", restored.version, demoted.version, reason)
+    announce(champion_changed("rollback", restored.version, demoted.version, reason, pair=pair))
     return 0
+
+
+def _pair(text: str) -> str:
+    """``--pair``'s value as a pair code; argparse reports a bad one in a line."""
+    try:
+        return Pair.parse(text).code
+    except PairError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def models_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--pair",
+        type=_pair,
+        default=DEFAULT_PAIR,
+        help=f"the pair whose registered model to act on (default {DEFAULT_PAIR})",
+    )
 
 
 def promote_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("version", help="the registered version to make champion (see fx models)")
     parser.add_argument("--reason", default="no reason given", help="recorded in the decision")
+    models_args(parser)
 
 
 def rollback_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reason", default="no reason given", help="recorded in the decision")
+    models_args(parser)

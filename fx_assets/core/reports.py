@@ -193,14 +193,17 @@ class GapsReport(StepReport):
 
 
 class CandidatesReport(StepReport):
-    """``model_candidates``: every family's cross-validated PR-AUC and the winner.
+    """``model_candidates``: every family's cross-validated PR-AUC and the winner, per pair.
 
-    Also the asset's output: ``challenger_model`` tunes ``best_family``.
+    ``challenger_model`` reads it back from the pair's newest materialization of
+    ``model_candidates`` (the Dagster instance's event log, not a file) and tunes
+    ``best_family``: steps on different workers share nothing but the stores.
     """
 
     ASSET: ClassVar[str] = "model_candidates"
     _SCORE: ClassVar[str] = "cv_pr_auc_"
 
+    pair: str
     best_family: str
     best_cv_pr_auc: float
     cv_baseline_pr_auc: float
@@ -230,6 +233,7 @@ class ChallengerReport(StepReport):
 
     ASSET: ClassVar[str] = "challenger_model"
 
+    pair: str
     model_version: str
     model_uri: str
     family: str
@@ -254,6 +258,7 @@ class PromotionReport(StepReport):
 
     ASSET: ClassVar[str] = "champion_model"
 
+    pair: str
     decision: str
     reason: str
     champion_version: str
@@ -272,10 +277,11 @@ class PromotionReport(StepReport):
 
 
 class BacktestReport(StepReport):
-    """``eur_usd_backtest``: the span walked forward, by which champion, with how many refits."""
+    """``fx_backtest``: the span walked forward, by which champion, with how many refits."""
 
     ASSET: ClassVar[str] = BACKTEST.name
 
+    pair: str
     days: int = Field(alias=ROW_COUNT)
     first_date: str
     last_date: str
@@ -291,10 +297,11 @@ class BacktestReport(StepReport):
 
 
 class BacktestSummaryReport(StepReport):
-    """``eur_usd_backtest_summary``: the verdicts and the model's accuracy with its interval."""
+    """``fx_backtest_summary``: the verdicts and the model's accuracy with its interval."""
 
     ASSET: ClassVar[str] = BACKTEST_SUMMARY.name
 
+    pair: str
     strategies: int = Field(alias=ROW_COUNT)
     verdict: str
     verdict_persistence: str

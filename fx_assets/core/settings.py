@@ -232,7 +232,10 @@ class Settings(BaseSettings):
         1000, gt=0, description="rows the first backtest model trains on"
     )
     backtest_cost_pips: float = Field(
-        0.8, ge=0, description="cost per position change in the trading illustration"
+        0.8,
+        ge=0,
+        description="cost per position change in the trading illustration, in pips of the"
+        " pair (0.0001, or 0.01 for JPY quotes)",
     )
 
     # --- consumers ----------------------------------------------------------------------

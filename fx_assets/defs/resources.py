@@ -229,6 +229,14 @@ def parent_run_id(mlflow: MlFlow) -> str:
     return run.info.run_id
 
 
+def pair_parent_run_id(mlflow: MlFlow, pair: str) -> str:
+    """``parent_run_id``, the parent run tagged with ``pair``: a Dagster run of the training
+    is one pair's, and the book's runs share one experiment (filter by the tag)."""
+    run_id = parent_run_id(mlflow)
+    mlflow.set_tag(registry.TAG_PAIR, pair)
+    return run_id
+
+
 def mlflow_parent_run(tracking_uri: Any) -> Any:
     """The ``mlflow`` resource: dagster-mlflow's parent run on ``tracking_uri``."""
     return mlflow_training_run.configured(

@@ -1,7 +1,9 @@
-"""``fx models``, ``fx promote``, ``fx rollback`` on a real MLflow store; ``fx run`` too short.
+"""``fx models``, ``fx promote``, ``fx rollback`` on a real MLflow store, per pair.
 
 Versions are registered through the same ``tracking.log_challenger`` the training asset
-uses, with small logistic regressions on ECB rows, so no Dagster run is needed here.
+uses, with small logistic regressions on ECB rows, so no Dagster run is needed here
+(GBP/USD's one version is fitted on the same rows: the commands only need a second
+registered model).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 import pytest
+from dagster import AssetCheckEvaluation, AssetSelection, DagsterInstance, materialize
 from pytest_httpserver import HTTPServer
 
 from fx_assets.cli.main import main
@@ -22,16 +25,33 @@ from fx_assets.core.domain import FEATURES, TARGET
 from fx_assets.core.features import build_features, build_final
 from fx_assets.core.ingestion.sources import EcbSource
 from fx_assets.core.models import registry
+from fx_assets.core.pairs import Pair
 from fx_assets.core.training import tracking
 from fx_assets.core.training.modeling import make_estimator, pr_auc, probability_up
 from fx_assets.core.training.splits import split_train_test
 from fx_assets.core.warehouse import Warehouse
-from fx_assets.defs.resources import MlflowResource, WarehouseResource
+from fx_assets.defs.resources import (
+    AlertsResource,
+    MlflowResource,
+    TrainingResource,
+    WarehouseResource,
+    mlflow_parent_run,
+)
 from fx_assets.defs.training.checks import champion_usable
 from tests.conftest import FX_VARS
+from tests.support.code_location import QUIET, in_groups, register_pairs
+
+EURUSD, GBPUSD = "EURUSD", "GBPUSD"
+EUR_MODEL, GBP_MODEL = Pair.parse(EURUSD).model_name, Pair.parse(GBPUSD).model_name
 
 
-def _register(train: pd.DataFrame, test: pd.DataFrame, family: str, features: list[str]) -> str:
+def _register(
+    train: pd.DataFrame,
+    test: pd.DataFrame,
+    family: str,
+    features: list[str],
+    pair: str = EURUSD,
+) -> str:
     """Fit ``family`` (small sizes) on ``features`` and register it as training does."""
     params = {
         "logistic_regression": {"C": 0.1},
@@ -51,7 +71,7 @@ def _register(train: pd.DataFrame, test: pd.DataFrame, family: str, features: li
     registry.configure_mlflow()
     with mlflow.start_run():
         version = tracking.log_challenger(
-            model, features=features, train=train, test=test, target=TARGET, tags=tags
+            model, features=features, train=train, test=test, target=TARGET, tags=tags, pair=pair
         )
     return version.version
 
@@ -70,8 +90,10 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
         for family in ("logistic_regression", "random_forest", "xgboost"):
             _register(split.train, split.test, family, FEATURES)
         _register(split.train, split.test, "logistic_regression", FEATURES[:-1])
+        _register(split.train, split.test, "logistic_regression", FEATURES, pair=GBPUSD)
     wh = Warehouse(f"sqlite:///{home / 'warehouse.db'}")
-    wh.replace_tables({TRAIN: split.train, TEST: split.test})
+    for pair in (EURUSD, GBPUSD):
+        wh.for_pair(pair).replace_tables({TRAIN: split.train, TEST: split.test})
     wh.dispose()  # the last connection checkpoints the WAL into the file copied below
     return home
 
@@ -99,21 +121,21 @@ def fx(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-def _champion() -> str | None:
-    found = registry.alias_version(registry.client(), registry.CHAMPION)
+def _champion(name: str = EUR_MODEL) -> str | None:
+    found = registry.alias_version(registry.client(), registry.CHAMPION, name=name)
     return found.version if found else None
 
 
-def _lifecycle() -> dict[str, str | None]:
-    return {v.version: v.lifecycle for v in registry.list_versions(registry.client())}
+def _lifecycle(name: str = EUR_MODEL) -> dict[str, str | None]:
+    return {v.version: v.lifecycle for v in registry.list_versions(registry.client(), name=name)}
 
 
-def _decisions() -> list[dict[str, str]]:
+def _decisions(pair: str = EURUSD) -> list[dict[str, str]]:
     client = registry.client()
     exp = client.get_experiment_by_name(registry.EXPERIMENT_NAME)
     runs = client.search_runs(
         [exp.experiment_id],
-        filter_string="tags.`fx.kind` = 'decision'",
+        filter_string=f"tags.`fx.kind` = 'decision' and tags.pair = '{pair}'",
         order_by=["attributes.start_time ASC"],
     )
     return [{**r.data.params, **{k: str(v) for k, v in r.data.metrics.items()}} for r in runs]
@@ -158,6 +180,35 @@ def test_promote_and_rollback_move_the_alias_and_log_it(
     assert float(first["challenger_pr_auc"]) > 0 and float(first["baseline_pr_auc"]) > 0
     assert rollback["reason"] == "rollback (fx rollback): bad week"
     assert rollback["champion_version"] == c and "champion_pr_auc" in rollback
+    # EUR/USD's commands never moved GBP/USD's model.
+    assert _lifecycle(GBP_MODEL) == {"1": "challenger"} and _champion(GBP_MODEL) is None
+
+
+def test_pair_commands_act_on_that_pairs_model_only(
+    store: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert fx(capsys, "promote", store["a"])[0] == 0
+    code, out, _ = fx(capsys, "models", "--pair", "gbp/usd")
+    assert code == 0
+    rows = {line.split()[0]: line for line in out.splitlines()[1:]}
+    assert set(rows) == {"1"} and "challenger" in rows["1"]
+
+    code, out, _ = fx(capsys, "promote", "1", "--pair", GBPUSD, "--reason", "first GBP")
+    assert code == 0 and f"{GBP_MODEL} v1 is the champion" in out and "test PR-AUC now" in out
+    assert _champion(GBP_MODEL) == "1" and _champion(EUR_MODEL) == store["a"]
+    (decision,) = _decisions(GBPUSD)
+    assert decision["reason"] == "manual promotion (fx promote): first GBP"
+    code, _, err = fx(capsys, "rollback", "--pair", GBPUSD)
+    assert code == 1 and "no archived champion before version 1" in err
+    code, _, err = fx(capsys, "promote", "9", "--pair", GBPUSD)
+    assert code == 1 and f"{GBP_MODEL} has no version '9'" in err
+    assert _champion(EUR_MODEL) == store["a"] and len(_decisions(EURUSD)) == 1
+
+    code, out, _ = fx(capsys, "models", "--pair", "USDJPY")
+    assert code == 0 and "no version of usd_jpy_direction is registered yet" in out
+    with pytest.raises(SystemExit):
+        fx(capsys, "models", "--pair", "EURO")
+    assert "'EURO' is not a currency pair" in capsys.readouterr().err
 
 
 def test_promote_refuses_unknown_current_and_incompatible_versions(
@@ -207,23 +258,46 @@ def test_models_shows_the_decision_lift_with_its_interval(
     assert "significant" not in rows[store["a"]]  # a version that never faced a champion
 
 
+def _champion_check(url: str, pair: str = EURUSD) -> AssetCheckEvaluation:
+    """``champion_usable`` evaluated alone on ``pair``'s partition."""
+    instance = DagsterInstance.ephemeral()
+    register_pairs(instance, (pair,))
+    result = materialize(
+        in_groups("training"),
+        selection=AssetSelection.checks(champion_usable),
+        # The pair's run, as the training job's (a checks-only run takes no partition key).
+        tags={"dagster/partition": pair},
+        instance=instance,
+        resources={
+            "warehouse": WarehouseResource(url=url),
+            "tracking_store": MlflowResource(tracking_uri=registry.tracking_uri()),
+            # The other training steps' resources, which this run does not start.
+            "training": TrainingResource(),
+            "mlflow": mlflow_parent_run(registry.tracking_uri()),
+            "alerts": AlertsResource(),
+        },
+        run_config=QUIET,
+        raise_on_error=False,
+    )
+    (evaluation,) = result.get_asset_check_evaluations()
+    return evaluation
+
+
 def test_champion_check_fails_on_a_champion_with_an_old_feature_list(
     store: dict[str, str],
 ) -> None:
-    resources = {
-        "warehouse": WarehouseResource(url=store["url"]),
-        "tracking_store": MlflowResource(tracking_uri=registry.tracking_uri()),
-    }
-    missing = champion_usable(**resources)
-    assert not missing.passed and "no 'champion' alias" in missing.description
+    missing = _champion_check(store["url"])
+    assert not missing.passed and f"{EUR_MODEL} has no 'champion' alias" in missing.description
 
     client = registry.client()
-    client.set_registered_model_alias(registry.MODEL_NAME, registry.CHAMPION, store["old"])
-    old = champion_usable(**resources)
+    client.set_registered_model_alias(EUR_MODEL, registry.CHAMPION, store["old"])
+    old = _champion_check(store["url"])
     assert not old.passed and "signature does not match" in old.description
+    # GBP/USD's check looks at GBP/USD's model: no champion there.
+    assert "gbp_usd_direction has no" in _champion_check(store["url"], GBPUSD).description
 
-    registry.promote(client, store["c"], reason="test")
-    assert champion_usable(**resources).passed
+    registry.promote(client, store["c"], reason="test", name=EUR_MODEL)
+    assert _champion_check(store["url"]).passed
 
 
 def test_promotion_and_rollback_alert_a_person(
@@ -239,9 +313,9 @@ def test_promotion_and_rollback_alert_a_person(
     assert fx(capsys, "promote", b, "--reason", "better")[0] == 0
     assert fx(capsys, "rollback", "--reason", "b misbehaves")[0] == 0
     texts = [json.loads(req.get_data())["text"] for req, _ in httpserver.log]
-    assert texts[0].startswith(f"[info] promotion: champion is now v{a}")
-    assert texts[1].startswith(f"[info] promotion: champion is now v{b} (was v{a})")
-    assert texts[2].startswith(f"[info] rollback: champion is now v{a} (was v{b})")
+    assert texts[0].startswith(f"[info] EURUSD: promotion: champion is now v{a}")
+    assert texts[1].startswith(f"[info] EURUSD: promotion: champion is now v{b} (was v{a})")
+    assert texts[2].startswith(f"[info] EURUSD: rollback: champion is now v{a} (was v{b})")
     assert "b misbehaves" in texts[2]
 
 

@@ -1,4 +1,5 @@
-"""The evaluation assets on a real warehouse and MLflow store: tables, checks, MLflow, rerun."""
+"""The evaluation assets on a real warehouse and MLflow store, per pair: tables, checks,
+MLflow, rerun."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 from fx_assets.core.contracts import BACKTEST, BACKTEST_SUMMARY, BACKTEST_YEARLY, FINAL
 from fx_assets.core.evaluation.summary import STRATEGIES
 from fx_assets.core.models import registry
+from fx_assets.core.pairs import Pair
 from fx_assets.core.training.splits import known_rows
 from fx_assets.core.warehouse import Warehouse
 from fx_assets.defs.resources import (
@@ -27,6 +29,7 @@ from tests.support.code_location import materialize_groups
 # 2021-2023 from March 2021: about 730 fixings, 670 modelled rows; the backtest starts
 # after 300 training rows and refits every 63 rows (a quarter), so 6 refits.
 START, FIRST_YEAR, LAST_YEAR = "2021-03-01", "2021", "2023"
+EURUSD = "EURUSD"
 
 
 def _resources(url: str, uri: str, **evaluation: int) -> dict[str, object]:
@@ -52,7 +55,7 @@ def test_backtest_summary_yearly_checks_and_mlflow(warehouse_url: str, fx_home: 
     assert etl.success
     first = materialize_groups("training", "evaluation", resources=resources)
     assert first.success
-    wh = Warehouse(warehouse_url)
+    wh = Warehouse(warehouse_url).for_pair(EURUSD)
     rows = wh.read(BACKTEST)
     known = known_rows(wh.read(FINAL))
     assert len(rows) == len(known) - 301
@@ -60,8 +63,8 @@ def test_backtest_summary_yearly_checks_and_mlflow(warehouse_url: str, fx_home: 
     assert rows["trained_through"].nunique() == -(-len(rows) // 63)
     assert (rows["trained_through"] < rows["feature_date"]).all()
     checks = {e.check_name: e.passed for e in first.get_asset_check_evaluations()}
-    assert checks["backtest_never_looks_ahead"] and checks["eur_usd_backtest_schema"]
-    assert checks["eur_usd_backtest_summary_schema"] and checks["eur_usd_backtest_yearly_schema"]
+    assert checks["backtest_never_looks_ahead"] and checks[f"{BACKTEST.name}_schema"]
+    assert checks[f"{BACKTEST_SUMMARY.name}_schema"] and checks[f"{BACKTEST_YEARLY.name}_schema"]
 
     summary = wh.read(BACKTEST_SUMMARY)
     assert sorted(summary["strategy"]) == sorted(STRATEGIES)
@@ -75,9 +78,10 @@ def test_backtest_summary_yearly_checks_and_mlflow(warehouse_url: str, fx_home: 
 
     (meta,) = [
         m.metadata
-        for m in first.asset_materializations_for_node("eur_usd_backtest_summary")
+        for m in first.asset_materializations_for_node("fx_backtest_summary")
         if m.asset_key.to_user_string() == BACKTEST_SUMMARY.name
     ]
+    assert meta["pair"].value == EURUSD
     assert meta["verdict"].value.split(",")[0] in {
         "not distinguishable from always-up",
         "better than always-up",
@@ -89,6 +93,9 @@ def test_backtest_summary_yearly_checks_and_mlflow(warehouse_url: str, fx_home: 
     parent = client.get_run(run.data.tags["mlflow.parentRunId"])
     assert parent.data.tags[registry.TAG_RUN_KIND] == "training"
     assert run.data.tags["verdict"] == meta["verdict"].value
+    assert run.data.tags[registry.TAG_PAIR] == parent.data.tags[registry.TAG_PAIR] == EURUSD
+    # Costs in the pair's own pips, and said so.
+    assert float(run.data.params["pip"]) == Pair.parse(EURUSD).pip
     assert run.data.metrics["model_accuracy"] == pytest.approx(by.at["model", "accuracy"])
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "backtest")}
     assert {"backtest/summary.csv", "backtest/equity.html"} <= artifacts
@@ -119,6 +126,6 @@ def test_too_short_a_history_skips_the_backtest_without_failing_the_run(
     result = materialize_groups("training", "evaluation", resources=resources)
     assert result.success
     assert result.asset_materializations_for_node("champion_model")
-    assert not result.asset_materializations_for_node("eur_usd_backtest")
-    assert not result.asset_materializations_for_node("eur_usd_backtest_summary")
+    assert not result.asset_materializations_for_node("fx_backtest")
+    assert not result.asset_materializations_for_node("fx_backtest_summary")
     mlflow.set_tracking_uri(None)

@@ -73,3 +73,17 @@ def backtest_summary_frame(always_up_p: float = 0.41, pair: str = "EURUSD") -> p
         )
         rows.append(row)
     return BACKTEST_SUMMARY.validate(pd.DataFrame(rows))
+
+
+def simulated_final(days: int, *, seed: int, start: str = "2024-08-01", close: float = 1.27):
+    """A pair's ``fx_final`` rows from a simulated random walk of ``days`` trading days
+    (for a pair the branch's sources cannot give yet): no skill to find, by construction."""
+    import numpy as np
+
+    from fx_assets.core.contracts import FINAL
+    from fx_assets.core.features import build_features, build_final
+
+    rng = np.random.default_rng(seed)
+    closes = close * np.exp(np.cumsum(rng.normal(0, 0.006, days)))
+    raw = pd.DataFrame({"date": pd.bdate_range(start, periods=days), "close": closes})
+    return FINAL.validate(build_final(build_features(raw)))

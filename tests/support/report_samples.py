@@ -38,6 +38,7 @@ SAMPLES: list[StepReport] = [
         gaps=1, missing_trading_days=12, gap_list="2012-05-01..2012-05-16 (12 trading days)"
     ),
     CandidatesReport(
+        pair="EURUSD",
         best_family="xgboost",
         best_cv_pr_auc=0.58,
         cv_baseline_pr_auc=0.51,
@@ -47,6 +48,7 @@ SAMPLES: list[StepReport] = [
         cv_pr_auc={"logistic": 0.55, "xgboost": 0.58, "xgb_random_forest": 0.56},
     ),
     ChallengerReport(
+        pair="EURUSD",
         model_version="2",
         model_uri="models:/eur_usd_direction/2",
         family="xgboost",
@@ -66,6 +68,7 @@ SAMPLES: list[StepReport] = [
         mlflow_run_id="def456",
     ),
     PromotionReport(
+        pair="EURUSD",
         decision="kept champion",
         reason="lift 0.0010 (95 % CI -0.02..0.02) does not clear the margin 0.0",
         champion_version="1",
@@ -83,6 +86,7 @@ SAMPLES: list[StepReport] = [
         mlflow_run_id="ghi789",
     ),
     BacktestReport(
+        pair="EURUSD",
         days=1200,
         first_date="2019-01-02",
         last_date="2023-12-29",
@@ -97,6 +101,7 @@ SAMPLES: list[StepReport] = [
         seconds=8.1,
     ),
     BacktestSummaryReport(
+        pair="EURUSD",
         strategies=4,
         verdict="no skill: accuracy 50.5 % is within the always-up interval",
         verdict_persistence="no skill over persistence",

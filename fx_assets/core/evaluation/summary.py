@@ -17,7 +17,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from fx_assets.core.contracts import BACKTEST_SUMMARY, BACKTEST_YEARLY
+from fx_assets.core.contracts import BACKTEST_SUMMARY, BACKTEST_YEARLY, FINAL, STAGING
 from fx_assets.core.domain import BASELINES
 from fx_assets.core.evaluation import stats, trading
 
@@ -35,10 +35,11 @@ TRADING_COLUMNS = [
     "sharpe",
     "max_drawdown",
 ]
-# The tables' columns are their contracts'; the frames built here are in that order.
-SUMMARY_COLUMNS = BACKTEST_SUMMARY.column_names
+# The tables' columns are their contracts' but the pair's (the frames built here are one
+# pair's; the warehouse writes the pair), in that order.
+SUMMARY_COLUMNS = BACKTEST_SUMMARY.seed_columns
 # Per year: the skill columns; a year is too short for trading figures worth reading.
-YEARLY_COLUMNS = BACKTEST_YEARLY.column_names
+YEARLY_COLUMNS = BACKTEST_YEARLY.seed_columns
 
 
 def directions(backtest: pd.DataFrame, strategy: str) -> np.ndarray:
@@ -54,13 +55,14 @@ def _rows(
     resamples: int,
     seed: int,
     cost_pips: float,
+    pip: float = trading.PIP,
 ) -> list[dict[str, object]]:
     y = bt["actual"].to_numpy(dtype=int)
     p = bt["probability_up"].to_numpy(dtype=float)
     boot = {"block": block, "resamples": resamples, "seed": seed}
     hits = {s: (directions(bt, s) == y).astype(float) for s in STRATEGIES}
     pr = {"model": stats.pr_auc_interval(y, p, **boot), "always_up": stats.mean_interval(y, **boot)}
-    trade = _trading(bt, closes, cost_pips) if closes is not None else {}
+    trade = _trading(bt, closes, cost_pips, pip) if closes is not None else {}
     out = []
     for strategy in STRATEGIES:
         acc = stats.mean_interval(hits[strategy], **boot)
@@ -97,14 +99,14 @@ def _prices(
         nxt = np.array([closes[pd.Timestamp(d)] for d in bt["target_date"]], dtype=float)
     except KeyError as exc:
         raise ValueError(
-            f"eur_usd_staging has no close for {exc.args[0]:%Y-%m-%d}, a backtest date:"
-            " rematerialize eur_usd_staging and eur_usd_final"
+            f"{STAGING.name} has no close for {exc.args[0]:%Y-%m-%d}, a backtest date:"
+            f" rematerialize {STAGING.name} and {FINAL.name}"
         ) from None
     return close, nxt
 
 
 def _trading(
-    bt: pd.DataFrame, closes: Mapping[pd.Timestamp, float], cost_pips: float
+    bt: pd.DataFrame, closes: Mapping[pd.Timestamp, float], cost_pips: float, pip: float
 ) -> dict[str, dict[str, float | int]]:
     close, nxt = _prices(bt, closes)
     per_year = trading.periods_per_year(
@@ -118,6 +120,7 @@ def _trading(
             close,
             nxt,
             cost_pips=cost_pips,
+            pip=pip,
             periods_per_year=per_year,
         ).figures()
         for s in STRATEGIES
@@ -132,15 +135,19 @@ def summarize(
     resamples: int = stats.DEFAULT_RESAMPLES,
     seed: int = 0,
     cost_pips: float = trading.DEFAULT_COST_PIPS,
+    pip: float = trading.PIP,
 ) -> pd.DataFrame:
     """One row per strategy over the whole backtest (columns SUMMARY_COLUMNS).
 
-    ``closes`` maps each date to its close, for the trading columns (null without it).
+    ``closes`` maps each date to its close, for the trading columns (null without it);
+    a position change costs ``cost_pips`` pips of the pair, one pip being ``pip``.
     """
     if backtest.empty:
         raise ValueError("the backtest has no rows to summarize")
     bt = backtest.sort_values("feature_date").reset_index(drop=True)
-    rows = _rows(bt, closes, block=block, resamples=resamples, seed=seed, cost_pips=cost_pips)
+    rows = _rows(
+        bt, closes, block=block, resamples=resamples, seed=seed, cost_pips=cost_pips, pip=pip
+    )
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
 
 
@@ -174,6 +181,7 @@ def equity_curves(
     closes: Mapping[pd.Timestamp, float],
     *,
     cost_pips: float = trading.DEFAULT_COST_PIPS,
+    pip: float = trading.PIP,
 ) -> pd.DataFrame:
     """The value of 1 after each target date: the model's long/short and buy-and-hold."""
     bt = backtest.sort_values("feature_date").reset_index(drop=True)
@@ -182,7 +190,7 @@ def equity_curves(
     def curve(strategy: str) -> np.ndarray:
         position = trading.positions(directions(bt, strategy))
         return trading.equity_curve(
-            trading.daily_returns(position, close, nxt, cost_pips=cost_pips)
+            trading.daily_returns(position, close, nxt, cost_pips=cost_pips, pip=pip)
         )
 
     return pd.DataFrame(

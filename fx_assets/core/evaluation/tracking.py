@@ -15,7 +15,7 @@ import pandas as pd
 
 from fx_assets.core.evaluation import figures
 from fx_assets.core.evaluation.summary import SUMMARY_COLUMNS, verdict
-from fx_assets.core.models.registry import TAG_RUN_KIND
+from fx_assets.core.models.registry import TAG_PAIR, TAG_RUN_KIND
 
 # Every figure of a summary row is a metric; the strategy and the count are not.
 METRIC_COLUMNS = tuple(c for c in SUMMARY_COLUMNS if c not in ("strategy", "n"))
@@ -36,6 +36,7 @@ def summary_metrics(summary: pd.DataFrame) -> dict[str, float]:
 def log_backtest(
     *,
     run_name: str,
+    pair: str,
     params: Mapping[str, Any],
     backtest: pd.DataFrame,
     summary: pd.DataFrame,
@@ -47,7 +48,7 @@ def log_backtest(
     with mlflow.start_run(
         run_name=run_name,
         nested=True,
-        tags={TAG_RUN_KIND: "backtest", "verdict": words["always_up"]},
+        tags={TAG_RUN_KIND: "backtest", TAG_PAIR: pair, "verdict": words["always_up"]},
     ) as run:
         mlflow.log_params({k: str(v) for k, v in params.items()})
         mlflow.log_metrics(summary_metrics(summary))

@@ -1,9 +1,10 @@
 """The trading view of a direction forecast: an illustration, not advice.
 
-Dagster-free. Long EUR/USD for the next day when the forecast is up, short otherwise,
+Dagster-free. Long the pair for the next day when the forecast is up, short otherwise,
 one unit of notional, no leverage, no interest carry, no slippage beyond a fixed cost
-of ``cost_pips`` (default 0.8 pips, a retail-ish EUR/USD spread) charged in price terms
-on every position change, including the first entry from flat. Buy-and-hold is the
+of ``cost_pips`` pips of the pair (default 0.8, a retail-ish EUR/USD spread; a pip is
+``Pair.pip``: 0.0001, or 0.01 for JPY quotes) charged in price terms on every position
+change, including the first entry from flat. Buy-and-hold is the
 strategy that is long every day (it pays the entry once). Sharpe uses a zero risk-free
 rate.
 """
@@ -15,7 +16,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 DEFAULT_COST_PIPS = 0.8
-PIP = 0.0001  # one pip of EUR/USD, in USD per EUR
+PIP = 0.0001  # one pip of EUR/USD, in USD per EUR (``Pair.pip`` gives each pair's)
 DISCLAIMER = "Illustration only, not investment advice: fixed costs, no carry, no slippage."
 
 
@@ -59,7 +60,8 @@ def daily_returns(
     cost_pips: float,
     pip: float = PIP,
 ) -> np.ndarray:
-    """Each day's net return: the position times the next day's move, minus any change cost."""
+    """Each day's net return: the position times the next day's move, minus any change cost
+    (``cost_pips`` pips of ``pip`` each, in the pair's price)."""
     position = np.asarray(position, dtype=float)
     close = np.asarray(close, dtype=float)
     move = np.asarray(next_close, dtype=float) / close - 1
@@ -77,10 +79,11 @@ def performance(
     next_close: np.ndarray,
     *,
     cost_pips: float = DEFAULT_COST_PIPS,
+    pip: float = PIP,
     periods_per_year: float,
 ) -> Trading:
     """Cumulative and annualised return, volatility, Sharpe and maximum drawdown."""
-    r = daily_returns(position, close, next_close, cost_pips=cost_pips)
+    r = daily_returns(position, close, next_close, cost_pips=cost_pips, pip=pip)
     equity = equity_curve(r)
     peak = np.maximum.accumulate(np.concatenate([[1.0], equity]))[1:]
     sd = float(np.std(r, ddof=1)) if len(r) > 1 else float("nan")

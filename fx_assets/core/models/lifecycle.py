@@ -2,7 +2,8 @@
 
 The training assets, the champion check and ``fx promote`` / ``fx rollback`` all go
 through these functions, so "can this version be used?" and "what does it score on the
-test days?" have one answer.
+test days?" have one answer. A version knows its registered model (``Version.name``,
+one per pair); the functions that look one up take the pair's ``name``.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def score(client: Any, version: registry.Version, rows: pd.DataFrame) -> Scored:
         return Scored(version, features, error="its signature expects other features")
     x, y = xy(rows)
     try:
-        p = probability_up(load_estimator(client, version.version), x)
+        p = probability_up(load_estimator(client, version.version, version.name), x)
     except Exception as exc:  # a version that cannot score is reported, not raised
         return Scored(version, features, error=one_line(exc))
     return Scored(version, features, p, pr_auc(y, p) if len(y) else None)
@@ -103,12 +104,13 @@ def compare(
     )
 
 
-def apply(client: Any, decision: Decision) -> None:
-    """Move the aliases and lifecycle tags as ``decision`` says; the lift's interval too."""
+def apply(client: Any, decision: Decision, *, name: str) -> None:
+    """Move the aliases and lifecycle tags of model ``name`` as ``decision`` says; the lift's
+    interval too. Only ``name``'s versions move: another pair's champion is never touched."""
     if decision.promote:
-        registry.promote(client, decision.challenger_version, reason=decision.reason)
+        registry.promote(client, decision.challenger_version, reason=decision.reason, name=name)
     elif decision.champion_version != decision.challenger_version:
-        registry.reject(client, decision.challenger_version, reason=decision.reason)
+        registry.reject(client, decision.challenger_version, reason=decision.reason, name=name)
     else:
         return
     registry.set_decision_interval(
@@ -119,20 +121,22 @@ def apply(client: Any, decision: Decision) -> None:
         low=decision.lift_ci_low,
         high=decision.lift_ci_high,
         p_value=decision.lift_p_value,
+        name=name,
     )
 
 
-def champion_problem(client: Any, rows: pd.DataFrame) -> tuple[str | None, str]:
-    """(what is wrong with the champion, or None; its version) on a few feature rows."""
-    champion = registry.alias_version(client, registry.CHAMPION)
+def champion_problem(client: Any, rows: pd.DataFrame, *, name: str) -> tuple[str | None, str]:
+    """(what is wrong with model ``name``'s champion, or None; its version) on a few feature
+    rows."""
+    champion = registry.alias_version(client, registry.CHAMPION, name=name)
     if champion is None:
-        return f"{registry.MODEL_NAME} has no '{registry.CHAMPION}' alias", ""
+        return f"{name} has no '{registry.CHAMPION}' alias", ""
     problem = feature_problem(champion)
     if problem:
-        return f"champion {problem}", champion.version
+        return f"{name} champion {problem}", champion.version
     scored = score(client, champion, rows)
     if scored.error:
-        return f"champion v{champion.version} does not load or score: {scored.error}", (
+        return f"{name} champion v{champion.version} does not load or score: {scored.error}", (
             champion.version
         )
     return None, champion.version

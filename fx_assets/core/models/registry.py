@@ -46,6 +46,8 @@ TAG_DECISION_LIFT_P = "decision_lift_p_value"
 
 # Run tags: what a run in the experiment is, and which Dagster run made it.
 TAG_RUN_KIND = "fx.kind"  # training (parent), candidate, challenger, decision
+# The pair a run (or version) is of: one experiment holds the whole book's runs.
+TAG_PAIR = "pair"
 TAG_DAGSTER_RUN_ID = "dagster_run_id"  # the tag dagster-mlflow uses, so both agree
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pandas as pd
 import pandera.pandas as pa
 
-from fx_assets.core.contracts import validate
+from fx_assets.core.contracts import FINAL, validate
 from fx_assets.core.domain import TARGET
 
 DEFAULT_GAP_DAYS = 1
@@ -60,7 +60,7 @@ def split_train_test(
     need = test_days + gap_days + min_train
     if len(known) < need:
         raise InsufficientHistoryError(
-            f"eur_usd_final has {len(known)} rows with a known target; training needs at least"
+            f"{FINAL.name} has {len(known)} rows with a known target; training needs at least"
             f" {need} ({min_train} train + {gap_days} gap + {test_days} test): ingest more"
             " history (an earlier FX_START_DATE) or lower FX_TEST_DAYS"
         )

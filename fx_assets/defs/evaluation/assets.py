@@ -1,4 +1,5 @@
-"""Evaluation: the champion's recipe walked forward over the whole history, and its verdict.
+"""Evaluation, per pair: the pair's champion's recipe walked forward over its whole
+history, and its verdict (costs in the pair's own pips).
 
 Thin bodies: the walk-forward, the statistics, the trading view and the figures are the
 core's (``fx_assets.core.evaluation``); these assets read, write and describe.
@@ -39,15 +40,17 @@ from fx_assets.core.evaluation.trading import DISCLAIMER
 from fx_assets.core.markdown import markdown_table
 from fx_assets.core.models import registry
 from fx_assets.core.models.loader import ModelRefusedError, load_estimator
+from fx_assets.core.pairs import Pair
 from fx_assets.core.reports import BacktestReport, BacktestSummaryReport
 from fx_assets.core.training.splits import InsufficientHistoryError
 from fx_assets.defs.contracts import asset_metadata, fail, table_metadata, validated
+from fx_assets.defs.ingestion.partitions import PAIRS
 from fx_assets.defs.resources import (
     EvaluationResource,
     MlflowResource,
     TrainingResource,
     WarehouseResource,
-    parent_run_id,
+    pair_parent_run_id,
 )
 
 _KINDS = {"scikitlearn", "pandas", "sql"}
@@ -61,8 +64,9 @@ _KINDS = {"scikitlearn", "pandas", "sql"}
     # Too short a history skips the backtest (and its summary) instead of failing the
     # training run it belongs to: the promotion has already happened.
     output_required=False,
+    partitions_def=PAIRS,
 )
-def eur_usd_backtest(
+def fx_backtest(
     context: AssetExecutionContext,
     warehouse: WarehouseResource,
     training: TrainingResource,
@@ -70,16 +74,18 @@ def eur_usd_backtest(
     tracking_store: MlflowResource,
 ) -> Iterator[MaterializeResult]:
     """The champion's recipe refit monthly over the whole history: would it have had skill?"""
+    pair = context.partition_key
+    name = Pair.parse(pair).model_name
     client = tracking_store.client()
-    champion = registry.alias_version(client, registry.CHAMPION)
+    champion = registry.alias_version(client, registry.CHAMPION, name=name)
     if champion is None:
-        raise fail(f"{registry.MODEL_NAME} has no champion; materialize champion_model first")
+        raise fail(f"{name} has no champion; materialize champion_model for {pair} first")
     try:
         # The champion's own estimator, cloned unfitted per refit: exactly its recipe.
-        estimator = load_estimator(client, champion.version)
+        estimator = load_estimator(client, champion.version, name)
     except ModelRefusedError as exc:
         raise fail(str(exc)) from None
-    wh = warehouse.get()
+    wh = warehouse.get().for_pair(pair)
     final = wh.read(FINAL)
     started = time.perf_counter()
     try:
@@ -92,16 +98,17 @@ def eur_usd_backtest(
             seed=training.seed,
         )
     except InsufficientHistoryError as exc:
-        context.log.warning(f"backtest skipped: {exc}")
+        context.log.warning(f"{pair} backtest skipped: {exc}")
         return
     seconds = time.perf_counter() - started
     wh.replace_tables({BACKTEST: validated(BACKTEST, rows)})
     family = champion.tags.get(registry.TAG_FAMILY, "")
     context.log.info(
-        f"backtest of champion v{champion.version} ({family}): {len(rows)} days,"
+        f"{pair} backtest of champion v{champion.version} ({family}): {len(rows)} days,"
         f" {rows['trained_through'].nunique()} refits in {seconds:.1f} s"
     )
     report = BacktestReport(
+        pair=pair,
         days=len(rows),
         first_date=str(pd.Timestamp(rows["feature_date"].min()).date()),
         last_date=str(pd.Timestamp(rows["feature_date"].max()).date()),
@@ -138,24 +145,30 @@ def eur_usd_backtest(
         ),
     ],
     group_name="evaluation",
+    partitions_def=PAIRS,
 )
-def eur_usd_backtest_summary(
+def fx_backtest_summary(
+    context: AssetExecutionContext,
     warehouse: WarehouseResource,
     evaluation: EvaluationResource,
     training: TrainingResource,
     mlflow: ResourceParam[MlFlow],
 ):
     """Is there skill? Accuracy with 95 % intervals, paired p-values and the trading view."""
-    wh = warehouse.get()
+    pair = context.partition_key
+    pip = Pair.parse(pair).pip  # costs are quoted in the pair's own pips
+    wh = warehouse.get().for_pair(pair)
     rows = wh.read(BACKTEST)
     if rows.empty:
-        raise fail("eur_usd_backtest is empty; materialize eur_usd_backtest first")
+        raise fail(f"{BACKTEST.name} has no row of {pair}; materialize its {BACKTEST.name} first")
     staging = wh.read(STAGING, columns=["date", "close"])
     closes = dict(zip(pd.to_datetime(staging["date"]), staging["close"], strict=True))
     try:
-        summary = summarize(rows, closes, cost_pips=evaluation.cost_pips, seed=training.seed)
+        summary = summarize(
+            rows, closes, cost_pips=evaluation.cost_pips, pip=pip, seed=training.seed
+        )
     except ValueError as exc:
-        raise fail(str(exc)) from None
+        raise fail(f"{pair}: {exc}") from None
     yearly = summarize_by_year(rows, seed=training.seed)
     wh.replace_tables(
         {
@@ -164,14 +177,16 @@ def eur_usd_backtest_summary(
         }
     )
     words = {b: verdict(summary, b) for b in ("always_up", "persistence", "momentum")}
-    parent_run_id(mlflow)  # the backtest's run nests under it
+    pair_parent_run_id(mlflow, pair)  # the backtest's run nests under it
     run_id = evaluation_tracking.log_backtest(
-        run_name=f"backtest {rows['feature_date'].min():%Y}-{rows['feature_date'].max():%Y}",
+        run_name=f"{pair} backtest {rows['feature_date'].min():%Y}-{rows['feature_date'].max():%Y}",
+        pair=pair,
         params={
             "refit_days": evaluation.refit_days,
             "min_train_days": evaluation.min_train_days,
             "gap_days": training.gap_days,
             "cost_pips": evaluation.cost_pips,
+            "pip": pip,
             "bootstrap_block_days": DEFAULT_BLOCK,
             "bootstrap_resamples": DEFAULT_RESAMPLES,
             "rows": len(rows),
@@ -179,10 +194,11 @@ def eur_usd_backtest_summary(
         backtest=rows,
         summary=summary,
         yearly=yearly,
-        curves=equity_curves(rows, closes, cost_pips=evaluation.cost_pips),
+        curves=equity_curves(rows, closes, cost_pips=evaluation.cost_pips, pip=pip),
     )
     model = summary.set_index("strategy").loc["model"]
     report = BacktestSummaryReport(
+        pair=pair,
         strategies=len(summary),
         verdict=words["always_up"],
         verdict_persistence=words["persistence"],

@@ -1,6 +1,6 @@
 """Blocking checks of the evaluation tables: their contracts, and no look-ahead."""
 
-from dagster import AssetCheckResult, AssetCheckSeverity, asset_check
+from dagster import AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeverity, asset_check
 
 from fx_assets.core.contracts import BACKTEST, BACKTEST_SUMMARY, BACKTEST_YEARLY, FINAL
 from fx_assets.core.domain import TARGET
@@ -8,23 +8,24 @@ from fx_assets.core.training.splits import known_rows
 from fx_assets.defs.contracts import contract_check
 from fx_assets.defs.resources import TrainingResource, WarehouseResource
 
-eur_usd_backtest_schema = contract_check(
+fx_backtest_schema = contract_check(
     BACKTEST, "Backtest rows: unique sorted feature dates, probabilities in [0, 1], 0/1 directions."
 )
-eur_usd_backtest_summary_schema = contract_check(
+fx_backtest_summary_schema = contract_check(
     BACKTEST_SUMMARY, "One row per strategy, accuracy inside its interval's bounds."
 )
-eur_usd_backtest_yearly_schema = contract_check(
+fx_backtest_yearly_schema = contract_check(
     BACKTEST_YEARLY, "One row per strategy and calendar year."
 )
 
 
 @asset_check(asset=BACKTEST.name, blocking=True)
 def backtest_never_looks_ahead(
-    warehouse: WarehouseResource, training: TrainingResource
+    context: AssetCheckExecutionContext, warehouse: WarehouseResource, training: TrainingResource
 ) -> AssetCheckResult:
     """Every forecast was made by a model trained on rows at least the gap before its day."""
-    wh = warehouse.get()
+    pair = context.partition_key
+    wh = warehouse.get().for_pair(pair)
     rows = wh.read(BACKTEST, columns=["feature_date", "trained_through"])
     known = known_rows(wh.read(FINAL, columns=["date", TARGET]))
     position = {d: i for i, d in enumerate(known["date"])}
@@ -38,9 +39,9 @@ def backtest_never_looks_ahead(
             passed=False,
             severity=AssetCheckSeverity.ERROR,
             description=(
-                f"{len(late)} backtest forecasts were made by a model trained too close to"
+                f"{pair}: {len(late)} backtest forecasts were made by a model trained too close to"
                 f" their day (within {training.gap_days} rows), e.g. {', '.join(late[:3])}:"
-                " rematerialize eur_usd_backtest"
+                f" rematerialize {BACKTEST.name} of {pair}"
             ),
         )
-    return AssetCheckResult(passed=True, metadata={"rows": len(rows)})
+    return AssetCheckResult(passed=True, metadata={"pair": pair, "rows": len(rows)})

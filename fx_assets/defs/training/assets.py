@@ -1,26 +1,34 @@
-"""Training: the time-ordered split, candidates, the tuned challenger, the promotion.
+"""Training, per pair: candidates, the tuned challenger, the promotion (the split: split.py).
+
+Every asset is partitioned by pair (``pair = context.partition_key``): it reads and writes
+that pair's rows (``warehouse.get().for_pair(pair)``) and that pair's registered model
+(``Pair.model_name``), so a pair whose training fails leaves every other pair's champion
+as it was.
 
 The training job's parent MLflow run is dagster-mlflow's (resource ``mlflow``, tagged with
-the Dagster run id); candidates, the challenger and the decision are runs nested under it.
+the Dagster run id and the pair); candidates, the challenger and the decision are runs
+nested under it. Steps share nothing but the stores: ``challenger_model`` reads the
+candidates' report back from the Dagster instance (``model_candidates``' materialization
+of the same pair), not from an IO manager's file, so steps may run on different workers.
 """
 
 import pandas as pd
 from dagster import (
     AssetExecutionContext,
-    AssetSpec,
+    AssetKey,
+    AssetRecordsFilter,
     MaterializeResult,
     MetadataValue,
-    Output,
     ResourceParam,
     asset,
-    multi_asset,
 )
 from dagster_mlflow.resources import MlFlow
 
 from fx_assets.core.alerts import champion_changed
-from fx_assets.core.contracts import FINAL, TEST, TRAIN, DataValidationError
+from fx_assets.core.contracts import TEST, TRAIN
 from fx_assets.core.domain import FEATURES, TARGET
 from fx_assets.core.models import lifecycle, registry
+from fx_assets.core.pairs import Pair
 from fx_assets.core.reports import CandidatesReport, ChallengerReport, PromotionReport
 from fx_assets.core.training import tracking
 from fx_assets.core.training.modeling import (
@@ -30,105 +38,46 @@ from fx_assets.core.training.modeling import (
     holdout_metrics,
     xy,
 )
-from fx_assets.core.training.splits import (
-    InsufficientHistoryError,
-    known_rows,
-    min_train_rows,
-    split_train_test,
-    validate_split,
-)
 from fx_assets.core.training.tuning import tune
-from fx_assets.defs.contracts import asset_metadata, fail, table_metadata, validated
+from fx_assets.defs.contracts import fail
+from fx_assets.defs.ingestion.partitions import PAIRS
 from fx_assets.defs.monitoring.alerting import notifier
 from fx_assets.defs.resources import (
     AlertsResource,
     MlflowResource,
     TrainingResource,
     WarehouseResource,
-    parent_run_id,
+    pair_parent_run_id,
 )
 
 _KINDS = {"pandas", "sql"}
-
-
-def _preview(df: pd.DataFrame, **extra: object) -> dict[str, object]:
-    known = df[TARGET].astype(float)
-    return table_metadata(
-        df[["date", *FEATURES[:4], TARGET]], up_share=float(known.mean()), **extra
-    )
-
-
-@multi_asset(
-    specs=[
-        AssetSpec(
-            TRAIN.name,
-            deps=[FINAL.name],
-            description="Days the models learn from: every known day before the test window's gap.",
-            kinds=_KINDS,
-            metadata=asset_metadata(TRAIN),
-        ),
-        AssetSpec(
-            TEST.name,
-            deps=[FINAL.name],
-            description="The newest trading days, held out to score challenger and champion alike.",
-            kinds=_KINDS,
-            metadata=asset_metadata(TEST),
-        ),
-    ],
-    group_name="training",
-)
-def eur_usd_split(warehouse: WarehouseResource, training: TrainingResource):
-    """Time-ordered train/test split of the modelling table, with a gap between them."""
-    wh = warehouse.get()
-    final = wh.read(FINAL)
-    try:
-        split = split_train_test(
-            final,
-            test_days=training.test_days,
-            gap_days=training.gap_days,
-            min_train=min_train_rows(training.cv_folds),
-        )
-    except (InsufficientHistoryError, ValueError) as exc:
-        raise fail(str(exc)) from None
-    train = validated(TRAIN, split.train)
-    test = validated(TEST, split.test)
-    try:
-        validate_split(train, test, known_rows(final)["date"], training.gap_days)
-    except DataValidationError as exc:
-        raise fail(str(exc)) from None
-    wh.replace_tables({TRAIN: train, TEST: test})
-    cutoff = str(split.training_cutoff.date())
-    yield MaterializeResult(
-        asset_key=TRAIN.name,
-        metadata=_preview(train, training_cutoff=cutoff, gap_days=training.gap_days),
-    )
-    yield MaterializeResult(
-        asset_key=TEST.name, metadata=_preview(test, test_days=training.test_days)
-    )
 
 
 @asset(
     deps=[TRAIN.name],
     group_name="training",
     kinds={"scikitlearn", "xgboost", "mlflow"},
+    partitions_def=PAIRS,
 )
 def model_candidates(
+    context: AssetExecutionContext,
     warehouse: WarehouseResource,
     training: TrainingResource,
     # dagster-mlflow's resource: the run's parent MLflow run, and mlflow's own API.
     mlflow: ResourceParam[MlFlow],
-) -> Output[CandidatesReport]:
+) -> MaterializeResult:
     """Logistic regression, random forest and XGBoost, cross-validated on the training days."""
-    train = warehouse.get().read(TRAIN)
+    pair = context.partition_key
+    train = warehouse.get().for_pair(pair).read(TRAIN)
     x, y = xy(train)
     trials = evaluate_candidates(
         x, y, folds=training.cv_folds, gap=training.gap_days, seed=training.seed
     )
     winner = best(trials)
     settings = {"cv_folds": training.cv_folds, "cv_gap": training.gap_days, "train_rows": len(x)}
-    parent_id = parent_run_id(mlflow)
+    parent_id = pair_parent_run_id(mlflow, pair)
     for trial in trials:
-        tracking.log_candidate(trial, settings=settings)
+        tracking.log_candidate(trial, settings=settings, pair=pair)
     rows = "\n".join(
         f"| {t.family} | {t.cv.mean:.4f} | {t.cv.std:.4f} | "
         + ", ".join(f"{s:.4f}" for s in t.cv.scores)
@@ -140,8 +89,9 @@ def model_candidates(
         "| family | CV PR-AUC mean | std | per fold |\n|---|---|---|---|\n"
         f"{rows}\n| always up (baseline) | {baseline:.4f} | | |"
     )
-    # The report is also the output: challenger_model tunes its best family.
+    # challenger_model reads this report back from the materialization: no IO manager.
     report = CandidatesReport(
+        pair=pair,
         best_family=winner.family,
         best_cv_pr_auc=winner.cv.mean,
         cv_baseline_pr_auc=baseline,
@@ -150,43 +100,63 @@ def model_candidates(
         mlflow_parent_run_id=parent_id,
         cv_pr_auc={t.family: t.cv.mean for t in trials},
     )
-    return Output(report, metadata={"candidates": MetadataValue.md(table), **report.to_metadata()})
+    return MaterializeResult(
+        metadata={"candidates": MetadataValue.md(table), **report.to_metadata()}
+    )
+
+
+def _candidates(context: AssetExecutionContext, pair: str) -> CandidatesReport:
+    """The pair's newest ``model_candidates`` report, from the Dagster instance's event log
+    (shared by every worker), or a failure saying what to materialize."""
+    found = context.instance.fetch_materializations(
+        AssetRecordsFilter(asset_key=AssetKey(CandidatesReport.ASSET), asset_partitions=[pair]),
+        limit=1,
+    ).records
+    materialization = found[0].asset_materialization if found else None
+    if materialization is None:
+        raise fail(f"{pair} has no model_candidates yet; materialize model_candidates first")
+    metadata = {key: value.value for key, value in materialization.metadata.items()}
+    return CandidatesReport.from_metadata(metadata)
 
 
 @asset(
-    deps=[TEST.name],
+    deps=[TEST.name, model_candidates],
     group_name="training",
     kinds={"scikitlearn", "mlflow"},
+    partitions_def=PAIRS,
 )
 def challenger_model(
     context: AssetExecutionContext,
-    model_candidates: CandidatesReport,
     warehouse: WarehouseResource,
     training: TrainingResource,
     tracking_store: MlflowResource,
     mlflow: ResourceParam[MlFlow],
 ) -> MaterializeResult:
     """The best family, tuned and refit on the training days, registered as the challenger."""
-    family = model_candidates.best_family
-    wh = warehouse.get()
+    pair = context.partition_key
+    family = _candidates(context, pair).best_family
+    wh = warehouse.get().for_pair(pair)
     train, test = wh.read(TRAIN), wh.read(TEST)
     x, y = xy(train)
-    client, parent_id = tracking_store.client(), parent_run_id(mlflow)
+    client, parent_id = tracking_store.client(), pair_parent_run_id(mlflow, pair)
     trial_settings = {"cv_folds": training.cv_folds, "cv_gap": training.gap_days}
-    tuning = tune(
-        family,
-        x,
-        y,
-        budget=training.tuning_budget,
-        timeout=training.tuning_timeout,
-        folds=training.cv_folds,
-        gap=training.gap_days,
-        seed=training.seed,
-        # Each Optuna trial becomes a run nested under the training's parent run.
-        on_trial=lambda trial: tracking.log_trial(
-            client, trial, parent_run_id=parent_id, settings=trial_settings
-        ),
-    )
+    try:
+        tuning = tune(
+            family,
+            x,
+            y,
+            budget=training.tuning_budget,
+            timeout=training.tuning_timeout,
+            folds=training.cv_folds,
+            gap=training.gap_days,
+            seed=training.seed,
+            # Each Optuna trial becomes a run nested under the training's parent run.
+            on_trial=lambda trial: tracking.log_trial(
+                client, trial, parent_run_id=parent_id, settings=trial_settings, pair=pair
+            ),
+        )
+    except ValueError as exc:  # a budget or family the settings got wrong: one line
+        raise fail(f"{pair}: {exc}") from None
     model = fit(family, tuning.best.params, train, training.seed)
     metrics = holdout_metrics(model, test)
     cutoff = str(pd.Timestamp(train["date"].iloc[-1]).date())
@@ -212,19 +182,26 @@ def challenger_model(
     # its parent run by that tag.
     version_tags = {**tags, registry.TAG_DAGSTER_RUN_ID: context.run_id}
     with mlflow.start_run(
-        run_name=f"challenger {family}",
+        run_name=f"{pair} challenger {family}",
         nested=True,
-        tags={registry.TAG_RUN_KIND: "challenger", **tags},
+        tags={registry.TAG_RUN_KIND: "challenger", registry.TAG_PAIR: pair, **tags},
     ) as run:
         tracking.log_tuning(tuning, metrics, settings=settings)
         version = tracking.log_challenger(
-            model, features=FEATURES, train=train, test=test, target=TARGET, tags=version_tags
+            model,
+            features=FEATURES,
+            train=train,
+            test=test,
+            target=TARGET,
+            tags=version_tags,
+            pair=pair,
         )
     context.log.info(
-        f"challenger v{version.version} ({family}): test PR-AUC {metrics['pr_auc']:.4f},"
+        f"{pair} challenger v{version.version} ({family}): test PR-AUC {metrics['pr_auc']:.4f},"
         f" always-up baseline {metrics['baseline_pr_auc']:.4f}"
     )
     report = ChallengerReport(
+        pair=pair,
         model_version=version.version,
         model_uri=version.model_uri,
         family=family,
@@ -245,6 +222,7 @@ def challenger_model(
     deps=[challenger_model, TEST.name],
     group_name="training",
     kinds={"mlflow"},
+    partitions_def=PAIRS,
 )
 def champion_model(
     context: AssetExecutionContext,
@@ -255,12 +233,14 @@ def champion_model(
     alerts: AlertsResource,
 ) -> MaterializeResult:
     """The model predictions use; only a challenger scoring better on the test days replaces it."""
+    pair = context.partition_key
+    name = Pair.parse(pair).model_name
     client = tracking_store.client()
-    test = warehouse.get().read(TEST)
-    challenger = registry.alias_version(client, registry.CHALLENGER)
+    test = warehouse.get().for_pair(pair).read(TEST)
+    challenger = registry.alias_version(client, registry.CHALLENGER, name=name)
     if challenger is None:
-        raise fail(f"{registry.MODEL_NAME} has no challenger; materialize challenger_model")
-    champion = registry.alias_version(client, registry.CHAMPION)
+        raise fail(f"{name} has no challenger; materialize challenger_model for {pair}")
+    champion = registry.alias_version(client, registry.CHAMPION, name=name)
     scored = lifecycle.score(client, challenger, test)
     versus = lifecycle.score(client, champion, test) if champion else None
     decision = lifecycle.compare(
@@ -271,22 +251,28 @@ def champion_model(
         policy=training.promotion_policy,
         seed=training.seed,
     )
-    lifecycle.apply(client, decision)
+    lifecycle.apply(client, decision, name=name)
     run_id = tracking.log_decision(
         client,
         run_name=f"decision v{challenger.version}: {decision.outcome}",
         record={"kind": "training", **decision.as_dict()},
-        parent_run_id=parent_run_id(mlflow),
+        pair=pair,
+        parent_run_id=pair_parent_run_id(mlflow, pair),
     )
-    context.log.info(decision.reason)
+    context.log.info(f"{name}: {decision.reason}")
     if decision.promote:
         notifier(alerts, warehouse)(
             champion_changed(
-                "promotion", decision.challenger_version, decision.champion_version, decision.reason
+                "promotion",
+                decision.challenger_version,
+                decision.champion_version,
+                decision.reason,
+                pair=pair,
             )
         )
-    after = registry.alias_version(client, registry.CHAMPION)
+    after = registry.alias_version(client, registry.CHAMPION, name=name)
     report = PromotionReport(
+        pair=pair,
         decision=decision.outcome,
         reason=decision.reason,
         champion_version=after.version if after else "",

@@ -1,25 +1,31 @@
-"""The weekly training: split, candidates, tuning, promotion (and what evaluates it)."""
+"""The weekly training, per pair: split, candidates, tuning, promotion (and what evaluates it)."""
 
 from dagster import (
     AssetSelection,
     DefaultScheduleStatus,
     RunRequest,
     ScheduleEvaluationContext,
+    SkipReason,
     define_asset_job,
     in_process_executor,
     schedule,
 )
 from dagster_mlflow import end_mlflow_on_run_finished
 
+from fx_assets.defs.ingestion.partitions import PAIRS
+
 training_job = define_asset_job(
     "training_job",
     executor_def=in_process_executor,
+    # One run per pair: a pair whose training fails fails alone, and its run names it.
+    partitions_def=PAIRS,
     # The backtest of the (possibly new) champion runs after the promotion, in the same run:
     # its MLflow run nests under the training's parent run.
     selection=AssetSelection.groups("training", "evaluation"),
     description=(
-        "Split, cross-validate three families, tune the best, register it, promote or not;"
-        " then walk the champion's recipe forward over the history and judge its skill."
+        "For one pair: split, cross-validate three families, tune the best, register it,"
+        " promote or not; then walk the champion's recipe forward over the history and"
+        " judge its skill."
     ),
     # The deployed run queue (dagster.yaml) runs one fx/pool=training run at a time: two
     # trainings never overlap.
@@ -38,6 +44,13 @@ TRAINING_CRON = "0 7 * * 0"
     execution_timezone="UTC",
     default_status=DefaultScheduleStatus.RUNNING,
 )
-def training_schedule(context: ScheduleEvaluationContext) -> RunRequest:
-    """Retrain on the newest modelling table and decide whether the champion changes."""
-    return RunRequest(run_key=context.scheduled_execution_time.date().isoformat())
+def training_schedule(context: ScheduleEvaluationContext) -> list[RunRequest] | SkipReason:
+    """Retrain every registered pair on its newest modelling table, one run per pair."""
+    pairs = context.instance.get_dynamic_partitions(PAIRS.name)
+    if not pairs:
+        return SkipReason("no pair registered yet")
+    week = context.scheduled_execution_time.date().isoformat()
+    return [
+        RunRequest(run_key=f"{week}:{pair}", partition_key=pair, tags={"fx/pair": pair})
+        for pair in pairs
+    ]

@@ -217,6 +217,17 @@ def test_trading_columns_and_equity_curves_agree_with_buy_and_hold() -> None:
         summary.at["always_up", "cumulative_return"]
     )
     assert summary.at["always_up", "max_drawdown"] <= 0
+    # The same forecasts at a yen pip (0.01): buy-and-hold's one entry, on its first day,
+    # costs 0.8 * 0.01 instead of 0.8 * 0.0001 of the price.
+    yen = summarize(bt, closes, resamples=10, pip=0.01).set_index("strategy")
+    entry_next = closes[bt["target_date"].iloc[0]]
+    ratio = (entry_next - 0.8e-2) / (entry_next - 0.8e-4)
+    assert 1 + yen.at["always_up", "cumulative_return"] == pytest.approx(
+        ratio * (1 + summary.at["always_up", "cumulative_return"]), rel=1e-12
+    )
+    assert equity_curves(bt, closes, pip=0.01)["buy_and_hold"].iloc[-1] - 1 == pytest.approx(
+        yen.at["always_up", "cumulative_return"]
+    )
     assert "<html>" in to_html(equity_figure(curves))
     dots = accuracy_figure(summary.reset_index())["data"][0]
     assert dots["y"][-1] == "the model" and len(dots["error_x"]["array"]) == 4

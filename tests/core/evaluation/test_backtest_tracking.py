@@ -17,6 +17,7 @@ from fx_assets.core.evaluation.summary import (
 )
 from fx_assets.core.evaluation.tracking import log_backtest
 from fx_assets.core.features import build_features, build_final
+from fx_assets.core.models.registry import TAG_PAIR
 
 
 def test_backtest_run_nests_under_the_active_run_with_metrics_and_artifacts(
@@ -45,6 +46,7 @@ def test_backtest_run_nests_under_the_active_run_with_metrics_and_artifacts(
         with mlflow.start_run() as parent:
             run_id = log_backtest(
                 run_name="backtest",
+                pair="USDJPY",
                 params={"family": "logistic_regression", "refit_days": 21},
                 backtest=bt,
                 summary=summary,
@@ -54,6 +56,7 @@ def test_backtest_run_nests_under_the_active_run_with_metrics_and_artifacts(
         run = mlflow.get_run(run_id)
         assert run.data.tags["mlflow.parentRunId"] == parent.info.run_id
         assert run.data.tags["verdict"] == verdict(summary)
+        assert run.data.tags[TAG_PAIR] == "USDJPY"  # the book's runs share one experiment
         rows = summary.set_index("strategy")
         assert run.data.metrics["model_accuracy"] == rows.at["model", "accuracy"]
         assert run.data.metrics["always_up_p_value"] == rows.at["always_up", "p_value"]

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from fx_assets.core.evaluation import trading
+from fx_assets.core.pairs import Pair
 
 
 def test_long_short_with_costs_by_hand() -> None:
@@ -51,3 +52,17 @@ def test_buy_and_hold_pays_the_entry_once_and_tracks_the_price() -> None:
 def test_periods_per_year_from_dates() -> None:
     first, last = np.datetime64("2020-01-01"), np.datetime64("2022-01-01")
     assert trading.periods_per_year(first, last, 512) == pytest.approx(512 / (731 / 365.25))
+
+
+def test_costs_are_in_pips_of_the_pair() -> None:
+    # USD/JPY at 150: a pip is 0.01 yen, so 2 pips cost 0.02 / 150 of the notional per
+    # change; at EUR/USD's pip the same cost would be 100 times too small.
+    close = np.array([150.0, 150.0])
+    pos = np.array([1, -1])
+    jpy = Pair.parse("USDJPY").pip
+    r = trading.daily_returns(pos, close, close, cost_pips=2.0, pip=jpy)
+    np.testing.assert_allclose(r, [-0.02 / 150, -0.02 / 150], rtol=1e-12)
+    eur = trading.daily_returns(pos, close, close, cost_pips=2.0, pip=Pair.parse("EURUSD").pip)
+    np.testing.assert_allclose(r, eur * 100, rtol=1e-12)
+    perf = trading.performance(pos, close, close, cost_pips=2.0, pip=jpy, periods_per_year=2)
+    assert perf.cumulative_return == pytest.approx((1 - 0.02 / 150) ** 2 - 1)

@@ -50,7 +50,13 @@ def test_a_registered_pooled_model_loads_and_scores_on_the_fast_path(
     }
     with mlflow.start_run():
         version = log_challenger(
-            model, features=FEATURES, train=train, test=test, target=TARGET, tags=tags
+            model,
+            features=FEATURES,
+            train=train,
+            test=test,
+            target=TARGET,
+            tags=tags,
+            pair="EURUSD",
         ).version
     client = registry.client()
     loaded = load_estimator(client, version)

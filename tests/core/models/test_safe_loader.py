@@ -20,8 +20,8 @@ from fx_assets.core.domain import TARGET
 from fx_assets.core.models import lifecycle, registry
 from fx_assets.core.models.loader import TAG_ARTIFACT_SHA256, ModelRefusedError, load_estimator
 from fx_assets.core.warehouse import Warehouse
-from fx_assets.defs.evaluation.assets import eur_usd_backtest
-from fx_assets.defs.inference.assets import eur_usd_predictions
+from fx_assets.defs.evaluation.assets import fx_backtest
+from fx_assets.defs.inference.assets import fx_predictions
 from fx_assets.defs.resources import (
     EvaluationResource,
     MlflowResource,
@@ -37,6 +37,7 @@ from tests.support.champions import (
     register_champion,
     use_home,
 )
+from tests.support.code_location import register_pairs
 from tests.support.hostile_models import (
     register_pickle_champion,
     register_untrusted_champion,
@@ -60,28 +61,32 @@ def _refused_by_the_assets(world: World, version: str) -> None:
     """The predictions asset and the backtest fail with the loader's line; nothing written."""
     url = world.warehouse_url
     tracking = MlflowResource(tracking_uri=registry.tracking_uri())
+    instance = DagsterInstance.ephemeral()
+    register_pairs(instance)
     predictions = materialize(
-        [eur_usd_predictions],
+        [fx_predictions],
         resources={
             "warehouse": WarehouseResource(url=url),
             "tracking_store": tracking,
             "model_service": ModelServiceResource(),
         },
-        instance=DagsterInstance.ephemeral(),
+        instance=instance,
+        partition_key="EURUSD",
         raise_on_error=False,
     )
     assert not predictions.success
     assert f"version {version} refused" in _step_error(predictions)
     assert Warehouse(url).read(PREDICTIONS).empty
     backtest = materialize(
-        [eur_usd_backtest],
+        [fx_backtest],
         resources={
             "warehouse": WarehouseResource(url=url),
             "training": TrainingResource(),
             "evaluation": EvaluationResource(),
             "tracking_store": tracking,
         },
-        instance=DagsterInstance.ephemeral(),
+        instance=instance,
+        partition_key="EURUSD",
         raise_on_error=False,
     )
     assert not backtest.success
