@@ -43,9 +43,19 @@ def prepare_environment() -> None:
 EXIT_BUSY = 75
 
 
-def cmd_run(args: argparse.Namespace) -> int:
+def quiet_libraries() -> None:
+    """Library chatter (MLflow's migrations and progress bars, our own warnings) is repeated
+    as run output where it matters; --verbose shows it as it happens. Called in ``fx run``
+    and in each of its per-pair processes."""
     import logging
 
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    for name in ("mlflow", "fx_assets", "alembic"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
     from fx_assets.cli.run import run_pipeline
     from fx_assets.core.locking import LockBusy, home_lock
     from fx_assets.core.models.store import ensure_tracking_store
@@ -53,11 +63,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings = load_settings()
     log_level = "DEBUG" if args.verbose else settings.log_level
     if log_level is None:
-        # Library chatter (MLflow's migrations, our own warnings) is repeated as run output
-        # where it matters; --verbose shows it as it happens.
-        os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
-        for name in ("mlflow", "fx_assets", "alembic"):
-            logging.getLogger(name).setLevel(logging.ERROR)
+        quiet_libraries()
     try:
         with home_lock(settings.home, wait=args.wait):
             ensure_tracking_store(

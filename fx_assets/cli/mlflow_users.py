@@ -17,6 +17,7 @@ def cmd_mlflow_users(args: argparse.Namespace) -> int:
     from fx_assets.core.models.auth import (
         MlflowAuthError,
         admin_credentials,
+        book_models,
         identities,
         provision,
     )
@@ -29,7 +30,9 @@ def cmd_mlflow_users(args: argparse.Namespace) -> int:
             "the embedded SQLite store has no users"
         )
     try:
-        lines = provision(url, admin_credentials(settings), identities(settings))
+        lines = provision(
+            url, admin_credentials(settings), identities(settings), models=book_models(settings)
+        )
     except MlflowAuthError as exc:
         raise CliError(str(exc)) from None
     for line in lines:

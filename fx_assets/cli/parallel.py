@@ -43,8 +43,12 @@ def run_pair(
 ) -> PairRun:
     """Execute ``job_name`` for ``pair`` here; the reports of ``kinds`` it recorded."""
     from fx_assets.cli.errors import PipelineError
+    from fx_assets.cli.main import quiet_libraries
     from fx_assets.cli.results import read_report
     from fx_assets.cli.run import execute
+
+    if log_level is None:
+        quiet_libraries()
 
     try:
         result = execute(job_name, partition_key=pair, log_level=log_level)

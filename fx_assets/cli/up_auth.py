@@ -26,6 +26,7 @@ from fx_assets.core.models.auth import (
     Identity,
     MlflowAuthError,
     admin_credentials,
+    book_models,
     identities,
     provision,
 )
@@ -102,7 +103,7 @@ def provision_when_up(url: str, settings: Settings, ready: Path, echo=print) -> 
         except (urllib.error.URLError, OSError):
             time.sleep(1)
     try:
-        lines = provision(url, admin_credentials(settings), users)
+        lines = provision(url, admin_credentials(settings), users, models=book_models(settings))
     except MlflowAuthError as exc:
         echo(f"fx up: mlflow-users: error: {exc}")
         return

@@ -28,6 +28,7 @@ from typing import Any, Literal
 from pydantic import SecretStr
 
 from fx_assets.core.domain import EXPERIMENT_NAME, MODEL_NAME
+from fx_assets.core.pairs import model_name
 from fx_assets.core.settings import ConfigError, Settings
 
 TRAINING_USER = "fx-training"
@@ -180,6 +181,11 @@ def _grant(api: _Api, username: str, resource_type: str, resource_id: str, level
     api.call("POST", "/api/3.0/mlflow/users/permissions/revoke", json=key, missing_ok=True)
     api.call("POST", "/api/3.0/mlflow/users/permissions/grant", json={**key, "permission": level})
     return "granted"
+
+
+def book_models(settings: Settings) -> list[str]:
+    """The registered model of every pair of FX_PAIRS: each identity is granted on each."""
+    return [model_name(pair) for pair in settings.book]
 
 
 def provision(
