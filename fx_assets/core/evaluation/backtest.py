@@ -84,16 +84,51 @@ def _single_threaded(model: Any) -> Any:
     return model.set_params(**pinned) if pinned else model
 
 
+@dataclass(frozen=True)
+class Pooled:
+    """Training rows other than the pair's own: the book's (``pooled``), each block fitted
+    on ``x[masks[i]]``, ``y[masks[i]]`` (rows of every pair known before the block)."""
+
+    x: np.ndarray
+    y: np.ndarray
+    masks: dict[int, np.ndarray]
+
+
 def _fit_predict(
-    make: Callable[[], Any], x: np.ndarray, y: np.ndarray, blocks: Sequence[Block]
+    make: Callable[[], Any],
+    x: np.ndarray,
+    y: np.ndarray,
+    blocks: Sequence[Block],
+    pooled: Pooled | None = None,
 ) -> list[np.ndarray]:
     out = []
     for block in blocks:
         model = _single_threaded(make())
-        model.fit(x[: block.train_end], y[: block.train_end])
+        if pooled is None:
+            model.fit(x[: block.train_end], y[: block.train_end])
+        else:
+            mask = pooled.masks[block.start]
+            model.fit(pooled.x[mask], pooled.y[mask])
         proba = model.predict_proba(x[block.start : block.end])
         out.append(proba[:, list(model.classes_).index(1)])
     return out
+
+
+def _pooled(book: pd.DataFrame, dates: pd.Series, blocks: list[Block]) -> Pooled:
+    from fx_assets.core.training.pooled import book_rows, fold_rows
+
+    rows = book_rows(book).reset_index(drop=True)
+    index = pd.Series(np.arange(len(rows)))
+    masks = {}
+    for block in blocks:
+        end, decided = dates.iloc[block.train_end - 1], dates.iloc[block.train_end]
+        keep = fold_rows(rows.assign(_i=index), end, decided)["_i"].to_numpy()
+        mask = np.zeros(len(rows), dtype=bool)
+        mask[keep] = True
+        masks[block.start] = mask
+    return Pooled(
+        x=rows[FEATURES].to_numpy(dtype=float), y=rows[TARGET].to_numpy(dtype=int), masks=masks
+    )
 
 
 def _balanced_chunks(blocks: list[Block], chunks: int) -> list[list[Block]]:
@@ -109,19 +144,21 @@ def predict_walk_forward(
     blocks: list[Block],
     *,
     n_jobs: int = 2,
+    pooled: Pooled | None = None,
 ) -> np.ndarray:
     """P(up) for every row of ``blocks``, in row order; NaN for rows no block predicts.
 
     ``make`` returns a fresh unfitted classifier (picklable: workers are processes).
+    ``pooled``: fit each block on the book's rows instead of the pair's earlier ones.
     """
     workers = max(1, min(n_jobs, len(blocks)))
     # Several chunks per worker: a slow chunk on a busy core does not hold up the rest.
     chunks = _balanced_chunks(blocks, workers * 4 if workers > 1 else 1)
     if workers == 1:
-        results = [_fit_predict(make, x, y, chunk) for chunk in chunks]
+        results = [_fit_predict(make, x, y, chunk, pooled) for chunk in chunks]
     else:
         results = Parallel(n_jobs=workers, backend="loky")(
-            delayed(_fit_predict)(make, x, y, chunk) for chunk in chunks
+            delayed(_fit_predict)(make, x, y, chunk, pooled) for chunk in chunks
         )
     p = np.full(len(x), np.nan)
     for chunk, probas in zip(chunks, results, strict=True):
@@ -141,8 +178,14 @@ def backtest(
     gap: int = DEFAULT_GAP_DAYS,
     seed: int = SEED,
     n_jobs: int = 2,
+    book: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """One row per predicted feature date of ``eur_usd_final`` (the columns of COLUMNS).
+    """One row per predicted feature date of a pair's ``fx_final`` (the columns of COLUMNS).
+
+    ``book``: the modelling rows of every pair (``pair``, ``date``, FEATURES, target), for a
+    pooled recipe: each block is then fitted on the rows of every pair dated up to the
+    block's last training day and decided by the day after it (the pooled family's rule,
+    ``pooled.fold_rows``), and predicts this pair's rows as any other recipe.
 
     The recipe is ``family`` with ``params`` (``make_estimator``), or ``estimator``, a
     model whose unfitted clone is refit each block: the champion itself, so the backtest
@@ -166,7 +209,8 @@ def backtest(
         make = partial(make_estimator, family, dict(params or {}), seed)
     else:
         raise ValueError("backtest needs a recipe: family and params, or an estimator")
-    p = predict_walk_forward(make, x, y, blocks, n_jobs=n_jobs)
+    pooled = None if book is None else _pooled(book, pd.to_datetime(rows["date"]), blocks)
+    p = predict_walk_forward(make, x, y, blocks, n_jobs=n_jobs, pooled=pooled)
     trained_through = np.full(len(rows), -1)
     for block in blocks:
         trained_through[block.start : block.end] = block.train_end - 1

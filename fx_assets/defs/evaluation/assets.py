@@ -42,6 +42,7 @@ from fx_assets.core.models import registry
 from fx_assets.core.models.loader import ModelRefusedError, load_estimator
 from fx_assets.core.pairs import Pair
 from fx_assets.core.reports import BacktestReport, BacktestSummaryReport
+from fx_assets.core.training.pooled import POOLED
 from fx_assets.core.training.splits import InsufficientHistoryError
 from fx_assets.defs.contracts import asset_metadata, fail, table_metadata, validated
 from fx_assets.defs.ingestion.partitions import PAIRS
@@ -87,10 +88,14 @@ def fx_backtest(
         raise fail(str(exc)) from None
     wh = warehouse.get().for_pair(pair)
     final = wh.read(FINAL)
+    family = champion.tags.get(registry.TAG_FAMILY, "")
+    # A pooled champion is refit on the whole book's rows at each block, as it was trained.
+    book = warehouse.get().read(FINAL) if family == POOLED else None
     started = time.perf_counter()
     try:
         rows = backtest(
             final,
+            book=book,
             estimator=estimator,
             min_train=evaluation.min_train_days,
             refit_days=evaluation.refit_days,
@@ -102,7 +107,6 @@ def fx_backtest(
         return
     seconds = time.perf_counter() - started
     wh.replace_tables({BACKTEST: validated(BACKTEST, rows)})
-    family = champion.tags.get(registry.TAG_FAMILY, "")
     context.log.info(
         f"{pair} backtest of champion v{champion.version} ({family}): {len(rows)} days,"
         f" {rows['trained_through'].nunique()} refits in {seconds:.1f} s"

@@ -38,7 +38,8 @@ from fx_assets.core.training.modeling import (
     holdout_metrics,
     xy,
 )
-from fx_assets.core.training.tuning import tune
+from fx_assets.core.training.pooled import POOLED, evaluate_pooled
+from fx_assets.core.training.tuning import Tuning, tune
 from fx_assets.defs.contracts import fail
 from fx_assets.defs.ingestion.partitions import PAIRS
 from fx_assets.defs.monitoring.alerting import notifier
@@ -49,6 +50,7 @@ from fx_assets.defs.resources import (
     WarehouseResource,
     pair_parent_run_id,
 )
+from fx_assets.defs.training.pooled import book_rows_until, pooled_challenger
 
 _KINDS = {"pandas", "sql"}
 
@@ -66,13 +68,24 @@ def model_candidates(
     # dagster-mlflow's resource: the run's parent MLflow run, and mlflow's own API.
     mlflow: ResourceParam[MlFlow],
 ) -> MaterializeResult:
-    """Logistic regression, random forest and XGBoost, cross-validated on the training days."""
+    """Logistic regression, random forest, XGBoost and the pooled model (one model on every
+    pair's rows), cross-validated on this pair's training days."""
     pair = context.partition_key
     train = warehouse.get().for_pair(pair).read(TRAIN)
     x, y = xy(train)
     trials = evaluate_candidates(
         x, y, folds=training.cv_folds, gap=training.gap_days, seed=training.seed
     )
+    book = book_rows_until(warehouse, train)
+    if book["pair"].nunique() > 1:
+        # On this pair's own folds, each fitted on every pair's rows up to the fold's end.
+        trials.append(
+            evaluate_pooled(
+                book, pair, folds=training.cv_folds, gap=training.gap_days, seed=training.seed
+            )
+        )
+    else:
+        context.log.info(f"{pair}: a book of one pair, so no pooled candidate")
     winner = best(trials)
     settings = {"cv_folds": training.cv_folds, "cv_gap": training.gap_days, "train_rows": len(x)}
     parent_id = pair_parent_run_id(mlflow, pair)
@@ -137,27 +150,12 @@ def challenger_model(
     family = _candidates(context, pair).best_family
     wh = warehouse.get().for_pair(pair)
     train, test = wh.read(TRAIN), wh.read(TEST)
-    x, y = xy(train)
     client, parent_id = tracking_store.client(), pair_parent_run_id(mlflow, pair)
     trial_settings = {"cv_folds": training.cv_folds, "cv_gap": training.gap_days}
-    try:
-        tuning = tune(
-            family,
-            x,
-            y,
-            budget=training.tuning_budget,
-            timeout=training.tuning_timeout,
-            folds=training.cv_folds,
-            gap=training.gap_days,
-            seed=training.seed,
-            # Each Optuna trial becomes a run nested under the training's parent run.
-            on_trial=lambda trial: tracking.log_trial(
-                client, trial, parent_run_id=parent_id, settings=trial_settings, pair=pair
-            ),
-        )
-    except ValueError as exc:  # a budget or family the settings got wrong: one line
-        raise fail(f"{pair}: {exc}") from None
-    model = fit(family, tuning.best.params, train, training.seed)
+    if family == POOLED:
+        tuning, model = pooled_challenger(warehouse, training, pair, train, test)
+    else:
+        tuning, model = _tuned(family, training, train, client, parent_id, trial_settings, pair)
     metrics = holdout_metrics(model, test)
     cutoff = str(pd.Timestamp(train["date"].iloc[-1]).date())
     settings = {
@@ -290,3 +288,34 @@ def champion_model(
         mlflow_run_id=run_id,
     )
     return MaterializeResult(metadata=report.to_metadata())
+
+
+def _tuned(
+    family: str,
+    training: TrainingResource,
+    train: pd.DataFrame,
+    client: object,
+    parent_id: str | None,
+    trial_settings: dict[str, object],
+    pair: str,
+) -> tuple[Tuning, object]:
+    """The Optuna study over ``family`` on the pair's training days, and its best refit."""
+    x, y = xy(train)
+    try:
+        tuning = tune(
+            family,
+            x,
+            y,
+            budget=training.tuning_budget,
+            timeout=training.tuning_timeout,
+            folds=training.cv_folds,
+            gap=training.gap_days,
+            seed=training.seed,
+            # Each Optuna trial becomes a run nested under the training's parent run.
+            on_trial=lambda trial: tracking.log_trial(
+                client, trial, parent_run_id=parent_id, settings=trial_settings, pair=pair
+            ),
+        )
+    except ValueError as exc:  # a budget or family the settings got wrong: one line
+        raise fail(f"{pair}: {exc}") from None
+    return tuning, fit(family, tuning.best.params, train, training.seed)
