@@ -29,6 +29,7 @@ from fx_assets.core.reports import (
     RawReport,
     StepReport,
 )
+from fx_assets.core.training.pooled import POOLED
 
 Echo = Callable[[str], None]
 R = TypeVar("R", bound=StepReport)
@@ -100,15 +101,11 @@ def the_book(pairs: tuple[str, ...] | None = None) -> tuple[str, ...]:
     """The pairs to run (``--pair``, else FX_PAIRS), registered as "pair" partitions in the
     book's order; the instance's order after registration decides the ETL's ranges."""
     from fx_assets.core.settings import load_settings
-    from fx_assets.defs.ingestion.partitions import PAIRS
+    from fx_assets.defs.ingestion.partitions import register_pairs
 
     settings = load_settings()
     book = pairs or settings.book
-    instance = DagsterInstance.get()
-    known = instance.get_dynamic_partitions(PAIRS.name)
-    new = [p for p in (*settings.book, *book) if p not in known]
-    if new:
-        instance.add_dynamic_partitions(PAIRS.name, list(dict.fromkeys(new)))
+    register_pairs(DagsterInstance.get(), (*settings.book, *book))
     return book
 
 
@@ -272,10 +269,12 @@ def training_line(run: PairRun) -> str:
     decision = run.report(PromotionReport)
     if candidates is None or challenger is None or decision is None:
         return f"  {run.pair}  the run recorded no decision; see run {run.run_id}"
+    pooled = candidates.cv_pr_auc.get(POOLED)
+    beside = f"pooled {pooled:.4f}, " if pooled is not None and challenger.family != POOLED else ""
     line = (
         f"  {run.pair}  {challenger.family} v{challenger.model_version}"
         f" CV PR-AUC {candidates.best_cv_pr_auc:.4f}"
-        f" (always up {candidates.cv_baseline_pr_auc:.4f});"
+        f" ({beside}always up {candidates.cv_baseline_pr_auc:.4f});"
         f" {decision.decision}, champion v{decision.champion_version}"
     )
     summary = run.report(BacktestSummaryReport)

@@ -220,6 +220,19 @@ def describe(env: Mapping[str, str], home: Path, postgres: bool) -> list[str]:
     ]
 
 
+def register_book(home: Path, settings: Settings) -> None:
+    """FX_PAIRS as the instance's "pair" partitions before anything starts: a run launched
+    in the first seconds (from the UI or a test) finds its pair (the bootstrap sensor
+    would register them too, but only at its first tick)."""
+    from dagster import DagsterInstance
+
+    from fx_assets.defs.ingestion.partitions import register_pairs
+
+    os.environ["DAGSTER_HOME"] = str(home)
+    with DagsterInstance.get() as instance:
+        register_pairs(instance, settings.book)
+
+
 def up(args: argparse.Namespace) -> int:
     from honcho.manager import Manager
 
@@ -247,6 +260,7 @@ def up(args: argparse.Namespace) -> int:
     ensure_tracking_store(
         env["MLFLOW_BACKEND_STORE_URI"], settings.mlflow_artifact_root, lock_dir=settings.home
     )
+    register_book(home, settings)
     for line in describe(env, home, postgres):
         print(line)
     targets = [ep for ep in endpoints(args) if ep.service in chosen]

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from pytest_httpserver import HTTPServer
 
-from fx_assets.cli.run import PipelineError, run_predictions
+from fx_assets.cli.run import run_predictions
 from fx_assets.core.contracts import DRIFT, PERFORMANCE
+from fx_assets.core.domain import FEATURES
 from fx_assets.core.warehouse import Warehouse
 from tests.support.champions import (
     CUTOFF,
@@ -47,12 +48,12 @@ def test_a_failed_step_reaches_the_webhook_once(
     _reload_definitions()
     fill_warehouse(f"sqlite:///{home / 'warehouse.db'}", START, END)
     for _ in range(2):  # no champion yet: the predictions step fails, twice
-        with pytest.raises(PipelineError, match="no champion model"):
-            run_predictions(lambda _line: None)
+        _rows, failures = run_predictions(lambda _line: None)
+        assert "no champion model" in failures["EURUSD"]
     (request,) = [req for req, _ in httpserver.log]
     text = json.loads(request.get_data())["text"]
     assert text.startswith("[failure] predictions_job failed")
-    assert "step eur_usd_predictions: no champion model" in text
+    assert "step fx_predictions for EURUSD: EURUSD: no champion model" in text
     assert "run id " in text
     assert "fx-run-hook-token" not in text
 
@@ -64,10 +65,10 @@ def test_fx_run_predictions_prints_what_monitoring_found(home: Path) -> None:
     register_champion(final, CUTOFF)
     lines: list[str] = []
     run_predictions(lines.append)
-    monitoring = [line for line in lines if line.strip().startswith("monitoring:")]
+    monitoring = [line for line in lines if line.startswith("  EURUSD  monitoring: ")]
     assert len(monitoring) == 2, lines
     wh = Warehouse(url)
-    assert wh.count(DRIFT) == 18 and wh.count(PERFORMANCE) == 4
+    assert wh.count(DRIFT) == len(FEATURES) and wh.count(PERFORMANCE) == 4
     # The lines are the stored verdicts: what the table says, the check says, fx run says.
     assert monitoring[0].split("monitoring: ")[1].startswith(("drifted: ", "not drifted: "))
     perf = wh.read(PERFORMANCE)

@@ -29,8 +29,8 @@ def test_fx_run_with_too_little_history_stops_at_training(fx_home: Path) -> None
     assert len(at) == 1
     # The job and step, then the reason, then the run id: a few lines.
     where, reason, run_id = lines[at[0] : at[0] + 3]
-    assert where == "fx run: error: training_job failed at step eur_usd_split"
-    assert reason.startswith("  reason: eur_usd_final has")
+    assert where == "fx run: error: training_job failed at step fx_split for EURUSD"
+    assert reason.startswith("  reason: EURUSD: fx_final has")
     assert f"training needs at least {min_train_rows(5) + 1 + 500}" in reason
     assert run_id.startswith("  run id: ")
     assert "Traceback" not in done.stderr

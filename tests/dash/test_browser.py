@@ -73,7 +73,7 @@ TRAINING_ENV = {
     "FX_BACKTEST_MIN_TRAIN_DAYS": "100",
     "FX_BACKTEST_REFIT_DAYS": "30",
 }
-# The first step of `fx run` on its own: ingestion through eur_usd_final.
+# The first step of `fx run` on its own: ingestion through fx_final.
 ETL_ONLY = (
     "from fx_assets.cli.main import prepare_environment; prepare_environment(); "
     "from fx_assets.cli.run import run_etl; run_etl(print)"

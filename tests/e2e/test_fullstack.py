@@ -43,6 +43,8 @@ START = date(2025, 10, 1)
 TRAINING_ENV = {"FX_TEST_DAYS": "60", "FX_CV_FOLDS": "2", "FX_TUNING_BUDGET": "2"}
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
+PAIR = "EURUSD"
+ON_PAIR = {"dagster/partition": PAIR}
 
 
 @dataclass
@@ -127,18 +129,25 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         dbs.drop()
 
 
-def etl_partition_for(day: date) -> str:
-    from fx_assets.defs.ingestion.schedules import etl_partition_for
-
-    return etl_partition_for(day)
-
-
 def etl_range() -> dict[str, str]:
-    """Every partition (year) from START's to this year's."""
+    """EUR/USD's every partition (year) from START's to this year's."""
     from fx_assets.defs.ingestion.partitions import trading_year_partitions
 
     keys = trading_year_partitions(START).get_partition_keys(current_time=datetime.now(UTC))
-    return {RANGE_START: keys[0], RANGE_END: keys[-1]}
+    return {RANGE_START: f"{PAIR}|{keys[0]}", RANGE_END: f"{PAIR}|{keys[-1]}"}
+
+
+def features_run_after(stack: Stack, raw_run_id: str, timeout: float = 150) -> dict[str, Any]:
+    """The features run the features sensor launched for ``raw_run_id``'s new bars."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        runs = stack.dagster.runs({"dagster/sensor_name": "features_sensor"})
+        mine = [r for r in runs if r["tags"].get("fx/raw_run_id") == raw_run_id]
+        if mine:
+            assert len(mine) == 1 and mine[0]["jobName"] == "features_job", mine
+            return run_ok(stack, mine[0]["runId"], timeout=180)
+        time.sleep(2)
+    raise AssertionError(f"the features sensor launched no run for {raw_run_id}")
 
 
 def ecb_dates(first: date, last: date) -> list[date]:
@@ -172,8 +181,11 @@ def test_full_stack(stack: Stack, tmp_path: Path) -> None:
     # Queued by the webserver, then started by the daemon's queued-run coordinator.
     assert "RunEnqueuedEvent" in kinds and "RunStartingEvent" in kinds, kinds
     assert kinds.index("RunEnqueuedEvent") < kinds.index("RunStartingEvent"), kinds
-    # Every ECB fixing of the range once: none lost, none doubled (and no more than that).
+    # Every ECB fixing of the range once: none lost, none doubled (and no more than that),
+    # read through the seed's name (a view of EUR/USD's rows).
     assert stack.dates("eur_usd_raw") == expected
+    # The features sensor rebuilds the pair's features after the new bars.
+    features_run_after(stack, etl["runId"])
     staging, final = stack.dates("eur_usd_staging"), stack.dates("eur_usd_final")
     assert staging == expected
     assert final and final == expected[len(expected) - len(final) :]  # all but the warm-up
@@ -181,7 +193,7 @@ def test_full_stack(stack: Stack, tmp_path: Path) -> None:
 
     # 2. Training through GraphQL; a second training waits in the queue (tag limit) while
     #    the first runs; the first's champion reaches the model service.
-    first = dagster.launch("training_job")
+    first = dagster.launch("training_job", ON_PAIR)
     check_trainings_never_overlap(stack, first)
     training = run_ok(stack, first, timeout=420)
     assert training["tags"].get("fx/pool") == "training"
@@ -194,11 +206,11 @@ def test_full_stack(stack: Stack, tmp_path: Path) -> None:
     rerun_id = check_outage(stack, expected, staging, final)
     lap("outage and re-run")
 
-    # 4. The asset sensor sees the re-run's eur_usd_final and launches the predictions
+    # 4. The predictions sensor sees the re-run's fx_final and launches the predictions
     #    run by itself; the forecast goes through the model service into the warehouse.
     predictions = wait_sensor_run(stack, rerun_id)
     run_ok(stack, predictions["runId"], timeout=300)
-    meta = dagster.latest_materialization("eur_usd_predictions")
+    meta = dagster.latest_materialization("fx_predictions")
     assert meta["runId"] == predictions["runId"] and meta["scored"] == "model service", meta
     lap("sensor-launched predictions")
 
@@ -214,7 +226,9 @@ def test_full_stack(stack: Stack, tmp_path: Path) -> None:
     assert (final[-1], version) in stored, stored
 
     # 5. The dashboard page, in a real browser, shows that forecast.
-    text = page_text(stack.dash, tmp_path, [f"feature date {body['feature_date']}"])
+    text = page_text(
+        f"{stack.dash}/pair/{PAIR}", tmp_path, [f"feature date {body['feature_date']}"]
+    )
     assert f"version {version}" in text, text
     assert "UP" in text if body["direction"] == 1 else "DOWN OR FLAT" in text, text
     lap("service and dashboard")
@@ -243,7 +257,7 @@ def check_trainings_never_overlap(stack: Stack, first: str, window: float = 12) 
         assert status in ("QUEUED", "STARTING", "NOT_STARTED"), status
         assert time.monotonic() < deadline, f"first training still {status}"
         time.sleep(0.5)
-    second = dagster.launch("training_job")
+    second = dagster.launch("training_job", ON_PAIR)
     watched = time.monotonic()
     seen = 0
     while time.monotonic() - watched < window:
@@ -288,7 +302,7 @@ def wait_service_serves(stack: Stack, version: str, timeout: float = 90) -> None
 
 
 def wait_sensor_run(stack: Stack, final_run_id: str, timeout: float = 150) -> dict[str, Any]:
-    """The predictions run the sensor launched for ``final_run_id``'s eur_usd_final."""
+    """The predictions run the sensor launched for ``final_run_id``'s fx_final."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         runs = stack.dagster.runs({"dagster/sensor_name": "predictions_sensor"})
@@ -307,7 +321,7 @@ def check_reader_role(stack: Stack) -> None:
         conn.rollback()
         conn.execute("BEGIN READ WRITE")
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            conn.execute("DELETE FROM eur_usd_predictions")
+            conn.execute("DELETE FROM fx_predictions")
 
 
 def check_outage(
@@ -320,20 +334,18 @@ def check_outage(
     admin = psycopg.connect(stack.dbs.admin_url(stack.dbs.name("warehouse")), autocommit=False)
     try:
         # Hold the staging table so that the step is caught inside its write.
-        admin.execute("LOCK TABLE eur_usd_staging IN ACCESS EXCLUSIVE MODE")
-        # The daily run: the newest completed trading day, then the tables downstream.
-        daily = {"dagster/partition": etl_partition_for(datetime.now(UTC).date())}
-        run_id = dagster.launch("etl_job", daily)
-        blocked = wait_blocked_delete(stack, "eur_usd_staging", admin.info.backend_pid)
+        admin.execute("LOCK TABLE fx_staging IN ACCESS EXCLUSIVE MODE")
+        # The pair's features, as the features sensor launches them after the daily bars.
+        run_id = dagster.launch("features_job", ON_PAIR)
+        blocked = wait_blocked_delete(stack, "fx_staging", admin.info.backend_pid)
         outage_s = pg_outage(stack.dbs, seconds=0)
     finally:
         admin.close()
     failed = dagster.wait(run_id, timeout=180)
     assert failed["status"] == "FAILURE", failed
     steps = {s["stepKey"]: s["status"] for s in failed["stepStats"]}
-    assert steps.get("eur_usd_raw") == "SUCCESS", steps
-    assert steps.get("eur_usd_staging") == "FAILURE", steps
-    assert steps.get("eur_usd_final") in (None, "SKIPPED"), steps
+    assert steps.get("fx_staging") == "FAILURE", steps
+    assert steps.get("fx_final") in (None, "SKIPPED"), steps
     errors = dagster.errors(run_id)
     assert "terminating connection due to administrator command" in errors, errors
     print(f"fullstack: PostgreSQL down {outage_s:.1f} s under backend {blocked}")

@@ -15,8 +15,8 @@ from fx_assets.core.contracts import FINAL, PREDICTIONS
 from fx_assets.core.models import registry
 from fx_assets.core.models.ranges import from_column
 from fx_assets.core.warehouse import Warehouse
-from fx_assets.defs.inference.assets import eur_usd_predictions
-from fx_assets.defs.inference.checks import eur_usd_predictions_schema
+from fx_assets.defs.inference.assets import fx_predictions
+from fx_assets.defs.inference.checks import fx_predictions_schema
 from fx_assets.defs.resources import MlflowResource, ModelServiceResource, WarehouseResource
 from fx_serving.schemas import EXAMPLE_ROW
 from tests.support.champions import (
@@ -27,6 +27,7 @@ from tests.support.champions import (
     use_home,
     uvicorn_process,
 )
+from tests.support.code_location import register_pairs
 
 TOKEN = "process-test-token-0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -64,14 +65,17 @@ def test_routes_of_the_real_process(service: str, world: World) -> None:
 
 
 def _materialize(url: str, service: ModelServiceResource, **kwargs: bool):  # type: ignore[no-untyped-def]
+    instance = DagsterInstance.ephemeral()
+    register_pairs(instance)
     return materialize(
-        [eur_usd_predictions, eur_usd_predictions_schema],
+        [fx_predictions, fx_predictions_schema],
         resources={
             "warehouse": WarehouseResource(url=url),
             "tracking_store": MlflowResource(tracking_uri=registry.tracking_uri()),
             "model_service": service,
         },
-        instance=DagsterInstance.ephemeral(),
+        instance=instance,
+        partition_key="EURUSD",
         **kwargs,
     )
 

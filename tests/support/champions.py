@@ -203,7 +203,7 @@ def _answers(url: str) -> bool:
 
 
 def ecb_tables(start: date, end: date) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``eur_usd_staging`` and ``eur_usd_final`` rows built from the shipped ECB rates."""
+    """EUR/USD's ``fx_staging`` and ``fx_final`` rows built from the shipped ECB rates."""
     staging = build_features(EcbSource().fetch(start, end))
     return staging, build_final(staging)
 

@@ -130,14 +130,19 @@ def start_fx_up(
     env: dict[str, str], log: Path, services: tuple[str, ...] = ()
 ) -> tuple[Tracked, dict[str, int]]:
     """``fx up`` (or some of its ``services``) on free ports; the caller's FX_/DAGSTER_/
-    MLFLOW_/TWELVEDATA_ variables are dropped so that ``env`` alone configures it. Returns
-    the process and its ports."""
+    MLFLOW_/TWELVEDATA_ variables are dropped so that ``env`` alone configures it (with a
+    book of one pair, EUR/USD, unless ``env`` names FX_PAIRS). Returns the process and its
+    ports."""
     ports = {k: free_port() for k in ("dagster", "mlflow", "api", "dash", "code")}
-    full_env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("FX_", "DAGSTER_", "MLFLOW_", "TWELVEDATA_"))
-    } | env
+    full_env = (
+        {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("FX_", "DAGSTER_", "MLFLOW_", "TWELVEDATA_"))
+        }
+        | {"FX_PAIRS": "EURUSD"}
+        | env
+    )
     cmd = [sys.executable, "-m", "fx_assets.cli.main", "up", *services]
     cmd += [f"--{k}-port={v}" for k, v in ports.items()]
     return Tracked.start(cmd, full_env, log), ports

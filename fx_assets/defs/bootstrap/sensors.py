@@ -37,7 +37,7 @@ from fx_assets.core.models.inference import ServiceScorer, ServiceUnavailableErr
 from fx_assets.core.settings import load_settings
 from fx_assets.dagster_adapter import partition_range_tags
 from fx_assets.defs.inference.sensors import BOOTSTRAP_TAG, predictions_job
-from fx_assets.defs.ingestion.partitions import PAIRS, history_range, raw_key
+from fx_assets.defs.ingestion.partitions import PAIRS, history_range, raw_key, register_pairs
 from fx_assets.defs.ingestion.schedules import etl_job, features_job
 from fx_assets.defs.resources import MarketDataResource, ModelServiceResource, WarehouseResource
 from fx_assets.defs.training.schedules import training_job
@@ -74,11 +74,7 @@ def _etl_request(
 
 def _register(context: SensorEvaluationContext) -> list[str]:
     """FX_PAIRS' pairs added to the "pair" partitions (a new one on any tick); the new ones."""
-    known = set(context.instance.get_dynamic_partitions(PAIRS.name))
-    new = [pair for pair in load_settings().book if pair not in known]
-    if new:
-        context.instance.add_dynamic_partitions(PAIRS.name, new)
-    return new
+    return register_pairs(context.instance, load_settings().book)
 
 
 def _champion_served(model_service: ModelServiceResource) -> bool:

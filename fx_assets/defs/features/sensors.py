@@ -41,7 +41,7 @@ def features_sensor(
         RunRequest(
             run_key=f"{RAW.name}:{asset_event.run_id}:{pair}",
             partition_key=pair,
-            tags={"fx/trigger": RAW.name, "fx/pair": pair},
+            tags={"fx/trigger": RAW.name, "fx/raw_run_id": asset_event.run_id, "fx/pair": pair},
         )
         for pair in pairs
     ]

@@ -28,9 +28,11 @@ start date trims the window inside the asset instead (years before it hold no ro
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 
 from dagster import (
+    DagsterInstance,
     DynamicPartitionsDefinition,
     MultiPartitionKey,
     MultiPartitionsDefinition,
@@ -95,3 +97,13 @@ def years_by_pair(keys: list[str]) -> dict[str, list[str]]:
         pair, year = (dims[PAIR_DIMENSION], dims[YEAR_DIMENSION]) if dims else key.split("|")
         out.setdefault(pair, []).append(year)
     return {pair: sorted(years) for pair, years in out.items()}
+
+
+def register_pairs(instance: DagsterInstance, pairs: Iterable[str]) -> list[str]:
+    """Add ``pairs`` to the instance's "pair" partitions, in order; the ones that were new.
+    The bootstrap sensor, ``fx run`` and ``fx up`` call it with FX_PAIRS."""
+    known = set(instance.get_dynamic_partitions(PAIRS.name))
+    new = list(dict.fromkeys(p for p in pairs if p not in known))
+    if new:
+        instance.add_dynamic_partitions(PAIRS.name, new)
+    return new
