@@ -16,23 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.fx_process import fx_env
 from tests.support.market_data import provider_series, write_provider_csv
 
 SECRET = "td-never-printed-71c2"
-# A short history and a small search keep each run to tens of seconds.
-FAST = {
-    "FX_PAIRS": "EURUSD",
-    "FX_START_DATE": "2016-01-04",
-    "FX_TEST_DAYS": "250",
-    "FX_CV_FOLDS": "3",
-    "FX_TUNING_BUDGET": "3",
-}
-
-
-def fx_env(home: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("FX_", "MLFLOW_", "DAGSTER"))}
-    env.update({"FX_HOME": str(home), **FAST, **extra})
-    return env
 
 
 def fx_run(home: Path, *args: str, **extra: str) -> subprocess.Popen[str]:
