@@ -210,8 +210,9 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait()
 
 
-def make_champion(family: str) -> str:
-    """Train ``family`` on ECB features, register it by the training contract, crown it."""
+def make_champion(family: str, name: str | None = None) -> str:
+    """Train ``family`` on ECB features, register it by the training contract (as ``name``,
+    a pair's registered model; default EUR/USD's), crown it."""
     import mlflow
     import mlflow.sklearn
     from mlflow.models import infer_signature
@@ -242,13 +243,14 @@ def make_champion(family: str) -> str:
 
         model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
     model.fit(x, y)
+    name = name or registry.MODEL_NAME
     registry.configure_mlflow()
     with mlflow.start_run():
         info = mlflow.sklearn.log_model(
             model,
             name="model",
             signature=infer_signature(x.head(50), model.predict_proba(x.head(50))),
-            registered_model_name=registry.MODEL_NAME,
+            registered_model_name=name,
             pyfunc_predict_fn="predict_proba",
             pip_requirements=["scikit-learn", "xgboost-cpu"],
             # As training does: trees and boosters are the only non-sklearn types to trust.
@@ -256,7 +258,7 @@ def make_champion(family: str) -> str:
         )
     version = str(info.registered_model_version)
     client = registry.client()
-    record_artifact_hash(client, version)  # the loader refuses a version without it
+    record_artifact_hash(client, version, name)  # the loader refuses a version without it
     tags = {
         registry.TAG_LIFECYCLE: "champion",
         registry.TAG_FEATURES: ",".join(FEATURES),
@@ -265,8 +267,8 @@ def make_champion(family: str) -> str:
         TAG_FEATURE_RANGES: Ranges.of(known, FEATURES).to_tag(),
     }
     for key, value in tags.items():
-        client.set_model_version_tag(registry.MODEL_NAME, version, key, value)
-    client.set_registered_model_alias(registry.MODEL_NAME, registry.CHAMPION, version)
+        client.set_model_version_tag(name, version, key, value)
+    client.set_registered_model_alias(name, registry.CHAMPION, version)
     return version
 
 
@@ -297,6 +299,13 @@ def main() -> None:
     parser.add_argument(
         "--model", default="xgboost", choices=["xgboost", "random_forest", "logistic"]
     )
+    parser.add_argument(
+        "--pairs",
+        type=int,
+        default=7,
+        help="champions the service holds (the first N of the seven majors); requests go to"
+        " the last one's",
+    )
     parser.add_argument("--requests-c1", type=int, default=3000)
     parser.add_argument("--requests-c16", type=int, default=5000, help="python client only")
     parser.add_argument("--mlflow-requests-c1", type=int, default=500)
@@ -320,15 +329,20 @@ def main() -> None:
     for var in ("FX_WAREHOUSE_URL", "MLFLOW_TRACKING_URI", "FX_API_TOKEN"):
         os.environ.pop(var, None)
     sys.path.insert(0, str(ROOT))
+    from fx_assets.core.pairs import DEFAULT_BOOK, model_name
+
+    book = DEFAULT_BOOK[: max(1, args.pairs)]
+    os.environ["FX_PAIRS"] = ",".join(book)
     from fx_assets.core.domain import FEATURES
     from fx_assets.core.ingestion.sources import EcbSource
     from fx_assets.core.models.champion import load_champion
     from fx_assets.core.settings import load_settings
 
     if not args.home:
-        print(f"training a {args.model} champion in {home} ...", flush=True)
-        make_champion(args.model)
-    champion = load_champion()
+        print(f"training {len(book)} {args.model} champion(s) in {home} ...", flush=True)
+        for pair in book:
+            make_champion(args.model, model_name(pair))
+    champion = load_champion(name=model_name(book[-1]))
     print(
         f"champion: {champion.name} v{champion.version} "
         f"({type(champion.estimator).__name__}, {len(champion.features)} features, "
@@ -340,7 +354,8 @@ def main() -> None:
 
     last = build_final(build_features(bars)).iloc[-1]
     row = {f: float(last[f]) for f in FEATURES}
-    ours_body = json.dumps({"rows": [row]})
+    # The book's last pair: the request goes through the service's pair routing.
+    ours_body = json.dumps({"pair": book[-1], "rows": [row]})
     mlflow_body = json.dumps(
         {"dataframe_split": {"columns": features, "data": [[row[f] for f in features]]}}
     )
