@@ -167,9 +167,12 @@ def test_helm_values_repeat_the_instance_settings_of_dagster_yaml() -> None:
     coordinator = daemon["runCoordinator"]
     assert coordinator["enabled"] and coordinator["type"] == instance["run_coordinator"]["class"]
     queued = coordinator["config"]["queuedRunCoordinator"]
-    expected = instance["run_coordinator"]["config"]
+    expected = instance["concurrency"]["runs"]
     assert queued["maxConcurrentRuns"] == expected["max_concurrent_runs"]
-    assert queued["dequeueIntervalSeconds"] == expected["dequeue_interval_seconds"]
+    assert (
+        queued["dequeueIntervalSeconds"]
+        == (instance["run_coordinator"]["config"]["dequeue_interval_seconds"])
+    )
     assert queued["tagConcurrencyLimits"] == expected["tag_concurrency_limits"]
     retries = instance["run_retries"]
     assert daemon["runRetries"] == {

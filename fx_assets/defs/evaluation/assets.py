@@ -61,6 +61,8 @@ _KINDS = {"scikitlearn", "pandas", "sql"}
     # Too short a history skips the backtest (and its summary) instead of failing the
     # training run it belongs to: the promotion has already happened.
     output_required=False,
+    # Dozens of refits: the instance's pool limit (dagster.yaml) bounds them across runs.
+    pool="backtest",
 )
 def eur_usd_backtest(
     context: AssetExecutionContext,

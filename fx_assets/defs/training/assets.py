@@ -111,6 +111,8 @@ def eur_usd_split(warehouse: WarehouseResource, training: TrainingResource):
     deps=[TRAIN.name],
     group_name="training",
     kinds={"scikitlearn", "xgboost", "mlflow"},
+    # Model fits: the instance's pool limit (dagster.yaml) bounds them across runs.
+    pool="training",
 )
 def model_candidates(
     warehouse: WarehouseResource,
@@ -157,6 +159,7 @@ def model_candidates(
     deps=[TEST.name],
     group_name="training",
     kinds={"scikitlearn", "mlflow"},
+    pool="training",
 )
 def challenger_model(
     context: AssetExecutionContext,

@@ -6,14 +6,14 @@ from dagster import (
     RunRequest,
     ScheduleEvaluationContext,
     define_asset_job,
-    in_process_executor,
     schedule,
 )
 from dagster_mlflow import end_mlflow_on_run_finished
 
 training_job = define_asset_job(
     "training_job",
-    executor_def=in_process_executor,
+    # No executor of its own: FX_EXECUTOR's (fx_assets/defs/execution.py), in process by
+    # default, the Celery workers in the deployment.
     # The backtest of the (possibly new) champion runs after the promotion, in the same run:
     # its MLflow run nests under the training's parent run.
     selection=AssetSelection.groups("training", "evaluation"),
