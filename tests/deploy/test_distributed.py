@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -37,6 +38,7 @@ from tests.support.distributed import (
     mlflow_server,
     purge_queue,
     s3_env,
+    start_job,
     start_worker,
     step_workers,
 )
@@ -210,3 +212,57 @@ def test_steps_run_on_both_workers_and_give_the_in_process_numbers(
     assert got.probabilities == reference.probabilities
     pd.testing.assert_frame_equal(got.backtest, reference.backtest, check_exact=True)
     pd.testing.assert_frame_equal(got.summary, reference.summary, check_exact=True)
+
+
+def _wait_for_step(
+    cluster: Cluster, step: str, old: set[str], timeout: float = 600
+) -> tuple[str, str]:
+    """(run id, worker) once a worker has started ``step`` of a run not in ``old``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        runs = [r for r in cluster.runs() if r.run_id not in old]
+        if runs:
+            with cluster.instance() as inst:
+                placed = step_workers(inst, runs[0].run_id)
+            if step in placed:
+                return runs[0].run_id, placed[step][0]
+        time.sleep(0.5)
+    raise AssertionError(f"no worker started {step} in {timeout:.0f} s")
+
+
+def test_a_worker_killed_mid_step_loses_nothing_and_a_rerun_duplicates_nothing(
+    cluster: Cluster, reference: Outcome
+) -> None:
+    before = {r.run_id for r in cluster.runs()}
+    orchestrator = start_job("training_job", cluster.env, cluster.tmp / "orchestrator", "kill.log")
+    try:
+        # The tuning: the longest step, seconds in; killed like a lost container, all at once.
+        run_id, node = _wait_for_step(cluster, "challenger_model", before)
+        time.sleep(3)
+        (victim,) = [w for w in cluster.workers if w.node() == node]
+        assert victim.kill(), "the worker was not running"
+        orchestrator.popen.wait(600)
+    finally:
+        orchestrator.stop()
+    with cluster.instance() as inst:
+        run = inst.get_run_by_id(run_id)
+        placed = step_workers(inst, run_id)
+        # Its broker connection gone, the worker's unacknowledged step went to the other.
+        (survivor,) = [w.node() for w in cluster.workers if w.node() != node]
+        assert placed["challenger_model"] == [node, survivor], placed
+        assert run.status.value == "SUCCESS", orchestrator.tail()
+        done = [
+            e.step_key
+            for e in inst.all_logs(run_id)
+            if e.is_dagster_event and e.dagster_event.event_type_value == "STEP_SUCCESS"
+        ]
+    assert done.count("challenger_model") == 1
+    # A rerun on the surviving worker: every table holds each key once, the same numbers.
+    code, log = cluster.run("rerun.log")
+    assert code == 0, log[-4000:]
+    got = outcome(cluster.warehouse_url, cluster.tracking_uri, cluster.tmp / "reader")
+    assert not got.backtest.duplicated("feature_date").any()
+    assert not got.summary.duplicated("strategy").any()
+    pd.testing.assert_frame_equal(got.backtest, reference.backtest, check_exact=True)
+    pd.testing.assert_frame_equal(got.summary, reference.summary, check_exact=True)
+    assert got.champion == reference.champion

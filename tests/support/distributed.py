@@ -238,6 +238,14 @@ def execute_job(
     return subprocess.CompletedProcess(cmd, done.returncode, (folder / log).read_text(), "")
 
 
+def start_job(job: str, env: dict[str, str], folder: Path, log: str) -> Tracked:
+    """``dagster job execute`` in the background (see ``execute_job``)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    exe = Path(sys.executable).parent / "dagster"
+    cmd = [str(exe), "job", "execute", "-m", "fx_assets.definitions", "-j", job]
+    return Tracked.start(cmd, env, folder / log, cwd=folder)
+
+
 def step_workers(instance: object, run_id: str) -> dict[str, list[str]]:
     """step key -> the node names of the workers that started it, in order."""
     from dagster import DagsterEventType
