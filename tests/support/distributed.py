@@ -225,12 +225,20 @@ def start_worker(name: str, folder: Path, env: dict[str, str], cpu: int | None =
 
 
 def execute_job(
-    job: str, env: dict[str, str], folder: Path, log: str, timeout: float = 900
+    job: str,
+    env: dict[str, str],
+    folder: Path,
+    log: str,
+    timeout: float = 900,
+    cpu: int | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """``dagster job execute`` of the code location's ``job``: the run's orchestrator."""
+    """``dagster job execute`` of the code location's ``job``: the run's orchestrator (and,
+    in process, its steps); on core ``cpu`` if given."""
     folder.mkdir(parents=True, exist_ok=True)
     exe = Path(sys.executable).parent / "dagster"
     cmd = [str(exe), "job", "execute", "-m", "fx_assets.definitions", "-j", job]
+    if cpu is not None:
+        cmd = ["taskset", "-c", str(cpu), *cmd]
     with (folder / log).open("w") as out:
         done = subprocess.run(
             cmd, env=env, cwd=folder, stdout=out, stderr=subprocess.STDOUT, timeout=timeout
