@@ -38,6 +38,7 @@ from tests.support.distributed import (
     mlflow_server,
     purge_queue,
     s3_env,
+    s3_server,
     start_job,
     start_worker,
     step_workers,
@@ -142,10 +143,6 @@ def dbs() -> Iterator[Databases]:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory, dbs: Databases) -> Iterator[Cluster]:
-    from moto.server import ThreadedMotoServer  # noqa: F401  (moto[s3]: a dev dependency)
-
-    from tests.support.distributed import s3_server
-
     tmp = tmp_path_factory.mktemp("distributed")
     purge_queue()
     dagster_db, warehouse_db, mlflow_db = (dbs.create(x) for x in ("dagster", "wh", "mlflow"))
@@ -214,6 +211,16 @@ def test_steps_run_on_both_workers_and_give_the_in_process_numbers(
     pd.testing.assert_frame_equal(got.summary, reference.summary, check_exact=True)
 
 
+def versions_of(cluster: Cluster, run_id: str) -> list[Any]:
+    """The registered versions a Dagster run made."""
+    from fx_assets.core.models import registry
+
+    with environ({"FX_HOME": str(cluster.tmp / "reader")}):
+        client = registry.client(cluster.tracking_uri)
+        found = client.search_model_versions(f"name='{registry.MODEL_NAME}'")
+    return [v for v in found if v.tags.get(registry.TAG_DAGSTER_RUN_ID) == run_id]
+
+
 def _wait_for_step(
     cluster: Cluster, step: str, old: set[str], timeout: float = 600
 ) -> tuple[str, str]:
@@ -226,7 +233,7 @@ def _wait_for_step(
                 placed = step_workers(inst, runs[0].run_id)
             if step in placed:
                 return runs[0].run_id, placed[step][0]
-        time.sleep(0.5)
+        time.sleep(0.2)
     raise AssertionError(f"no worker started {step} in {timeout:.0f} s")
 
 
@@ -238,7 +245,7 @@ def test_a_worker_killed_mid_step_loses_nothing_and_a_rerun_duplicates_nothing(
     try:
         # The tuning: the longest step, seconds in; killed like a lost container, all at once.
         run_id, node = _wait_for_step(cluster, "challenger_model", before)
-        time.sleep(3)
+        time.sleep(1)
         (victim,) = [w for w in cluster.workers if w.node() == node]
         assert victim.kill(), "the worker was not running"
         orchestrator.popen.wait(600)
@@ -257,6 +264,8 @@ def test_a_worker_killed_mid_step_loses_nothing_and_a_rerun_duplicates_nothing(
             if e.is_dagster_event and e.dagster_event.event_type_value == "STEP_SUCCESS"
         ]
     assert done.count("challenger_model") == 1
+    # The killed attempt registered nothing: the run's challenger is one model version.
+    assert len(versions_of(cluster, run_id)) == 1
     # A rerun on the surviving worker: every table holds each key once, the same numbers.
     code, log = cluster.run("rerun.log")
     assert code == 0, log[-4000:]

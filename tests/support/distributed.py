@@ -29,13 +29,14 @@ from tests.support import ROOT
 from tests.support.fullstack import Tracked, descendants, free_port, kill_pids
 
 BROKER = "pyamqp://guest:guest@127.0.0.1:5672//"
-# What every process of the cluster gets besides its own folders: the settings the brief
-# run needs (few folds, one tuning trial, a short backtest).
+# What every process of the cluster gets besides its own folders: a brief run (few folds,
+# a short backtest) whose tuning still lasts long enough (about 10 s on a warm worker) for
+# a worker to be killed in the middle of it.
 KNOBS = {
     "FX_TEST_DAYS": "40",
     "FX_GAP_DAYS": "1",
     "FX_CV_FOLDS": "2",
-    "FX_TUNING_BUDGET": "2",
+    "FX_TUNING_BUDGET": "12",
     "FX_BACKTEST_MIN_TRAIN_DAYS": "150",
     "FX_BACKTEST_REFIT_DAYS": "40",
 }
@@ -72,7 +73,7 @@ class Databases:
         return sa.create_engine(url, isolation_level="AUTOCOMMIT")
 
     def create(self, what: str) -> str:
-        name = f"{self.prefix}_{what}"
+        name = f"{self.prefix}_{len(self.made)}_{what}"
         engine = self._admin()
         with engine.connect() as conn:
             conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
