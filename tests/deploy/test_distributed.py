@@ -275,3 +275,38 @@ def test_a_worker_killed_mid_step_loses_nothing_and_a_rerun_duplicates_nothing(
     pd.testing.assert_frame_equal(got.backtest, reference.backtest, check_exact=True)
     pd.testing.assert_frame_equal(got.summary, reference.summary, check_exact=True)
     assert got.champion == reference.champion
+
+
+def test_a_step_whose_process_dies_fails_the_run_in_a_line_naming_it(
+    cluster: Cluster, reference: Outcome
+) -> None:
+    before = {r.run_id for r in cluster.runs()}
+    orchestrator = start_job("training_job", cluster.env, cluster.tmp / "orchestrator", "oom.log")
+    try:
+        run_id, node = _wait_for_step(cluster, "challenger_model", before)
+        time.sleep(1)
+        (worker,) = [w for w in cluster.workers if w.node() == node]
+        # The step's own process, as the OOM killer would: not redelivered (it could loop).
+        assert worker.kill_pool_process(), "no step was running"
+        orchestrator.popen.wait(600)
+    finally:
+        orchestrator.stop()
+    with cluster.instance() as inst:
+        run = inst.get_run_by_id(run_id)
+        # What the UI shows of the failure: the errors the run's events carry.
+        failures = []
+        for e in inst.all_logs(run_id):
+            data = e.dagster_event.event_specific_data if e.is_dagster_event else None
+            error = getattr(data, "error", None)
+            failures.append(f"{e.message}\n{error.to_string() if error else ''}")
+    assert run.status.value == "FAILURE"
+    named = {ln for f in failures for ln in f.splitlines() if ln.startswith("[challenger_model]")}
+    assert len(named) == 1, "\n".join(failures)
+    assert "WorkerLostError" in named.pop()
+    # The worker lives on: a rerun completes and duplicates nothing.
+    code, log = cluster.run("after-oom.log")
+    assert code == 0, log[-4000:]
+    got = outcome(cluster.warehouse_url, cluster.tracking_uri, cluster.tmp / "reader")
+    assert not got.backtest.duplicated("feature_date").any()
+    pd.testing.assert_frame_equal(got.backtest, reference.backtest, check_exact=True)
+    assert got.champion == reference.champion

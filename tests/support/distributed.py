@@ -200,6 +200,22 @@ class Worker:
         self.process.popen.wait(10)
         return killed
 
+    def kill_pool_process(self) -> list[int]:
+        """SIGKILL only the process running the worker's step (what the kernel's OOM killer
+        does); the worker itself lives on and starts a new one."""
+        root = self.process.popen.pid
+        main = [pid for pid in descendants(root) if _parent(pid) == root]
+        pool = {pid: 0 for m in main for pid in descendants(m) if _parent(pid) == m}
+        return kill_pids(pool)
+
+
+def _parent(pid: int) -> int | None:
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(raw[raw.rindex(")") + 2 :].split()[1])
+
 
 def start_worker(name: str, folder: Path, env: dict[str, str], cpu: int | None = None) -> Worker:
     """``dagster-celery worker start`` with the deployment's worker config, one step at a
