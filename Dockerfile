@@ -60,6 +60,8 @@ ENV PATH=/opt/venv/bin:$PATH \
 # shared by the code server, the webserver and the daemon.
 COPY dagster.yaml /opt/dagster/dagster_home/dagster.yaml
 COPY deploy/dagster/workspace.yaml /opt/dagster/workspace.yaml
+# The Celery workers' config (docker-compose.yml's celery-worker: dagster-celery worker start).
+COPY deploy/dagster/celery.yaml /opt/dagster/celery.yaml
 COPY deploy/healthcheck.py /opt/fx/healthcheck.py
 # MLflow's authentication settings (no secret: see the file); compose points
 # MLFLOW_AUTH_CONFIG_PATH here for the MLflow server.

@@ -238,6 +238,29 @@ class Settings(BaseSettings):
         " pair (0.0001, or 0.01 for JPY quotes)",
     )
 
+    # --- where steps run (docs/scale.md) ----------------------------------------------
+    executor: Literal["in_process", "multiprocess", "celery", "k8s"] = Field(
+        "in_process",
+        description="where a run's steps execute: `in_process` (one process), `multiprocess` "
+        "(a process per step on this machine), `celery` (dagster-celery workers on "
+        "`FX_CELERY_BROKER_URL`), `k8s` (a Kubernetes Job per step, the Helm chart)",
+    )
+    celery_broker_url: SecretStr | None = Field(
+        None,
+        description="the workers' broker for `FX_EXECUTOR=celery`, e.g. "
+        "`pyamqp://user:password@rabbitmq:5672//` (a secret: it holds a password)",
+    )
+    io_bucket: str | None = Field(
+        None,
+        description="S3/MinIO bucket for values one step hands the next (needed with "
+        "`celery` and `k8s`: workers share no disk); unset: the Dagster instance's folder",
+    )
+    s3_endpoint_url: str | None = Field(
+        None, description="that object store's URL when it is not AWS (MinIO: `http://minio:9000`)"
+    )
+    s3_access_key: str | None = Field(None, description="its access key id")
+    s3_secret_key: SecretStr | None = Field(None, description="its secret key (a secret)")
+
     # --- consumers ----------------------------------------------------------------------
     model_service_url: str | None = Field(
         None, description="set: predictions go through the model service over HTTP"
@@ -306,6 +329,11 @@ class Settings(BaseSettings):
         "mlflow_training_password",
         "mlflow_service_password",
         "mlflow_dashboard_password",
+        "celery_broker_url",
+        "io_bucket",
+        "s3_endpoint_url",
+        "s3_access_key",
+        "s3_secret_key",
         mode="before",
     )
     @classmethod

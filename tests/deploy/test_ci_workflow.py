@@ -67,8 +67,11 @@ def test_workflow_runs_the_steps_of_ci_run() -> None:
         assert step in ci_run and step in runs("lint"), step
     assert "pytest" in runs("tests") and "pytest -m fullstack" in runs("fullstack")
     # Between them the two test jobs select every test but the buildah one, which the
-    # image job replaces with Docker itself.
-    assert '-m "not fullstack and not container"' in runs("tests")
+    # image job replaces with Docker itself; the distributed one runs where RabbitMQ
+    # listens on loopback, as under .ci/run.
+    assert '-m "not fullstack and not container and not distributed"' in runs("tests")
+    assert "pytest -m distributed" in runs("fullstack") and "rabbitmq-server" in runs("fullstack")
+    assert "rabbitmq-server" in ci_run
     tests = workflow()["jobs"]["tests"]
     assert tests["services"]["postgres"]["image"].startswith("postgres:")
     assert "FX_TEST_POSTGRES_URL" in tests["env"]

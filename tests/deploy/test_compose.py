@@ -40,12 +40,16 @@ LONG_RUNNING = {
     "alertmanager",
     "dagster-webserver-readonly",
     "proxy",
+    "rabbitmq",
+    "celery-worker",
 }
 ONE_SHOT = {"minio-init", "warehouse-init", "mlflow-init"}
 # The code each service of ours runs: its environment must hold what that code reads.
 ENTRY_MODULES = {
     # definitions.py loads the defs folder at run time; resources.py is what reads settings.
     "dagster-code": "fx_assets.defs.resources",
+    # The workers load the same definitions: the same reads.
+    "celery-worker": "fx_assets.defs.resources",
     "model-service": "fx_serving.app",
     "dashboard": "fx_dash.app",
 }
@@ -163,7 +167,7 @@ def test_services_use_their_own_roles_and_predictions_go_through_the_model_servi
         return svc[name]["environment"]
 
     assert env("dagster-code")["FX_MODEL_SERVICE_URL"] == "http://model-service:8000"
-    for writer in ("dagster-code", "warehouse-init"):
+    for writer in ("dagster-code", "celery-worker", "warehouse-init"):
         assert env(writer)["FX_WAREHOUSE_URL"].startswith("postgresql://fx_warehouse:"), writer
     for reader in ("model-service", "dashboard"):
         assert env(reader)["FX_WAREHOUSE_URL"].startswith("postgresql://fx_reader:"), reader
@@ -302,8 +306,9 @@ def test_dagster_config_files_get_their_variables() -> None:
     instance_vars, workspace_vars = _env_refs(dagster_yaml), _env_refs(workspace)
     assert instance_vars >= {"DAGSTER_PG_HOST", "DAGSTER_PG_PASSWORD"}
     assert workspace_vars == {"DAGSTER_CODE_HOST", "DAGSTER_CODE_PORT"}
-    # Runs execute in the code server (the default run launcher), so it needs the instance.
-    for name in ("dagster-code", "dagster-webserver", "dagster-daemon"):
+    # Runs are orchestrated in the code server (the default run launcher) and their steps
+    # execute on the Celery workers: both need the instance.
+    for name in ("dagster-code", "celery-worker", "dagster-webserver", "dagster-daemon"):
         provided = set(services()[name]["environment"])
         assert instance_vars <= provided, (name, instance_vars - provided)
     for name in ("dagster-webserver", "dagster-daemon"):
@@ -383,3 +388,32 @@ def test_promtool_accepts_the_configuration_and_rules(tmp_path: Path) -> None:
     checked = subprocess.run([exe, "check", "config", str(config)], capture_output=True, text=True)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "SUCCESS" in checked.stdout + checked.stderr
+
+
+# --- Celery ------------------------------------------------------------------------------
+def test_workers_run_the_image_with_the_code_servers_settings_on_the_broker() -> None:
+    svc = services()
+    worker, code = svc["celery-worker"], svc["dagster-code"]
+    assert worker["build"] == code["build"] and worker["image"] == code["image"]
+    # Same definitions, same settings: a step executes as the run that sent it expects.
+    assert worker["environment"] == code["environment"]
+    env = worker["environment"]
+    assert env["FX_EXECUTOR"] == "celery"
+    assert env["FX_CELERY_BROKER_URL"].startswith("pyamqp://fx:${RABBITMQ_PASSWORD:?")
+    assert env["FX_CELERY_BROKER_URL"].endswith("@rabbitmq:5672//")
+    # Values between steps on MinIO, with a key of their own (not MLflow's, not root).
+    assert env["FX_S3_ENDPOINT_URL"] == "http://minio:9000"
+    assert env["FX_S3_ACCESS_KEY"].startswith("${FX_S3_ACCESS_KEY:?")
+    init = svc["minio-init"]
+    assert "FX_S3_ACCESS_KEY" in init["environment"] and "$$FX_IO_BUCKET" in init["command"][0]
+    # The worker command: dagster-celery with the image's copy of deploy/dagster/celery.yaml.
+    assert worker["command"][:3] == ["dagster-celery", "worker", "start"]
+    assert "--config-yaml=/opt/dagster/celery.yaml" in worker["command"]
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "COPY deploy/dagster/celery.yaml /opt/dagster/celery.yaml" in dockerfile
+    assert str(worker["deploy"]["replicas"]).startswith("${FX_CELERY_WORKERS:-")
+    for name in ("celery-worker", "dagster-code"):
+        assert svc[name]["depends_on"]["rabbitmq"] == {"condition": "service_healthy"}, name
+    rabbit = svc["rabbitmq"]
+    assert rabbit["environment"]["RABBITMQ_DEFAULT_PASS"].startswith("${RABBITMQ_PASSWORD:?")
+    assert "ports" not in rabbit and rabbit["networks"] == ["broker"]

@@ -25,13 +25,24 @@ MAY_REACH = {
         "dagster-daemon",
         "model-service",
         "dashboard",
+        "celery-worker",
     },
-    "minio": {"minio-init", "mlflow"},
+    # The workers keep the values between steps in their own bucket.
+    "minio": {"minio-init", "mlflow", "celery-worker"},
+    # Who publishes steps and who runs them; nobody else.
+    "rabbitmq": {"dagster-code", "celery-worker"},
     "dashboard": {"postgres", "mlflow", "proxy"},
-    "model-service": {"postgres", "mlflow", "dagster-code", "prometheus", "proxy"},
+    "model-service": {
+        "postgres",
+        "mlflow",
+        "dagster-code",
+        "celery-worker",
+        "prometheus",
+        "proxy",
+    },
     "prometheus": {"model-service", "alertmanager", "proxy"},
     "alertmanager": {"prometheus"},
-    "mlflow-init": {"mlflow", "dagster-code"},
+    "mlflow-init": {"mlflow", "dagster-code", "celery-worker"},
 }
 
 
@@ -58,13 +69,13 @@ def test_every_container_is_hardened_and_limited(name: str) -> None:
 
 
 def test_every_network_is_internal_but_the_ways_out() -> None:
-    # The proxy's published ports; the code server's downloads and alert webhooks, and
-    # Alertmanager's (the same webhook).
+    # The proxy's published ports; the code server's and the Celery workers' downloads and
+    # alert webhooks (a step runs on either), and Alertmanager's (the same webhook).
     networks: dict[str, Any] = compose()["networks"]
     open_ = {n for n, spec in networks.items() if not (spec or {}).get("internal")}
     assert open_ == {"public", "egress", "alert-egress"}
     on_open = {n for n, spec in services().items() if open_ & set(spec["networks"])}
-    assert on_open == {"proxy", "dagster-code", "alertmanager"}
+    assert on_open == {"proxy", "dagster-code", "celery-worker", "alertmanager"}
     used = {net for spec in services().values() for net in spec["networks"]}
     assert used == set(networks), "a declared network nobody uses, or an undeclared one"
 
@@ -75,7 +86,14 @@ def test_each_service_reaches_only_what_it_needs(name: str) -> None:
 
 
 def test_the_dashboard_never_reaches_the_code_server_minio_or_the_run_launcher() -> None:
-    assert not reach("dashboard") & {"dagster-code", "minio", "dagster-webserver", "dagster-daemon"}
+    assert not reach("dashboard") & {
+        "dagster-code",
+        "celery-worker",
+        "rabbitmq",
+        "minio",
+        "dagster-webserver",
+        "dagster-daemon",
+    }
 
 
 def test_mlflow_authenticates_and_each_client_signs_in_as_its_own_identity() -> None:

@@ -44,11 +44,14 @@ def test_dagster_yaml_is_postgres_from_env_with_queue_limits_retries_and_no_tele
         monkeypatch.setenv(var, value)
     shutil.copy(source, tmp_path / "dagster.yaml")
     config, _ = dagster_instance_config(str(tmp_path))  # validates against Dagster's schema
-    coordinator = config["run_coordinator"]
-    assert coordinator["class"] == "QueuedRunCoordinator"
-    assert coordinator["config"]["max_concurrent_runs"] >= 1
-    limits = coordinator["config"]["tag_concurrency_limits"]
-    assert {"key": "fx/pool", "value": "training", "limit": 1} in limits
+    assert config["run_coordinator"]["class"] == "QueuedRunCoordinator"
+    # The queue's limits sit in `concurrency: runs:` beside the pools' (Dagster refuses
+    # them in the run coordinator once pools are configured).
+    runs = config["concurrency"]["runs"]
+    assert runs["max_concurrent_runs"] >= 1
+    assert {"key": "fx/pool", "value": "training", "limit": 1} in runs["tag_concurrency_limits"]
+    pools = config["concurrency"]["pools"]
+    assert pools["granularity"] == "op" and pools["default_limit"] >= 1
     assert config["run_retries"]["enabled"] and config["run_retries"]["max_retries"] >= 1
     assert config["telemetry"] == {"enabled": False}
     assert "not-in-the-file" not in source.read_text()
@@ -60,7 +63,7 @@ def test_training_runs_carry_the_tag_the_queue_limits() -> None:
     defs = load()
 
     raw = yaml.safe_load((ROOT / "dagster.yaml").read_text())
-    limit = raw["run_coordinator"]["config"]["tag_concurrency_limits"][0]
+    limit = raw["concurrency"]["runs"]["tag_concurrency_limits"][0]
     assert defs.resolve_job_def("training_job").tags.get(limit["key"]) == limit["value"]
     assert limit["limit"] == 1
 
@@ -80,8 +83,13 @@ def test_the_instance_file_without_postgres_is_sqlite_in_the_dagster_home_with_t
         assert type(instance.run_storage).__name__ == "SqliteRunStorage"
         assert (tmp_path / "history" / "runs.db").exists()
         assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
-        limits = instance.run_coordinator.get_run_queue_config().tag_concurrency_limits
+        # What the daemon's queue applies (`concurrency: runs:` over the coordinator's).
+        concurrency = instance.get_concurrency_config()
+        assert concurrency.run_queue_config is not None
+        limits = concurrency.run_queue_config.tag_concurrency_limits
         assert {"key": "fx/pool", "value": "training", "limit": 1} in limits
+        # The pools of the training and backtest assets get the file's default limit.
+        assert concurrency.pool_config.default_pool_limit == 2
         assert instance.run_retries_enabled and not instance.telemetry_enabled
     finally:
         instance.dispose()

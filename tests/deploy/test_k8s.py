@@ -167,9 +167,12 @@ def test_helm_values_repeat_the_instance_settings_of_dagster_yaml() -> None:
     coordinator = daemon["runCoordinator"]
     assert coordinator["enabled"] and coordinator["type"] == instance["run_coordinator"]["class"]
     queued = coordinator["config"]["queuedRunCoordinator"]
-    expected = instance["run_coordinator"]["config"]
+    expected = instance["concurrency"]["runs"]
     assert queued["maxConcurrentRuns"] == expected["max_concurrent_runs"]
-    assert queued["dequeueIntervalSeconds"] == expected["dequeue_interval_seconds"]
+    assert (
+        queued["dequeueIntervalSeconds"]
+        == (instance["run_coordinator"]["config"]["dequeue_interval_seconds"])
+    )
     assert queued["tagConcurrencyLimits"] == expected["tag_concurrency_limits"]
     retries = instance["run_retries"]
     assert daemon["runRetries"] == {
@@ -200,3 +203,17 @@ def test_chart_version_matches_the_locked_dagster() -> None:
     text = (ROOT / "deploy" / "helm" / "values.yaml").read_text()
     assert f"--version {dagster}" in text, "the chart's version is the dagster package's"
     assert f"--version {dagster}" in (ROOT / "docs" / "deploy.md").read_text()
+
+
+def test_helm_values_run_steps_as_kubernetes_jobs_with_values_on_object_storage() -> None:
+    from fx_assets.core.settings import Settings
+
+    (deployment,) = values()["dagster-user-deployments"]["deployments"]
+    env = {e["name"]: e["value"] for e in deployment["env"]}
+    assert env["FX_EXECUTOR"] == "k8s" and env["FX_IO_BUCKET"]
+    # What the code location makes of them: a valid setting, and the bucket it needs.
+    settings = Settings.model_validate({k.removeprefix("FX_").lower(): v for k, v in env.items()})
+    assert settings.executor == "k8s" and settings.io_bucket == env["FX_IO_BUCKET"]
+    # The step pods' image holds dagster-k8s (requirements.lock, through deploy/lock.in).
+    assert re.search(r"^dagster-k8s==", (ROOT / "requirements.lock").read_text(), flags=re.M)
+    assert "FX_S3_SECRET_KEY" not in env  # a secret: in fx-code-env

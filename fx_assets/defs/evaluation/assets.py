@@ -66,6 +66,8 @@ _KINDS = {"scikitlearn", "pandas", "sql"}
     # training run it belongs to: the promotion has already happened.
     output_required=False,
     partitions_def=PAIRS,
+    # Dozens of refits: the instance's pool limit (dagster.yaml) bounds them across runs.
+    pool="backtest",
 )
 def fx_backtest(
     context: AssetExecutionContext,

@@ -60,6 +60,8 @@ _KINDS = {"pandas", "sql"}
     group_name="training",
     kinds={"scikitlearn", "xgboost", "mlflow"},
     partitions_def=PAIRS,
+    # Model fits: the instance's pool limit (dagster.yaml) bounds them across runs.
+    pool="training",
 )
 def model_candidates(
     context: AssetExecutionContext,
@@ -137,6 +139,7 @@ def _candidates(context: AssetExecutionContext, pair: str) -> CandidatesReport:
     group_name="training",
     kinds={"scikitlearn", "mlflow"},
     partitions_def=PAIRS,
+    pool="training",
 )
 def challenger_model(
     context: AssetExecutionContext,

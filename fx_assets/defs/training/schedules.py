@@ -7,7 +7,6 @@ from dagster import (
     ScheduleEvaluationContext,
     SkipReason,
     define_asset_job,
-    in_process_executor,
     schedule,
 )
 from dagster_mlflow import end_mlflow_on_run_finished
@@ -16,7 +15,8 @@ from fx_assets.defs.ingestion.partitions import PAIRS
 
 training_job = define_asset_job(
     "training_job",
-    executor_def=in_process_executor,
+    # No executor of its own: FX_EXECUTOR's (fx_assets/defs/execution.py), in process by
+    # default, the Celery workers in the deployment.
     # One run per pair: a pair whose training fails fails alone, and its run names it.
     partitions_def=PAIRS,
     # The backtest of the (possibly new) champion runs after the promotion, in the same run:

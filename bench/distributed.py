@@ -1,0 +1,159 @@
+"""Time the training job on dagster-celery workers: one worker against two, each pinned to
+one core (taskset), and the same job in process, on the same data.
+
+Each scenario gets fresh stores (Dagster instance, warehouse and MLflow databases on the
+PostgreSQL server given, an MLflow server, S3 from moto for the values between steps) and
+the local RabbitMQ on 127.0.0.1:5672, as tests/deploy/test_distributed.py has them; the
+workers run `dagster-celery worker start` with deploy/dagster/celery.yaml. It prints the
+wall times, two workers over one (the issue's target: at most 0.6 once the job holds a
+book of pairs whose trainings can run side by side; a single pair's chain of steps
+cannot), and the Celery executor's cost per step against the in-process one:
+(one worker's wall time - in process on one core) / steps. Each figure is the second of
+two runs, on workers that have loaded the code location.
+
+    python bench/distributed.py [--server postgresql://postgres@127.0.0.1:5432/postgres]
+                                [--start 2015-01-01] [--end 2025-09-30]
+
+Settings (FX_CV_FOLDS, FX_TUNING_BUDGET, FX_TEST_DAYS, FX_BACKTEST_*) default to a
+moderate weekly training below; the environment overrides them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+import time
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from tempfile import TemporaryDirectory
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+# One way to start a cluster: the distributed test's helpers.
+from tests.support.champions import fill_warehouse  # noqa: E402
+from tests.support.distributed import (  # noqa: E402
+    BROKER,
+    Databases,
+    base_env,
+    broker_up,
+    dagster_home,
+    execute_job,
+    instance_env,
+    mlflow_server,
+    purge_queue,
+    s3_env,
+    s3_server,
+    start_worker,
+)
+
+SETTINGS = {
+    "FX_TEST_DAYS": "250",
+    "FX_GAP_DAYS": "1",
+    "FX_CV_FOLDS": "3",
+    "FX_TUNING_BUDGET": "8",
+    "FX_BACKTEST_MIN_TRAIN_DAYS": "750",
+    "FX_BACKTEST_REFIT_DAYS": "63",
+}
+
+
+@contextlib.contextmanager
+def stores(dbs: Databases, tmp: Path, start: date, end: date) -> Iterator[dict[str, str]]:
+    """Fresh databases, an MLflow server and S3; the variables every process gets."""
+    dagster_db, warehouse_db, mlflow_db = (dbs.create(x) for x in ("dagster", "wh", "mlflow"))
+    warehouse = dbs.url(warehouse_db)
+    fill_warehouse(warehouse, start, end)
+    with (
+        s3_server() as s3,
+        mlflow_server(dbs.url(mlflow_db, "postgresql+psycopg2"), tmp / "mlflow") as tracking,
+    ):
+        knobs = {k: os.environ.get(k, v) for k, v in SETTINGS.items()}
+        yield (
+            base_env()
+            | knobs
+            | instance_env(dbs, dagster_db)
+            | s3_env(s3)
+            | {
+                "FX_WAREHOUSE_URL": warehouse,
+                "MLFLOW_TRACKING_URI": tracking,
+            }
+        )
+
+
+def timed_run(env: dict[str, str], folder: Path, cpu: int | None = None) -> float:
+    """The second of two training runs: the first loads the code location into each worker
+    process (10 to 15 s each, once in a worker's life) and promotes the first champion;
+    the second is the steady weekly case."""
+    home = dagster_home(folder / "dagster")
+    env = env | {"DAGSTER_HOME": str(home), "FX_HOME": str(folder / "fx")}
+    seconds = 0.0
+    for attempt in ("warm-up", "timed"):
+        began = time.perf_counter()
+        done = execute_job("training_job", env, folder, f"{attempt}.log", timeout=7200, cpu=cpu)
+        seconds = time.perf_counter() - began
+        if done.returncode != 0:
+            raise SystemExit(f"the training run failed; see {folder / f'{attempt}.log'}")
+    return seconds
+
+
+def steps_of(env: dict[str, str], folder: Path) -> int:
+    from dagster import DagsterEventType, DagsterInstance
+
+    os.environ.update({k: v for k, v in env.items() if k.startswith("DAGSTER_PG_")})
+    with DagsterInstance.from_config(str(folder / "dagster")) as instance:
+        run = instance.get_runs(limit=1)[0]
+        return len(instance.all_logs(run.run_id, of_type=DagsterEventType.STEP_SUCCESS))
+
+
+def scenario(
+    dbs: Databases, tmp: Path, start: date, end: date, workers: int | None
+) -> tuple[float, int]:
+    """Wall time and steps of one training run: in process (None) or on ``workers``."""
+    with stores(dbs, tmp, start, end) as env:
+        if workers is None:
+            # On one core, as one worker: the difference is the executor's own cost.
+            return timed_run(env, tmp / "run", cpu=0), 0
+        env |= {"FX_EXECUTOR": "celery", "FX_CELERY_BROKER_URL": BROKER}
+        purge_queue()
+        started = [start_worker(f"b{i}", tmp / f"b{i}", env, cpu=i) for i in range(workers)]
+        try:
+            seconds = timed_run(env, tmp / "run")
+            return seconds, steps_of(env, tmp / "run")
+        finally:
+            for w in started:
+                w.process.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--server", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--start", type=date.fromisoformat, default=date(2015, 1, 1))
+    parser.add_argument("--end", type=date.fromisoformat, default=date(2025, 9, 30))
+    args = parser.parse_args()
+    if not broker_up():
+        raise SystemExit("no RabbitMQ on 127.0.0.1:5672: start rabbitmq-server (see .ci/run)")
+    if (os.cpu_count() or 1) < 2:
+        raise SystemExit("two workers pinned to two cores need two cores")
+    dbs = Databases(args.server)
+    try:
+        with TemporaryDirectory(prefix="fx-bench-distributed-") as tmp:
+            base = Path(tmp)
+            inproc, _ = scenario(dbs, base / "in_process", args.start, args.end, None)
+            one, steps = scenario(dbs, base / "one", args.start, args.end, 1)
+            two, _ = scenario(dbs, base / "two", args.start, args.end, 2)
+    finally:
+        dbs.drop()
+    print(f"training job, {args.start} to {args.end}, {steps} steps")
+    print("| executor | wall time (s) |\n|---|---|")
+    print(f"| in process, 1 core | {inproc:.1f} |")
+    print(f"| celery, 1 worker on 1 core | {one:.1f} |")
+    print(f"| celery, 2 workers on 1 core each | {two:.1f} |")
+    print(f"two workers / one worker: {two / one:.2f} (target at most 0.60 with a book)")
+    print(f"Celery cost per step against in process: {(one - inproc) / max(steps, 1):.2f} s")
+
+
+if __name__ == "__main__":
+    main()
