@@ -1,10 +1,12 @@
-"""The training and evaluation on two real dagster-celery workers (``pytest -m distributed``).
+"""The book's training and evaluation on two real dagster-celery workers
+(``pytest -m distributed``).
 
 The local RabbitMQ broker, the Dagster instance on PostgreSQL (the deployment's own
 dagster.yaml), the warehouse on PostgreSQL, an MLflow server, S3 for the values between
-steps, and two workers that share none of their folders. The run must spread its steps over
-both workers and give the numbers an in-process run gives on the same data, to the last
-digit; a worker killed mid-step must not lose the run, and a rerun duplicates nothing.
+steps, and two workers that share none of their folders. The training runs of a book of
+three pairs (one run per pair, side by side) must spread their steps over both workers
+and give the numbers in-process runs give on the same data, to the last digit; a worker
+killed mid-step must not lose the run, and a rerun duplicates nothing.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ pytestmark = [pytest.mark.distributed, pytest.mark.postgres, pytest.mark.timeout
 
 # About 330 feature rows: 40 test days, 150 rows before the backtest's first refit.
 START, END = date(2024, 6, 1), date(2025, 9, 30)
+PAIRS = ("EURUSD", "GBPUSD", "USDJPY")
 # The champion's tags that carry its numbers (not run ids, times or the artifact's hash).
 NUMBERS = ("family", "features", "training_cutoff", "test_pr_auc", "baseline_pr_auc", "cv_pr_auc")
 
@@ -84,16 +87,18 @@ class Outcome:
     summary: pd.DataFrame
 
 
-def outcome(warehouse_url: str, tracking_uri: str, home: Path) -> Outcome:
+def outcome(warehouse_url: str, tracking_uri: str, home: Path, pair: str = "EURUSD") -> Outcome:
     from fx_assets.core.models import registry
     from fx_assets.core.models.champion import load_champion
+    from fx_assets.core.pairs import model_name
 
+    name = model_name(pair)
     with environ({"FX_HOME": str(home), "MLFLOW_TRACKING_URI": tracking_uri}):
         client = registry.client(tracking_uri)
-        version = registry.alias_version(client, registry.CHAMPION)
-        assert version is not None, "no champion"
-        champion = load_champion(client)
-    wh = Warehouse(warehouse_url)
+        version = registry.alias_version(client, registry.CHAMPION, name=name)
+        assert version is not None, f"no champion of {name}"
+        champion = load_champion(client, name)
+    wh = Warehouse(warehouse_url).for_pair(pair)
     final = wh.read(FINAL)
     probabilities = champion.estimator.predict_proba(final[list(FEATURES)])[:, 1]
     return Outcome(
@@ -114,9 +119,23 @@ class Cluster:
     tracking_uri: str
     workers: list[Worker]
 
-    def run(self, log: str) -> tuple[int, str]:
-        done = execute_job("training_job", self.env, self.tmp / "orchestrator", log)
+    def run(self, log: str, pair: str = "EURUSD") -> tuple[int, str]:
+        done = execute_job("training_job", self.env, self.tmp / "orchestrator", log, pair=pair)
         return done.returncode, done.stdout
+
+    def run_book(self, prefix: str) -> dict[str, tuple[int, str]]:
+        """Every pair's training run at once, as the weekly schedule asks for them."""
+        started = {
+            pair: start_job(
+                "training_job", self.env, self.tmp / f"orchestrator-{pair}", f"{prefix}.log", pair
+            )
+            for pair in PAIRS
+        }
+        out = {}
+        for pair, job in started.items():
+            job.popen.wait(900)
+            out[pair] = (job.popen.returncode, job.tail())
+        return out
 
     @contextlib.contextmanager
     def instance(self) -> Iterator[Any]:
@@ -147,9 +166,11 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, dbs: Databases) -> Iterato
     purge_queue()
     dagster_db, warehouse_db, mlflow_db = (dbs.create(x) for x in ("dagster", "wh", "mlflow"))
     warehouse_url = dbs.url(warehouse_db)
-    fill_warehouse(warehouse_url, START, END)
+    for pair in PAIRS:
+        fill_warehouse(warehouse_url, START, END, pair)
     home = dagster_home(tmp / "orchestrator" / "dagster")
     pg = instance_env(dbs, dagster_db)
+    book(pg, home)
     with (
         s3_server() as s3,
         mlflow_server(dbs.url(mlflow_db, "postgresql+psycopg2"), tmp / "mlflow") as tracking,
@@ -175,40 +196,64 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, dbs: Databases) -> Iterato
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory: pytest.TempPathFactory, dbs: Databases) -> Outcome:
-    """The same training in one process: the default executor, its own stores."""
+def reference(tmp_path_factory: pytest.TempPathFactory, dbs: Databases) -> dict[str, Outcome]:
+    """The same trainings in one process, pair after pair: the default executor, its own
+    stores."""
     tmp = tmp_path_factory.mktemp("in_process")
     warehouse_url = dbs.url(dbs.create("ref"))
-    fill_warehouse(warehouse_url, START, END)
+    for pair in PAIRS:
+        fill_warehouse(warehouse_url, START, END, pair)
     tracking = f"sqlite:///{tmp / 'fx' / 'mlflow.db'}"
+    home = dagster_home(tmp / "dagster")
+    book({}, home)
     env = base_env() | KNOBS
     env |= {
         "FX_HOME": str(tmp / "fx"),
-        "DAGSTER_HOME": str(dagster_home(tmp / "dagster")),  # no DAGSTER_PG_*: SQLite
+        "DAGSTER_HOME": str(home),  # no DAGSTER_PG_*: SQLite
         "FX_WAREHOUSE_URL": warehouse_url,
     }
-    done = execute_job("training_job", env, tmp, "run.log")
-    assert done.returncode == 0, done.stdout[-4000:]
-    return outcome(warehouse_url, tracking, tmp / "fx")
+    for pair in PAIRS:
+        done = execute_job("training_job", env, tmp, f"run-{pair}.log", pair=pair)
+        assert done.returncode == 0, done.stdout[-4000:]
+    return {pair: outcome(warehouse_url, tracking, tmp / "fx", pair) for pair in PAIRS}
 
 
-def test_steps_run_on_both_workers_and_give_the_in_process_numbers(
-    cluster: Cluster, reference: Outcome
+def book(instance_env: dict[str, str], home: Path) -> None:
+    """The book's pairs as the instance's partitions (the bootstrap sensor's job)."""
+    from dagster import DagsterInstance
+
+    from fx_assets.defs.ingestion.partitions import register_pairs
+
+    with (
+        environ({**instance_env, "DAGSTER_HOME": str(home)}),
+        DagsterInstance.from_config(str(home)) as inst,
+    ):
+        register_pairs(inst, PAIRS)
+
+
+def test_the_books_steps_run_on_both_workers_and_give_the_in_process_numbers(
+    cluster: Cluster, reference: dict[str, Outcome]
 ) -> None:
-    code, log = cluster.run("first.log")
-    assert code == 0, log[-4000:]
-    (run,) = cluster.runs()
-    assert run.status.value == "SUCCESS"
+    for pair, (code, log) in cluster.run_book("first").items():
+        assert code == 0, f"{pair}: {log[-4000:]}"
+    runs = cluster.runs()
+    assert sorted(r.tags["dagster/partition"] for r in runs) == sorted(PAIRS)
+    assert all(r.status.value == "SUCCESS" for r in runs)
+    placed: dict[str, list[str]] = {}
     with cluster.instance() as inst:
-        placed = step_workers(inst, run.run_id)
+        for run in runs:
+            for step, nodes in step_workers(inst, run.run_id).items():
+                placed.setdefault(step, []).extend(nodes)
     nodes = {w.node() for w in cluster.workers}
-    assert {"model_candidates", "challenger_model", "eur_usd_backtest"} <= set(placed)
+    assert {"model_candidates", "challenger_model", "fx_backtest"} <= set(placed)
     assert {n for ws in placed.values() for n in ws} == nodes, placed
-    got = outcome(cluster.warehouse_url, cluster.tracking_uri, cluster.tmp / "reader")
-    assert got.champion == reference.champion
-    assert got.probabilities == reference.probabilities
-    pd.testing.assert_frame_equal(got.backtest, reference.backtest, check_exact=True)
-    pd.testing.assert_frame_equal(got.summary, reference.summary, check_exact=True)
+    for pair in PAIRS:
+        got = outcome(cluster.warehouse_url, cluster.tracking_uri, cluster.tmp / "reader", pair)
+        want = reference[pair]
+        assert got.champion == want.champion, pair
+        assert got.probabilities == want.probabilities, pair
+        pd.testing.assert_frame_equal(got.backtest, want.backtest, check_exact=True)
+        pd.testing.assert_frame_equal(got.summary, want.summary, check_exact=True)
 
 
 def versions_of(cluster: Cluster, run_id: str) -> list[Any]:
@@ -238,10 +283,13 @@ def _wait_for_step(
 
 
 def test_a_worker_killed_mid_step_loses_nothing_and_a_rerun_duplicates_nothing(
-    cluster: Cluster, reference: Outcome
+    cluster: Cluster, reference: dict[str, Outcome]
 ) -> None:
+    want = reference["EURUSD"]
     before = {r.run_id for r in cluster.runs()}
-    orchestrator = start_job("training_job", cluster.env, cluster.tmp / "orchestrator", "kill.log")
+    orchestrator = start_job(
+        "training_job", cluster.env, cluster.tmp / "orchestrator", "kill.log", "EURUSD"
+    )
     try:
         # The tuning: the longest step, seconds in; killed like a lost container, all at once.
         run_id, node = _wait_for_step(cluster, "challenger_model", before)
@@ -272,16 +320,19 @@ def test_a_worker_killed_mid_step_loses_nothing_and_a_rerun_duplicates_nothing(
     got = outcome(cluster.warehouse_url, cluster.tracking_uri, cluster.tmp / "reader")
     assert not got.backtest.duplicated("feature_date").any()
     assert not got.summary.duplicated("strategy").any()
-    pd.testing.assert_frame_equal(got.backtest, reference.backtest, check_exact=True)
-    pd.testing.assert_frame_equal(got.summary, reference.summary, check_exact=True)
-    assert got.champion == reference.champion
+    pd.testing.assert_frame_equal(got.backtest, want.backtest, check_exact=True)
+    pd.testing.assert_frame_equal(got.summary, want.summary, check_exact=True)
+    assert got.champion == want.champion
 
 
 def test_a_step_whose_process_dies_fails_the_run_in_a_line_naming_it(
-    cluster: Cluster, reference: Outcome
+    cluster: Cluster, reference: dict[str, Outcome]
 ) -> None:
+    want = reference["EURUSD"]
     before = {r.run_id for r in cluster.runs()}
-    orchestrator = start_job("training_job", cluster.env, cluster.tmp / "orchestrator", "oom.log")
+    orchestrator = start_job(
+        "training_job", cluster.env, cluster.tmp / "orchestrator", "oom.log", "EURUSD"
+    )
     try:
         run_id, node = _wait_for_step(cluster, "challenger_model", before)
         time.sleep(1)
@@ -308,5 +359,5 @@ def test_a_step_whose_process_dies_fails_the_run_in_a_line_naming_it(
     assert code == 0, log[-4000:]
     got = outcome(cluster.warehouse_url, cluster.tracking_uri, cluster.tmp / "reader")
     assert not got.backtest.duplicated("feature_date").any()
-    pd.testing.assert_frame_equal(got.backtest, reference.backtest, check_exact=True)
-    assert got.champion == reference.champion
+    pd.testing.assert_frame_equal(got.backtest, want.backtest, check_exact=True)
+    assert got.champion == want.champion

@@ -202,16 +202,18 @@ def _answers(url: str) -> bool:
         return False
 
 
-def ecb_tables(start: date, end: date) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """EUR/USD's ``fx_staging`` and ``fx_final`` rows built from the shipped ECB rates."""
-    staging = build_features(EcbSource().fetch(start, end))
+def ecb_tables(
+    start: date, end: date, pair: str = DEFAULT_PAIR
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``pair``'s ``fx_staging`` and ``fx_final`` rows from the shipped ECB rates (a book of
+    that pair alone for the cross-currency features)."""
+    staging = build_features(EcbSource().fetch(start, end, pair=pair), pair=pair)
     return staging, build_final(staging)
 
 
 def fill_warehouse(url: str, start: date, end: date, pair: str = DEFAULT_PAIR) -> pd.DataFrame:
-    """Write ``pair``'s staging and final for [start, end] (EUR/USD's ECB rows: until the
-    sources give every pair, another pair borrows them); return final."""
-    staging, final = ecb_tables(start, end)
+    """Write ``pair``'s staging and final for [start, end] from its ECB cross; its final."""
+    staging, final = ecb_tables(start, end, pair)
     wh = Warehouse(url).for_pair(pair)
     wh.replace_all(STAGING, staging)
     wh.replace_all(FINAL, final)

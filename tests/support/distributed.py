@@ -10,6 +10,7 @@ instance with ``dagster job execute``, as a person would from a shell.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import socket
@@ -241,6 +242,14 @@ def start_worker(name: str, folder: Path, env: dict[str, str], cpu: int | None =
     return Worker(name, process)
 
 
+def _job_command(job: str, pair: str | None) -> list[str]:
+    exe = Path(sys.executable).parent / "dagster"
+    cmd = [str(exe), "job", "execute", "-m", "fx_assets.definitions", "-j", job]
+    if pair is not None:
+        cmd += ["--tags", json.dumps({"dagster/partition": pair})]
+    return cmd
+
+
 def execute_job(
     job: str,
     env: dict[str, str],
@@ -248,12 +257,12 @@ def execute_job(
     log: str,
     timeout: float = 900,
     cpu: int | None = None,
+    pair: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """``dagster job execute`` of the code location's ``job``: the run's orchestrator (and,
-    in process, its steps); on core ``cpu`` if given."""
+    """``dagster job execute`` of the code location's ``job`` (for ``pair``'s partition):
+    the run's orchestrator (and, in process, its steps); on core ``cpu`` if given."""
     folder.mkdir(parents=True, exist_ok=True)
-    exe = Path(sys.executable).parent / "dagster"
-    cmd = [str(exe), "job", "execute", "-m", "fx_assets.definitions", "-j", job]
+    cmd = _job_command(job, pair)
     if cpu is not None:
         cmd = ["taskset", "-c", str(cpu), *cmd]
     with (folder / log).open("w") as out:
@@ -263,12 +272,12 @@ def execute_job(
     return subprocess.CompletedProcess(cmd, done.returncode, (folder / log).read_text(), "")
 
 
-def start_job(job: str, env: dict[str, str], folder: Path, log: str) -> Tracked:
+def start_job(
+    job: str, env: dict[str, str], folder: Path, log: str, pair: str | None = None
+) -> Tracked:
     """``dagster job execute`` in the background (see ``execute_job``)."""
     folder.mkdir(parents=True, exist_ok=True)
-    exe = Path(sys.executable).parent / "dagster"
-    cmd = [str(exe), "job", "execute", "-m", "fx_assets.definitions", "-j", job]
-    return Tracked.start(cmd, env, folder / log, cwd=folder)
+    return Tracked.start(_job_command(job, pair), env, folder / log, cwd=folder)
 
 
 def step_workers(instance: object, run_id: str) -> dict[str, list[str]]:
