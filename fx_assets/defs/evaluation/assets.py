@@ -27,6 +27,7 @@ from fx_assets.core.contracts import (
     FINAL,
     STAGING,
 )
+from fx_assets.core.domain import TARGET
 from fx_assets.core.evaluation import tracking as evaluation_tracking
 from fx_assets.core.evaluation.backtest import backtest
 from fx_assets.core.evaluation.stats import DEFAULT_BLOCK, DEFAULT_RESAMPLES
@@ -92,7 +93,10 @@ def fx_backtest(
     final = wh.read(FINAL)
     family = champion.tags.get(registry.TAG_FAMILY, "")
     # A pooled champion is refit on the whole book's rows at each block, as it was trained.
-    book = warehouse.get().read(FINAL) if family == POOLED else None
+    book = None
+    if family == POOLED:
+        every = warehouse.get().read(FINAL)
+        book = every[every[TARGET].notna()].reset_index(drop=True)
     started = time.perf_counter()
     try:
         rows = backtest(
