@@ -49,7 +49,10 @@ def test_dagster_yaml_is_postgres_from_env_with_queue_limits_retries_and_no_tele
     # them in the run coordinator once pools are configured).
     runs = config["concurrency"]["runs"]
     assert runs["max_concurrent_runs"] >= 1
-    assert {"key": "fx/pool", "value": "training", "limit": 1} in runs["tag_concurrency_limits"]
+    assert {"key": "fx/pool", "value": "training", "limit": 2} in runs["tag_concurrency_limits"]
+    # One run per pair at a time: two trainings of one pair never overlap.
+    per_pair = {"key": "dagster/partition", "value": {"applyLimitPerUniqueValue": True}}
+    assert {**per_pair, "limit": 1} in runs["tag_concurrency_limits"]
     pools = config["concurrency"]["pools"]
     assert pools["granularity"] == "op" and pools["default_limit"] >= 1
     assert config["run_retries"]["enabled"] and config["run_retries"]["max_retries"] >= 1
@@ -65,7 +68,9 @@ def test_training_runs_carry_the_tag_the_queue_limits() -> None:
     raw = yaml.safe_load((ROOT / "dagster.yaml").read_text())
     limit = raw["concurrency"]["runs"]["tag_concurrency_limits"][0]
     assert defs.resolve_job_def("training_job").tags.get(limit["key"]) == limit["value"]
-    assert limit["limit"] == 1
+    assert limit["limit"] == 2
+    # Training runs are of one pair: the queue's per-partition limit applies to them.
+    assert defs.resolve_job_def("training_job").partitions_def is not None
 
 
 def test_the_instance_file_without_postgres_is_sqlite_in_the_dagster_home_with_the_queue(
@@ -87,7 +92,7 @@ def test_the_instance_file_without_postgres_is_sqlite_in_the_dagster_home_with_t
         concurrency = instance.get_concurrency_config()
         assert concurrency.run_queue_config is not None
         limits = concurrency.run_queue_config.tag_concurrency_limits
-        assert {"key": "fx/pool", "value": "training", "limit": 1} in limits
+        assert {"key": "fx/pool", "value": "training", "limit": 2} in limits
         # The pools of the training and backtest assets get the file's default limit.
         assert concurrency.pool_config.default_pool_limit == 2
         assert instance.run_retries_enabled and not instance.telemetry_enabled
