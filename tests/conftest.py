@@ -88,3 +88,18 @@ def warehouse_url(
         url = request.getfixturevalue("postgres_url")
     monkeypatch.setenv("FX_WAREHOUSE_URL", url)
     return url
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Each test (and the module fixtures its setup builds) starts with no Dagster instance
+    installed for loading definitions.
+
+    Evaluating a sensor or schedule on an instance (``build_sensor_context(instance=...)``)
+    leaves that instance's definitions-state storage in a context variable; once the
+    instance is disposed, loading the code location anywhere after it fails with
+    "Attempted to resolve undefined DagsterInstance weakref". Dagster has no public reset,
+    so the variable is cleared here (tests only; the code location never touches it).
+    """
+    from dagster._core.storage.defs_state.base import _current_storage
+
+    _current_storage.set(None)

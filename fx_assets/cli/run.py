@@ -102,10 +102,13 @@ def the_book(pairs: tuple[str, ...] | None = None) -> tuple[str, ...]:
     book's order; the instance's order after registration decides the ETL's ranges."""
     from fx_assets.core.settings import load_settings
     from fx_assets.defs.ingestion.partitions import register_pairs
+    from fx_assets.defs.pools import ensure_pools
 
     settings = load_settings()
     book = pairs or settings.book
-    register_pairs(DagsterInstance.get(), (*settings.book, *book))
+    instance = DagsterInstance.get()
+    register_pairs(instance, (*settings.book, *book))
+    ensure_pools(instance)
     return book
 
 

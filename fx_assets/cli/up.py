@@ -221,16 +221,19 @@ def describe(env: Mapping[str, str], home: Path, postgres: bool) -> list[str]:
 
 
 def register_book(home: Path, settings: Settings) -> None:
-    """FX_PAIRS as the instance's "pair" partitions before anything starts: a run launched
+    """FX_PAIRS as the instance's "pair" partitions, and its pools, before anything starts:
+    a run launched
     in the first seconds (from the UI or a test) finds its pair (the bootstrap sensor
     would register them too, but only at its first tick)."""
     from dagster import DagsterInstance
 
     from fx_assets.defs.ingestion.partitions import register_pairs
+    from fx_assets.defs.pools import ensure_pools
 
     os.environ["DAGSTER_HOME"] = str(home)
     with DagsterInstance.get() as instance:
         register_pairs(instance, settings.book)
+        ensure_pools(instance)
 
 
 def up(args: argparse.Namespace) -> int:

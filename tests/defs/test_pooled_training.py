@@ -13,7 +13,7 @@ import pytest
 from dagster import DagsterInstance
 
 from fx_assets.cli.results import read_report
-from fx_assets.core.contracts import BACKTEST, FINAL
+from fx_assets.core.contracts import BACKTEST, FINAL, STAGING
 from fx_assets.core.features import build_book_features, build_final
 from fx_assets.core.models import registry
 from fx_assets.core.pairs import model_name
@@ -38,18 +38,20 @@ PAIRS = ("EURUSD", "GBPUSD", "USDJPY")
 def test_the_pooled_candidate_wins_a_shared_rule_and_is_backtested_on_the_book(
     fx_home: Path,
 ) -> None:
-    closes = shared_signal_book(700, seed=3, strength=2.0)
+    # A short history (about 270 training days a pair): what pooling is for.
+    closes = shared_signal_book(450, seed=3, strength=2.0)
     closes = closes[closes["pair"].isin(PAIRS)]
     staging = build_book_features(closes)
     url, uri = f"sqlite:///{fx_home / 'warehouse.db'}", f"sqlite:///{fx_home / 'mlflow.db'}"
     wh = Warehouse(url)
     for pair in PAIRS:
-        final = build_final(staging[staging["pair"] == pair].drop(columns="pair"))
-        wh.for_pair(pair).replace_all(FINAL, FINAL.validate(final))
+        rows = staging[staging["pair"] == pair].drop(columns="pair").reset_index(drop=True)
+        wh.for_pair(pair).replace_all(STAGING, STAGING.validate(rows))
+        wh.for_pair(pair).replace_all(FINAL, FINAL.validate(build_final(rows)))
     resources = {
         "warehouse": WarehouseResource(url=url),
-        "training": TrainingResource(test_days=150, gap_days=1, cv_folds=3, tuning_budget=2),
-        "evaluation": EvaluationResource(min_train_days=200, refit_days=60),
+        "training": TrainingResource(test_days=120, gap_days=1, cv_folds=3, tuning_budget=2),
+        "evaluation": EvaluationResource(min_train_days=150, refit_days=40),
         "tracking_store": MlflowResource(tracking_uri=uri),
         "mlflow": mlflow_parent_run(uri),
         "alerts": AlertsResource(),

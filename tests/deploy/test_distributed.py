@@ -223,12 +223,14 @@ def book(instance_env: dict[str, str], home: Path) -> None:
     from dagster import DagsterInstance
 
     from fx_assets.defs.ingestion.partitions import register_pairs
+    from fx_assets.defs.pools import ensure_pools
 
     with (
         environ({**instance_env, "DAGSTER_HOME": str(home)}),
         DagsterInstance.from_config(str(home)) as inst,
     ):
         register_pairs(inst, PAIRS)
+        ensure_pools(inst)
 
 
 def test_the_books_steps_run_on_both_workers_and_give_the_in_process_numbers(

@@ -21,9 +21,10 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pandas as pd
-import sqlalchemy as sa
 
-from fx_assets.core.contracts import BACKTEST_SUMMARY, CONTRACTS, DRIFT, PERFORMANCE
+from fx_assets.core.contracts import BACKTEST_SUMMARY, DRIFT, PERFORMANCE
+from fx_assets.core.contracts.book import BACKTEST_BOOK
+from fx_assets.core.evaluation.book import SKILL_COLUMNS, judge
 from fx_assets.core.evaluation.stats import ALPHA
 from fx_assets.core.evaluation.summary import verdict
 from fx_assets.core.ingestion.freshness import freshness
@@ -39,7 +40,7 @@ from fx_assets.core.redaction import one_line
 from fx_assets.core.warehouse import Warehouse
 
 # The multiple-testing table the evaluation writes for the whole book.
-BOOK_TABLE = "fx_backtest_book"
+BOOK_TABLE = BACKTEST_BOOK.name
 
 
 @dataclass(frozen=True)
@@ -120,17 +121,12 @@ def _flag(value: Any) -> bool | None:
 
 
 def book_table(wh: Warehouse) -> pd.DataFrame | None:
-    """The evaluation's multiple-testing rows (every pair), or None before they exist."""
-    contract = CONTRACTS.get(BOOK_TABLE)
-    if contract is not None:
-        return wh.read(contract) if wh.has(contract) else None
-    # Until its contract lands here, the table is read by name with whatever columns it has.
-    with wh.engine.connect() as conn:
-        if not sa.inspect(conn).has_table(BOOK_TABLE):
-            return None
-        table = sa.Table(BOOK_TABLE, sa.MetaData(), autoload_with=conn)
-        return pd.DataFrame(conn.execute(sa.select(table)).mappings().all())
-
+    """The evaluation's multiple-testing rows (every pair), or None before the book has been
+    judged (no table, or no row yet)."""
+    if not wh.has(BACKTEST_BOOK):
+        return None
+    rows = wh.read(BACKTEST_BOOK)
+    return None if rows.empty else rows
 
 def pair_skill(wh: Warehouse, pair: str, adjusted: pd.DataFrame | None = None) -> Skill | None:
     """``pair``'s model against always-up from its backtest summary, with the book's
@@ -165,8 +161,9 @@ def pair_skill(wh: Warehouse, pair: str, adjusted: pd.DataFrame | None = None) -
 
 def headline(rows: Sequence[BookRow], table: pd.DataFrame | None = None) -> str | None:
     """The book's verdict in one line, the adjusted count first once there is one."""
-    if table is not None and "headline" in table and table["headline"].notna().any():
-        return str(table["headline"].dropna().iloc[0])
+    if table is not None:
+        # The asset's own headline, from the same stored p-values: every surface says it alike.
+        return judge(table[SKILL_COLUMNS]).headline
     tested = [r.skill for r in rows if r.skill is not None and r.skill.p_value is not None]
     if not tested:
         return None

@@ -39,6 +39,7 @@ from fx_assets.dagster_adapter import partition_range_tags
 from fx_assets.defs.inference.sensors import BOOTSTRAP_TAG, predictions_job
 from fx_assets.defs.ingestion.partitions import PAIRS, history_range, raw_key, register_pairs
 from fx_assets.defs.ingestion.schedules import etl_job, features_job
+from fx_assets.defs.pools import ensure_pools
 from fx_assets.defs.resources import MarketDataResource, ModelServiceResource, WarehouseResource
 from fx_assets.defs.training.schedules import training_job
 
@@ -74,6 +75,7 @@ def _etl_request(
 
 def _register(context: SensorEvaluationContext) -> list[str]:
     """FX_PAIRS' pairs added to the "pair" partitions (a new one on any tick); the new ones."""
+    ensure_pools(context.instance)
     return register_pairs(context.instance, load_settings().book)
 
 

@@ -47,6 +47,7 @@ from fx_assets.core.training.pooled import POOLED
 from fx_assets.core.training.splits import InsufficientHistoryError
 from fx_assets.defs.contracts import asset_metadata, fail, table_metadata, validated
 from fx_assets.defs.ingestion.partitions import PAIRS
+from fx_assets.defs.pools import BACKTEST_POOL
 from fx_assets.defs.resources import (
     EvaluationResource,
     MlflowResource,
@@ -68,7 +69,7 @@ _KINDS = {"scikitlearn", "pandas", "sql"}
     output_required=False,
     partitions_def=PAIRS,
     # Dozens of refits: the instance's pool limit (dagster.yaml) bounds them across runs.
-    pool="backtest",
+    pool=BACKTEST_POOL,
 )
 def fx_backtest(
     context: AssetExecutionContext,

@@ -43,6 +43,7 @@ from fx_assets.core.training.tuning import Tuning, tune
 from fx_assets.defs.contracts import fail
 from fx_assets.defs.ingestion.partitions import PAIRS
 from fx_assets.defs.monitoring.alerting import notifier
+from fx_assets.defs.pools import TRAINING_POOL
 from fx_assets.defs.resources import (
     AlertsResource,
     MlflowResource,
@@ -61,7 +62,7 @@ _KINDS = {"pandas", "sql"}
     kinds={"scikitlearn", "xgboost", "mlflow"},
     partitions_def=PAIRS,
     # Model fits: the instance's pool limit (dagster.yaml) bounds them across runs.
-    pool="training",
+    pool=TRAINING_POOL,
 )
 def model_candidates(
     context: AssetExecutionContext,
@@ -139,7 +140,7 @@ def _candidates(context: AssetExecutionContext, pair: str) -> CandidatesReport:
     group_name="training",
     kinds={"scikitlearn", "mlflow"},
     partitions_def=PAIRS,
-    pool="training",
+    pool=TRAINING_POOL,
 )
 def challenger_model(
     context: AssetExecutionContext,

@@ -15,7 +15,8 @@ from fx_assets.core.domain import FEATURES, TARGET
 from fx_assets.core.models import registry
 from fx_assets.core.models.champion import load_champion
 from fx_assets.core.models.loader import load_estimator
-from fx_assets.core.training.pooled import DEFAULT_POOLED_PARAMS, fit_pooled
+from fx_assets.core.training.modeling import DEFAULT_PARAMS
+from fx_assets.core.training.pooled import fit_pooled
 from fx_assets.core.training.tracking import log_challenger
 from tests.support.book import book_final, shared_signal_book
 from tests.support.champions import (
@@ -41,7 +42,7 @@ def test_a_registered_pooled_model_loads_and_scores_on_the_fast_path(
     rows = book_final(shared_signal_book(300, seed=4))
     cutoff = pd.Timestamp(np.sort(rows["date"].unique())[180])
     train, test = rows[rows["date"] <= cutoff], rows[rows["date"] > cutoff]
-    params = DEFAULT_POOLED_PARAMS if learner == "xgboost" else {"learner": learner}
+    params = {"learner": learner, **DEFAULT_PARAMS[learner]}
     model = fit_pooled(train, cutoff, params=params)
     registry.configure_mlflow()
     tags = {

@@ -9,10 +9,12 @@ import pandas as pd
 import pytest
 
 from fx_assets.core.contracts import BACKTEST_SUMMARY, DRIFT, FINAL, PREDICTIONS, RAW
+from fx_assets.core.contracts.book import BACKTEST_BOOK
 from fx_assets.core.domain import FEATURES
+from fx_assets.core.evaluation.book import judge
 from fx_assets.core.pairs import PairError
 from fx_assets.core.readmodel import data
-from fx_assets.core.readmodel.book import BOOK_TABLE, read_book
+from fx_assets.core.readmodel.book import read_book
 from fx_assets.core.readmodel.monitoring import read_monitoring
 from fx_assets.core.readmodel.predictions import newest_forecast, predictions_with_outcomes
 from fx_assets.core.readmodel.status import monitoring_status
@@ -114,19 +116,21 @@ def test_the_book_has_a_row_per_pair_in_its_order(two_pairs: str) -> None:
 
 
 def test_the_adjusted_verdict_slots_in_once_the_book_table_exists(two_pairs: str) -> None:
-    """The evaluation's multiple-testing table, as its brief names its columns."""
-    adjusted = pd.DataFrame(
+    """The book's table as the verdict asset writes it: GBP/USD at p = 0.03 is skilful
+    unadjusted, not after Holm's adjustment for two pairs (0.06)."""
+    skill = pd.DataFrame(
         {
             "pair": ["EURUSD", "GBPUSD"],
-            "p_value": [0.41, 0.004],
-            "p_bh": [0.41, 0.008],
-            "p_holm": [0.41, 0.06],
-            "skilful": [False, True],
-            "skilful_adjusted": [False, False],
+            "n": [500, 500],
+            "accuracy": [0.49, 0.55],
+            "ci_low": [0.45, 0.51],
+            "ci_high": [0.53, 0.59],
+            "always_up_accuracy": [0.50, 0.50],
+            "p_value": [0.41, 0.03],
         }
     )
-    writer = Warehouse(two_pairs)
-    adjusted.to_sql(BOOK_TABLE, writer.engine, index=False)
+    verdict = judge(skill)
+    Warehouse(two_pairs).replace_all(BACKTEST_BOOK, BACKTEST_BOOK.validate(verdict.table))
     book = read_book(
         open_warehouse(two_pairs), ("EURUSD", "GBPUSD"), registry=None, today=TODAY, stale_after=3
     )
@@ -135,6 +139,7 @@ def test_the_adjusted_verdict_slots_in_once_the_book_table_exists(two_pairs: str
     assert gbp.skill.p_holm == pytest.approx(0.06) and gbp.skill.skilful_adjusted is False
     assert gbp.skill.shown == "no skill after adjusting for the book (Holm p = 0.06)"
     assert book.adjusted
-    assert book.headline == (
-        "1 of 2 pairs at p < 0.05 unadjusted, 0 after adjustment: no pair shows skill"
-    )
+    # The asset's headline, word for word, from the stored p-values.
+    assert book.headline == verdict.headline
+    assert book.headline.startswith("1 of 2 pairs at p < 0.05 unadjusted")
+    assert book.headline.endswith("0 after adjustment (Holm; BH 0): no pair shows skill")
