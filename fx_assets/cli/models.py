@@ -96,7 +96,7 @@ def _test_scores(
     from fx_assets.core.readmodel.stores import open_warehouse
     from fx_assets.core.settings import load_settings
 
-    test = test_set(open_warehouse(load_settings().warehouse_url).for_pair(pair))
+    test = test_set(open_warehouse(load_settings().warehouse_url), pair=pair)
     return lifecycle.test_scores(client, versions, test)
 
 

@@ -80,21 +80,16 @@ def execute(
     )
     if not result.success:
         from fx_assets.core.alerts import announce, run_failed
+        from fx_assets.defs.monitoring.alerting import failure_reason
 
-        where, why = _reason(result, partition_key)
+        where, why = failure_reason(result.all_events)
         # Told as the run-failure sensor tells it for daemon runs: the same condition, so
         # a daemon watching this instance too does not send it a second time.
         announce(run_failed(job_name, result.run_id, where, why, pair=partition_key))
         if check:
-            raise PipelineError(failure_message(job_name, result.run_id, where, why))
+            at = f"{where} for {partition_key}" if partition_key else where
+            raise PipelineError(failure_message(job_name, result.run_id, at, why))
     return result
-
-
-def _reason(result: ExecuteInProcessResult, partition_key: str | None) -> tuple[str, str]:
-    from fx_assets.defs.monitoring.alerting import failure_reason
-
-    where, why = failure_reason(result.all_events)
-    return (f"{where} for {partition_key}" if partition_key else where), why
 
 
 def the_book(pairs: tuple[str, ...] | None = None) -> tuple[str, ...]:
@@ -162,7 +157,7 @@ def run_etl(
     (a run that failed for no pair in particular stops ``fx run`` here)."""
     from fx_assets.dagster_adapter import partition_range_tags
     from fx_assets.defs.ingestion.partitions import raw_key
-    from fx_assets.defs.monitoring.alerting import failed_pairs
+    from fx_assets.defs.monitoring.alerting import failed_pairs, failure_reason
 
     book = the_book(pairs)
     # Asked once: a CSV source reads its whole file to know its first date.
@@ -179,7 +174,7 @@ def run_etl(
         tags = partition_range_tags(str(raw_key(lo, start)), str(raw_key(hi, end)))
         result = execute("etl_job", tags=tags, log_level=log_level, check=False)
         if not result.success:
-            where, why = _reason(result, None)
+            where, why = failure_reason(result.all_events)
             failed = failed_pairs(result.all_events)
             if not failed:
                 raise PipelineError(failure_message("etl_job", result.run_id, where, why))

@@ -52,8 +52,8 @@ def test_a_failed_step_reaches_the_webhook_once(
         assert "no champion model" in failures["EURUSD"]
     (request,) = [req for req, _ in httpserver.log]
     text = json.loads(request.get_data())["text"]
-    assert text.startswith("[failure] predictions_job failed")
-    assert "step fx_predictions for EURUSD: EURUSD: no champion model" in text
+    assert text.startswith("[failure] EURUSD: predictions_job failed")
+    assert "step fx_predictions: EURUSD: no champion model" in text
     assert "run id " in text
     assert "fx-run-hook-token" not in text
 

@@ -224,7 +224,11 @@ def test_the_service_serves_the_newest_rows_behind_its_token(home: Path) -> None
     url = f"sqlite:///{home / 'warehouse.db'}"
     empty = create_app()
     empty.state.warehouse = Warehouse(url)
-    assert TestClient(empty).get("/monitoring").json() == {"drift": [], "performance": []}
+    assert TestClient(empty).get("/monitoring").json() == {
+        "pair": "EURUSD",
+        "drift": [],
+        "performance": [],
+    }
 
     final = fill_warehouse(url, START, END)
     register_champion(final, CUTOFF)
