@@ -19,7 +19,8 @@ from fx_assets.core.models.ranges import from_column
 from fx_assets.core.pairs import DEFAULT_PAIR
 from fx_assets.core.readmodel.rows import row_model
 
-# Features of EUR/USD on Friday 2024-06-28 (ECB fixing): a realistic row for the docs.
+# Features of EUR/USD on Friday 2024-06-28 (ECB fixings, the seven majors' book): a
+# realistic row for the docs.
 EXAMPLE_ROW: dict[str, float] = {
     "ret_1d": 0.000841082,
     "ret_lag_1": 0.000654665,
@@ -39,6 +40,11 @@ EXAMPLE_ROW: dict[str, float] = {
     "macd_signal": -0.00220985,
     "macd_hist": -0.000543834,
     "day_of_week": 4.0,
+    "usd_move_1d": 0.0006229,
+    "usd_move_5d": 0.00402633,
+    "usd_move_20d": 0.00674913,
+    "mom_rank_20": 0.0,
+    "mom_rank_60": 0.0,
 }
 
 # No feature comes near this: returns, ratios and volatilities are fractions, RSI is 0 to
