@@ -60,7 +60,12 @@ EXTERNAL = {
     "prometheus": "Debian's prometheus binary on the host (the last test)",
     "proxy": "Debian's caddy with the same Caddyfile (tests/deploy/test_proxy.py)",
     "alertmanager": "Debian's prometheus-alertmanager (tests/deploy/test_alertmanager.py)",
+    "rabbitmq": "the Celery broker, with real workers in tests/deploy/test_distributed.py",
 }
+# Services of the image this test does not start, and why: here steps run in the code
+# server (FX_EXECUTOR=in_process); tests/deploy/test_distributed.py runs the same
+# dagster-celery worker command and config on two real workers against a real broker.
+NOT_STARTED = {"celery-worker"}
 
 
 @dataclass
@@ -171,6 +176,9 @@ def _env_file(path: Path) -> dict[str, str]:
         FX_CHAMPION_RELOAD_SECONDS="2",
         # The tests launch every run themselves (test_up_embedded.py shows the first start).
         FX_BOOTSTRAP="false",
+        # One pair, its steps in the code server (see NOT_STARTED).
+        FX_PAIRS="EURUSD",
+        FX_EXECUTOR="in_process",
     )
     path.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
     return values
@@ -197,8 +205,10 @@ def stack(image: Image, tmp_path_factory: pytest.TempPathFactory) -> Iterator[St
     tmp = tmp_path_factory.mktemp("stack")
     env = _env_file(tmp / ".env")
     compose = compose_config(tmp / ".env")
-    ours = {n for n, s in compose["services"].items() if s.get("build")}
-    assert set(compose["services"]) - ours == set(EXTERNAL), "a new non-Python service?"
+    built = {n for n, s in compose["services"].items() if s.get("build")}
+    assert set(compose["services"]) - built == set(EXTERNAL), "a new non-Python service?"
+    assert built >= NOT_STARTED
+    ours = built - NOT_STARTED
     dbs = StackDatabases.create(
         server,
         prefix="fxctr",
@@ -329,13 +339,18 @@ def test_services_run_as_the_images_non_root_user(stack: Stack) -> None:
 def test_etl_and_training_through_the_webserver_reach_the_model_service(stack: Stack) -> None:
     dagster = Dagster(stack.url(3000))
     dagster.wait_loaded()
+    # FX_PAIRS' pairs are partitions once the daemon has ticked the bootstrap sensor.
+    dagster.wait_pairs(["EURUSD"])
     this_year = datetime.now(UTC).year
     tags = {
-        "dagster/asset_partition_range_start": str(START.year),
-        "dagster/asset_partition_range_end": str(this_year),
+        "dagster/asset_partition_range_start": f"EURUSD|{START.year}",
+        "dagster/asset_partition_range_end": f"EURUSD|{this_year}",
     }
     etl = dagster.wait(dagster.launch("etl_job", tags), timeout=300)
     assert etl["status"] == "SUCCESS", dagster.errors(etl["runId"])
+    on_pair = {"dagster/partition": "EURUSD"}
+    features = dagster.wait(dagster.launch("features_job", on_pair), timeout=300)
+    assert features["status"] == "SUCCESS", dagster.errors(features["runId"])
     kinds = [e["__typename"] for e in dagster.events(etl["runId"])]
     assert "RunEnqueuedEvent" in kinds and "RunStartingEvent" in kinds, kinds
     # The run executed in the code server's container: its compute logs are on the volume
@@ -355,7 +370,7 @@ def test_etl_and_training_through_the_webserver_reach_the_model_service(stack: S
     probe = ["python", "/opt/fx/healthcheck.py", "--path=/ready", *model.command]
     assert model.exec(probe).returncode == 1
 
-    training = dagster.wait(dagster.launch("training_job"), timeout=900)
+    training = dagster.wait(dagster.launch("training_job", on_pair), timeout=900)
     assert training["status"] == "SUCCESS", dagster.errors(training["runId"])
     where = f"{stack.url(5000)}/api/2.0/mlflow/registered-models/alias"
     params = {"name": "eur_usd_direction", "alias": "champion"}

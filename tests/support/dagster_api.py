@@ -98,6 +98,22 @@ class Dagster:
         }
         return dict(self.query(q, p=params)["launchRun"])
 
+    def partition_keys(self, asset: str) -> list[str]:
+        """The asset's partition keys as the instance knows them (dynamic ones included)."""
+        q = """query($k: AssetKeyInput!) { assetNodeOrError(assetKey: $k) {
+            __typename ... on AssetNode { partitionKeys } } }"""
+        node = self.query(q, k={"path": [asset]})["assetNodeOrError"]
+        return list(node.get("partitionKeys") or [])
+
+    def wait_pairs(self, pairs: list[str], timeout: float = 120) -> None:
+        """Until the bootstrap sensor's first tick has made ``pairs`` partitions."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if set(pairs) <= set(self.partition_keys("fx_final")):
+                return
+            time.sleep(2)
+        raise AssertionError(f"the pairs {pairs} never became partitions")
+
     def reexecute(self, run_id: str, strategy: str = "FROM_FAILURE") -> str:
         q = f"""mutation($p: ReexecutionParams!) {{ launchRunReexecution(reexecutionParams: $p) {{
             {LAUNCH_RESULT} }} }}"""
