@@ -43,6 +43,13 @@ def prepare_environment() -> None:
 EXIT_BUSY = 75
 
 
+def ignore_import_warnings() -> None:
+    """Dagster 1.13 flags backfill_policy and dagster-mlflow's hook as beta whenever they are
+    imported: noise for a CLI user (``fx`` and each of ``fx run``'s per-pair processes)."""
+    warnings.filterwarnings("ignore", message=".*backfill_policy.*")
+    warnings.filterwarnings("ignore", message=".*_create_mlflow_run_hook.*")
+
+
 def quiet_libraries() -> None:
     """Library chatter (MLflow's migrations and progress bars, our own warnings) is repeated
     as run output where it matters; --verbose shows it as it happens. Called in ``fx run``
@@ -244,8 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    # Dagster 1.13 flags backfill_policy as beta on every import: noise for a CLI user.
-    warnings.filterwarnings("ignore", message=".*backfill_policy.*")
+    ignore_import_warnings()
     started = time.perf_counter()
     try:
         prepare_environment()

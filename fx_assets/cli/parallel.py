@@ -44,7 +44,9 @@ def run_pair(
 ) -> PairRun:
     """Execute ``job_name`` for ``pair`` here; the reports of ``kinds`` it recorded."""
     from fx_assets.cli.errors import PipelineError
-    from fx_assets.cli.main import quiet_libraries
+    from fx_assets.cli.main import ignore_import_warnings, quiet_libraries
+
+    ignore_import_warnings()
     from fx_assets.cli.results import read_report
     from fx_assets.cli.run import execute
 

@@ -202,6 +202,11 @@ class Settings(BaseSettings):
         "`margin`: the lift itself",
     )
     seed: int = Field(42, description="random seed of every model, split and tuning")
+    pooled_candidate: bool = Field(
+        True,
+        description="the pooled model (one model on every pair's rows) joins each pair's"
+        " candidates when the book has two pairs or more",
+    )
 
     # --- monitoring and alerts ----------------------------------------------------------
     drift_window: int = Field(60, gt=1, description="newest feature rows compared with training")

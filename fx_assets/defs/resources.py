@@ -98,6 +98,7 @@ class TrainingResource(ConfigurableResource):
     promotion_margin: float = _field("promotion_margin")
     promotion_policy: str = _field("promotion_policy")
     seed: int = _field("seed")
+    pooled_candidate: bool = _field("pooled_candidate")
 
 
 class MonitoringResource(ConfigurableResource):

@@ -52,8 +52,21 @@ from tests.support.frames import simulated_final
 # The years 2024-2025 from 1 August 2024: about 355 fixings, 60 of them warm-up rows,
 # then 60 test days, a gap and 230+ training days.
 START, FIRST_YEAR, LAST_YEAR = "2024-08-01", "2024", "2025"
-SETTINGS = {"test_days": 60, "gap_days": 1, "cv_folds": 2, "tuning_budget": 2}
-ENV = {"FX_TEST_DAYS": "60", "FX_GAP_DAYS": "1", "FX_CV_FOLDS": "2", "FX_TUNING_BUDGET": "2"}
+# The per-pair families only: the pooled one has its own test (test_pooled_training.py).
+SETTINGS = {
+    "test_days": 60,
+    "gap_days": 1,
+    "cv_folds": 2,
+    "tuning_budget": 2,
+    "pooled_candidate": False,
+}
+ENV = {
+    "FX_TEST_DAYS": "60",
+    "FX_GAP_DAYS": "1",
+    "FX_CV_FOLDS": "2",
+    "FX_TUNING_BUDGET": "2",
+    "FX_POOLED_CANDIDATE": "false",
+}
 EURUSD, GBPUSD = "EURUSD", "GBPUSD"
 EUR_MODEL, GBP_MODEL = Pair.parse(EURUSD).model_name, Pair.parse(GBPUSD).model_name
 

@@ -128,6 +128,7 @@ def book_table(wh: Warehouse) -> pd.DataFrame | None:
     rows = wh.read(BACKTEST_BOOK)
     return None if rows.empty else rows
 
+
 def pair_skill(wh: Warehouse, pair: str, adjusted: pd.DataFrame | None = None) -> Skill | None:
     """``pair``'s model against always-up from its backtest summary, with the book's
     adjustment when ``adjusted`` (``book_table``) holds the pair; None before a backtest."""

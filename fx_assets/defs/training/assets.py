@@ -79,15 +79,15 @@ def model_candidates(
     trials = evaluate_candidates(
         x, y, folds=training.cv_folds, gap=training.gap_days, seed=training.seed
     )
-    book = book_rows_until(warehouse, train)
-    if book["pair"].nunique() > 1:
+    book = book_rows_until(warehouse, train) if training.pooled_candidate else None
+    if book is not None and book["pair"].nunique() > 1:
         # On this pair's own folds, each fitted on every pair's rows up to the fold's end.
         trials.append(
             evaluate_pooled(
                 book, pair, folds=training.cv_folds, gap=training.gap_days, seed=training.seed
             )
         )
-    else:
+    elif book is not None:
         context.log.info(f"{pair}: a book of one pair, so no pooled candidate")
     winner = best(trials)
     settings = {"cv_folds": training.cv_folds, "cv_gap": training.gap_days, "train_rows": len(x)}
