@@ -85,7 +85,12 @@ def test_fx_up_on_an_empty_home_fills_itself_once(tmp_path: Path) -> None:
 
         dagster = Dagster(f"http://127.0.0.1:{ports['dagster']}")
         runs = [dagster.wait(r["runId"], timeout=180) for r in dagster.runs()]
-        assert sorted(r["jobName"] for r in runs) == ["etl_job", "predictions_job", "training_job"]
+        assert sorted(r["jobName"] for r in runs) == [
+            "etl_job",
+            "features_job",
+            "predictions_job",
+            "training_job",
+        ]
         assert {r["status"] for r in runs} == {"SUCCESS"}, runs
         assert {r["tags"]["fx/bootstrap"] for r in runs} == {r["jobName"] for r in runs}
         # The sensor's next tick sees the forecast run succeed and closes the first start.

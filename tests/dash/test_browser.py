@@ -117,7 +117,9 @@ def browser() -> Iterator[Any]:
 
 def _env(home: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in FX_VARS}
-    return env | {"FX_HOME": str(home), "DAGSTER_HOME": str(home / "dagster"), **extra}
+    # The page's one pair (its CSV source holds one pair, without a pair column).
+    home_env = {"FX_HOME": str(home), "DAGSTER_HOME": str(home / "dagster"), "FX_PAIRS": "EURUSD"}
+    return env | home_env | extra
 
 
 def fx(home: Path, *args: str, **extra: str) -> str:

@@ -77,10 +77,15 @@ def configure_mlflow(uri: str | None = None) -> str:
     if client.get_experiment_by_name(EXPERIMENT_NAME) is None:
         # A local store keeps artifacts under FX_HOME; a tracking server decides for itself.
         local = uri.startswith(("sqlite:", "file:", "/")) or "://" not in uri
-        client.create_experiment(
-            EXPERIMENT_NAME,
-            artifact_location=settings.mlflow_artifact_root if local else None,
-        )
+        try:
+            client.create_experiment(
+                EXPERIMENT_NAME,
+                artifact_location=settings.mlflow_artifact_root if local else None,
+            )
+        except mlflow.exceptions.MlflowException as exc:
+            # The book's first runs start together: another one made it first.
+            if getattr(exc, "error_code", None) != "RESOURCE_ALREADY_EXISTS":
+                raise
     mlflow.set_experiment(EXPERIMENT_NAME)
     os.environ.setdefault("MLFLOW_TRACKING_URI", uri)
     return uri
