@@ -109,7 +109,7 @@ def test_fx_up_on_an_empty_home_fills_itself_once(tmp_path: Path) -> None:
         mlflow = httpx.get(f"http://127.0.0.1:{ports['mlflow']}/health", timeout=30)
         assert mlflow.status_code == 200, mlflow.text
         dash = httpx.get(f"http://127.0.0.1:{ports['dash']}/", timeout=30)
-        assert dash.status_code == 200 and "EUR/USD" in dash.text, dash.text[:500]
+        assert dash.status_code == 200 and "fx book forecasts" in dash.text, dash.text[:500]
     finally:
         leftovers = up.stop()
     assert up.popen.returncode in (0, 130), up.tail()

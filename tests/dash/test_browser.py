@@ -463,7 +463,7 @@ def test_dashboard_follows_the_pipeline(
         assert csv_last > ecb_last
         source = {"FX_SOURCE": f"csv:{csv}", "FX_START_DATE": f"{csv_first:%Y-%m-%d}"}
         out = fx(home, "run", **source, **TRAINING_ENV)
-        assert "champion: eur_usd_direction v1" in out, out
+        assert "promoted, champion v1" in out and "[eur_usd_direction v1]" in out, out
         wait_for(browser, lambda d: "Forecast for" in text(d, "#forecast"), "the forecast")
         wait_for(browser, lambda d: "champion\n" in text(d, "#model-panel"), "the champion")
         assert world.newest_prediction()[0][:10] == f"{csv_last:%Y-%m-%d}"
