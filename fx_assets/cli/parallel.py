@@ -10,6 +10,7 @@ lines), never a Dagster object, so nothing but the stores is shared.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import sys
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
@@ -37,6 +38,12 @@ class PairRun:
     def report(self, kind: type[R]) -> R | None:
         found = self.reports.get(kind.__name__)
         return None if found is None else kind.from_metadata(found)
+
+
+def _share(parallel: int) -> None:
+    """In a pool process: this process's share of FX_MAX_PARALLEL, for the processes its
+    backtests use (``fx run`` already runs pairs side by side on the cores)."""
+    os.environ["FX_MAX_PARALLEL"] = str(parallel)
 
 
 def run_pair(
@@ -74,34 +81,51 @@ def _release_loky() -> None:
         get_reusable_executor().shutdown(wait=True, kill_workers=True)
 
 
-def run_pairs(
-    job_name: str,
-    pairs: Iterable[str],
-    *,
-    parallel: int,
-    log_level: str | None,
-    kinds: tuple[type[StepReport], ...] = (),
-    on_done: Callable[[PairRun], None] = lambda _run: None,
-) -> list[PairRun]:
-    """Every pair's run of ``job_name``, at most ``parallel`` at a time, in book order.
+class Pairs:
+    """The processes ``fx run``'s pairs run in: at most ``parallel`` pairs at a time, in
+    fresh ("spawn") processes (a forked copy would share this process's open database
+    connections), kept for every stage so that each loads the code location once.
 
-    One pair, or ``parallel`` 1: in this process (no second process to start). Otherwise
-    a pool of fresh ("spawn") processes: a forked copy would share this process's open
-    database connections.
+    One pair, or ``parallel`` 1: in this process, with no second process to start.
     """
-    pairs = list(pairs)
-    workers = max(1, min(parallel, len(pairs)))
-    if workers == 1:
-        runs = []
-        for pair in pairs:
-            runs.append(run_pair(job_name, pair, log_level, kinds))
-            on_done(runs[-1])
-        return runs
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        futures = [pool.submit(run_pair, job_name, p, log_level, kinds) for p in pairs]
-        runs = []
+
+    def __init__(self, parallel: int, book_size: int) -> None:
+        self.workers = max(1, min(parallel, book_size))
+        self.pool: ProcessPoolExecutor | None = None
+        if self.workers > 1:
+            self.pool = ProcessPoolExecutor(
+                max_workers=self.workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_share,
+                initargs=(max(1, parallel // self.workers),),
+            )
+
+    def __enter__(self) -> Pairs:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
+
+    def run(
+        self,
+        job_name: str,
+        pairs: Iterable[str],
+        *,
+        log_level: str | None,
+        kinds: tuple[type[StepReport], ...] = (),
+        on_done: Callable[[PairRun], None] = lambda _run: None,
+    ) -> list[PairRun]:
+        """Every pair's run of ``job_name``, in book order as they are reported."""
+        pairs = list(pairs)
+        runs: list[PairRun] = []
+        if self.pool is None or len(pairs) == 1:
+            for pair in pairs:
+                runs.append(run_pair(job_name, pair, log_level, kinds))
+                on_done(runs[-1])
+            return runs
+        futures = [self.pool.submit(run_pair, job_name, p, log_level, kinds) for p in pairs]
         for future in futures:
             runs.append(future.result())
             on_done(runs[-1])
-    return runs
+        return runs

@@ -8,6 +8,7 @@ with exit code 1 after the others finished.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
@@ -15,7 +16,7 @@ from typing import Any, TypeVar
 from dagster import DagsterInstance, Definitions, ExecuteInProcessResult
 
 from fx_assets.cli.errors import PipelineError
-from fx_assets.cli.parallel import PairRun, run_pairs
+from fx_assets.cli.parallel import PairRun, Pairs
 from fx_assets.cli.results import read_gaps, read_report
 from fx_assets.core.contracts import FINAL, RAW, RAW_REJECTED
 from fx_assets.core.reports import (
@@ -150,7 +151,10 @@ def _blocks(pairs: tuple[str, ...]) -> list[tuple[str, str]]:
 
 
 def run_etl(
-    echo: Echo, log_level: str | None = None, pairs: tuple[str, ...] | None = None
+    echo: Echo,
+    log_level: str | None = None,
+    pairs: tuple[str, ...] | None = None,
+    runner: Pairs | None = None,
 ) -> tuple[tuple[str, ...], dict[str, str]]:
     """Ingest the book's history (one run per block of neighbouring pairs), then build each
     pair's features; one line per pair. The pairs that made it, and why the others did not
@@ -200,7 +204,8 @@ def run_etl(
     if gaps is not None and not gaps.passed:
         # Holes in the bars: kept (features span them), but a person should know.
         echo(f"  warning: {gaps.describe()} (check {GapsReport.CHECK})")
-    features = run_pairs("features_job", ok, parallel=_parallel(), log_level=log_level)
+    with _runner(runner, ok) as pool:
+        features = pool.run("features_job", ok, log_level=log_level)
     for run in features:
         if not run.ok:
             echo(f"  {run.pair}  failed: its features were not built (see the end)")
@@ -285,7 +290,10 @@ def training_line(run: PairRun) -> str:
 
 
 def run_training(
-    echo: Echo, log_level: str | None = None, pairs: tuple[str, ...] | None = None
+    echo: Echo,
+    log_level: str | None = None,
+    pairs: tuple[str, ...] | None = None,
+    runner: Pairs | None = None,
 ) -> tuple[dict[str, PromotionReport], dict[str, str]]:
     """Per pair: split, cross-validate, tune, register, promote, backtest; a line each.
     The decisions, and why the pairs that failed did."""
@@ -294,16 +302,16 @@ def run_training(
         f"training: {len(book)} pair(s), {min(_parallel(), len(book))} at a time: split,"
         " cross-validate the candidates, tune the best, register, promote, backtest"
     )
-    runs = run_pairs(
-        "training_job",
-        book,
-        parallel=_parallel(),
-        log_level=log_level,
-        kinds=TRAINING_REPORTS,
-        on_done=lambda run: echo(
-            training_line(run) if run.ok else f"  {run.pair}  failed (see the end)"
-        ),
-    )
+    with _runner(runner, book) as pool:
+        runs = pool.run(
+            "training_job",
+            book,
+            log_level=log_level,
+            kinds=TRAINING_REPORTS,
+            on_done=lambda run: echo(
+                training_line(run) if run.ok else f"  {run.pair}  failed (see the end)"
+            ),
+        )
     decisions = {r.pair: r.report(PromotionReport) for r in runs if r.ok}
     failures = {r.pair: r.error or "training failed" for r in runs if not r.ok}
     return {p: d for p, d in decisions.items() if d is not None}, failures
@@ -329,7 +337,10 @@ def forecast_line(pair: str, row: dict[str, Any] | None) -> str:
 
 
 def run_predictions(
-    echo: Echo, log_level: str | None = None, pairs: tuple[str, ...] | None = None
+    echo: Echo,
+    log_level: str | None = None,
+    pairs: tuple[str, ...] | None = None,
+    runner: Pairs | None = None,
 ) -> tuple[dict[str, dict[str, Any] | None], dict[str, str]]:
     """Per pair: score new feature dates with its champion, then monitor; a line each.
     The newest forecast of each pair, and why the pairs that failed did."""
@@ -339,7 +350,8 @@ def run_predictions(
 
     book = the_book(pairs)
     echo(f"predictions: {len(book)} pair(s), scoring new feature dates with each champion")
-    runs = run_pairs("predictions_job", book, parallel=_parallel(), log_level=log_level)
+    with _runner(runner, book) as pool:
+        runs = pool.run("predictions_job", book, log_level=log_level)
     wh = open_warehouse(load_settings().warehouse_url)
     rows: dict[str, dict[str, Any] | None] = {}
     for run in runs:
@@ -388,21 +400,29 @@ def run_book(echo: Echo, log_level: str | None = None) -> BookReport | None:
     return report
 
 
+def _runner(runner: Pairs | None, pairs: tuple[str, ...]) -> Any:
+    """``runner`` as it is (the caller closes it), or one for this stage alone."""
+    return contextlib.nullcontext(runner) if runner is not None else Pairs(_parallel(), len(pairs))
+
+
 def run_pipeline(
     echo: Echo, log_level: str | None = None, pairs: tuple[str, ...] | None = None
 ) -> int:
     """ETL (full history of the book), then each pair's training and forecast, then the
     book's verdict. A pair that fails stops alone; ``fx run`` then fails naming it."""
     book = the_book(pairs)
-    ok, failures = run_etl(echo, log_level, book)
-    trained: tuple[str, ...] = ()
-    if ok:
-        decisions, failed = run_training(echo, log_level, ok)
-        failures.update(failed)
-        trained = tuple(p for p in ok if p in decisions)
+    # One set of processes for every stage: each loads the code location once.
+    with Pairs(_parallel(), len(book)) as runner:
+        ok, failures = run_etl(echo, log_level, book, runner)
+        trained: tuple[str, ...] = ()
+        if ok:
+            decisions, failed = run_training(echo, log_level, ok, runner)
+            failures.update(failed)
+            trained = tuple(p for p in ok if p in decisions)
+        if trained:
+            _rows, failed = run_predictions(echo, log_level, trained, runner)
+            failures.update(failed)
     if trained:
-        _rows, failed = run_predictions(echo, log_level, trained)
-        failures.update(failed)
         run_book(echo, log_level)
     if len(book) == 1 and failures:
         raise PipelineError(failures[book[0]])

@@ -120,6 +120,9 @@ class EvaluationResource(ConfigurableResource):
     refit_days: int = _field(_EVALUATION_PREFIX + "refit_days")
     min_train_days: int = _field(_EVALUATION_PREFIX + "min_train_days")
     cost_pips: float = _field(_EVALUATION_PREFIX + "cost_pips")
+    # Processes a backtest's refits use: FX_MAX_PARALLEL, which `fx run` divides among the
+    # pairs it runs at once, so that the book never runs more fits than cores.
+    jobs: int = Field(default=2, ge=1, description="processes a backtest's refits use")
 
 
 def _alert_field(field: str) -> Any:
@@ -288,7 +291,14 @@ def build_resources(settings: Settings) -> dict[str, Any]:
         ),
         "training": _from_settings(TrainingResource, settings),
         "monitoring": _from_settings(MonitoringResource, settings),
-        "evaluation": _from_settings(EvaluationResource, settings, _EVALUATION_PREFIX),
+        "evaluation": EvaluationResource(
+            jobs=settings.max_parallel,
+            **{
+                name: getattr(settings, _EVALUATION_PREFIX + name)
+                for name in EvaluationResource.model_fields
+                if name != "jobs"
+            },
+        ),
         "alerts": AlertsResource.from_settings(settings),
         "tracking_store": MlflowResource(tracking_uri=tracking_uri),
         "mlflow": mlflow_parent_run(

@@ -108,6 +108,7 @@ def fx_backtest(
             refit_days=evaluation.refit_days,
             gap=training.gap_days,
             seed=training.seed,
+            n_jobs=evaluation.jobs,
         )
     except InsufficientHistoryError as exc:
         context.log.warning(f"{pair} backtest skipped: {exc}")
