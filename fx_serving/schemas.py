@@ -72,7 +72,7 @@ IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 FeatureRow: type[BaseModel] = create_model(
     "FeatureRow",
     __config__=ConfigDict(extra="forbid", json_schema_extra={"examples": [EXAMPLE_ROW]}),
-    __doc__="One day's features, named as in eur_usd_final; every feature required, no other.",
+    __doc__="One day's features, named as in fx_final; every feature required, no other.",
     **{name: (FeatureValue, Field(examples=[EXAMPLE_ROW.get(name, 0.0)])) for name in FEATURES},
 )
 

@@ -160,7 +160,7 @@ def _split(joined: object) -> list[str]:
 
 
 class GapsReport(StepReport):
-    """The ``eur_usd_raw_gaps`` check: trading days missing beyond the TARGET holidays."""
+    """The ``fx_raw_gaps`` check: trading days missing beyond the TARGET holidays."""
 
     ASSET: ClassVar[str] = RAW.name
     CHECK: ClassVar[str] = f"{RAW.name}_gaps"

@@ -2,7 +2,7 @@
 
 In the manner of Delta Live Tables' ``expect`` / ``expect_or_drop`` / ``expect_or_fail``:
 a *warn* rule records its rows and keeps them, a *quarantine* rule keeps its rows out of
-``eur_usd_raw`` (they go to ``eur_usd_raw_rejected`` with the rule and a reason), and a
+``fx_raw`` (they go to ``fx_raw_rejected`` with the rule and a reason), and a
 *fail* rule fails the whole batch, which then writes nothing. One bad bar from 2008 must
 not block twenty years of good ones, but a feed that is broken as a whole must stop.
 

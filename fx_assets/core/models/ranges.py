@@ -6,7 +6,7 @@ outside them is named with how far: ``vol_20 is 5.8x the largest value the model
 trained on``. The check is two vectorised comparisons against two arrays, so the
 service's hot path pays about a microsecond for it (bench/serving.py).
 
-Stored with a prediction (``eur_usd_predictions.out_of_range``) and served by
+Stored with a prediction (``fx_predictions.out_of_range``) and served by
 ``/predict`` and ``/forecast/latest`` as a JSON object: feature -> {side, value, limit,
 factor}, where ``factor`` is value / limit (the bound passed), empty when all is in range.
 """

@@ -23,7 +23,7 @@ month and on every volatility feature from the second; volatility x3 (the 2008-1
 level, inside the training history) and a +5 % level shift (one day's return to the
 features) are not. The simulated-data tests hold the rate on AR(1) features.
 
-Dagster-free; the ``eur_usd_drift`` asset calls it.
+Dagster-free; the ``fx_drift`` asset calls it.
 """
 
 from __future__ import annotations
@@ -115,7 +115,7 @@ def compare(
     model_version: str,
     rate: float = DEFAULT_RATE,
 ) -> pd.DataFrame:
-    """One ``eur_usd_drift`` row per feature: ``window`` rows against ``reference`` rows.
+    """One ``fx_drift`` row per feature: ``window`` rows against ``reference`` rows.
 
     Both frames carry ``date`` and the feature columns; rows with a missing value of a
     feature are left out of that feature's comparison.
@@ -150,7 +150,7 @@ def feature_drift(
     training_start: date | None = None,
     rate: float = DEFAULT_RATE,
 ) -> pd.DataFrame:
-    """The ``eur_usd_drift`` rows: the newest ``window`` rows of ``final`` against the
+    """The ``fx_drift`` rows: the newest ``window`` rows of ``final`` against the
     champion's training rows (``training_start`` to ``training_cutoff`` inclusive)."""
     rows = final.sort_values("date")
     dates = pd.to_datetime(rows["date"])

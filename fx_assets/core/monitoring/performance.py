@@ -1,10 +1,10 @@
 """Realized performance of the stored predictions, and drift of the predictions themselves.
 
 Outcomes are not stored on predictions: a prediction made on feature date t is resolved
-by ``eur_usd_final``'s ``target`` of date t (1 when the next trading day closed higher),
+by ``fx_final``'s ``target`` of date t (1 when the next trading day closed higher),
 known once the next close is in. The join and a window's accuracy are the read model's
 (``fx_assets.core.readmodel``), the same ones every consumer shows. Dagster-free; the
-``eur_usd_performance`` asset and its checks call it.
+``fx_performance`` asset and its checks call it.
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ def window_row(
     alpha: float = ALPHA,
     share_shift: float = DEFAULT_SHARE_SHIFT,
 ) -> dict[str, object]:
-    """One ``eur_usd_performance`` row for the newest ``window`` resolved predictions.
+    """One ``fx_performance`` row for the newest ``window`` resolved predictions.
 
     ``degraded``: hits significantly fewer than always-up's at ``alpha`` (rule
     ``binomial``, which decides first), or a Brier score above the constant forecast's
@@ -129,7 +129,7 @@ def performance(
     alpha: float = ALPHA,
     share_shift: float = DEFAULT_SHARE_SHIFT,
 ) -> pd.DataFrame:
-    """The ``eur_usd_performance`` rows, one per window; none before any outcome is known.
+    """The ``fx_performance`` rows, one per window; none before any outcome is known.
 
     A window longer than the resolved history is still reported, over what there is
     (``n`` says how many), so the 250-day row exists from the first resolved day.

@@ -1,7 +1,7 @@
 """Both monitoring tables for the champion in one call: what the assets and the bench run.
 
 Dagster-free. The reference of both tables is the champion's own training rows: the
-``eur_usd_final`` rows up to its ``training_cutoff`` tag (training reads its rows from
+``fx_final`` rows up to its ``training_cutoff`` tag (training reads its rows from
 there), scored by the champion itself for the prediction-drift reference.
 """
 
@@ -47,7 +47,7 @@ def monitor(
     window: int = drift.DEFAULT_WINDOW,
     rate: float = drift.DEFAULT_RATE,
 ) -> Tables:
-    """``eur_usd_drift`` and ``eur_usd_performance`` rows for ``model`` on these tables."""
+    """``fx_drift`` and ``fx_performance`` rows for ``model`` on these tables."""
     features = list(model.features)
     drift_rows = drift.feature_drift(
         final, features, model.training_cutoff, model.version, window, rate=rate

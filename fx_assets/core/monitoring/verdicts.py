@@ -1,7 +1,7 @@
 """Monitoring verdicts in words: which rule decided, with its numbers and its baseline.
 
 One function per verdict, Dagster-free. The text is stored beside the figures
-(``eur_usd_drift.reason``, ``eur_usd_performance.verdict``) and read back unchanged by
+(``fx_drift.reason``, ``fx_performance.verdict``) and read back unchanged by
 every surface: the checks, the alerts, ``fx run``, ``/monitoring`` and the page. A
 p-value printed is the p-value of the rule that decided, with its direction stated.
 """

@@ -43,7 +43,7 @@ def min_train_rows(cv_folds: int) -> int:
 
 
 def known_rows(final: pd.DataFrame) -> pd.DataFrame:
-    """Rows of ``eur_usd_final`` whose target is known, oldest first."""
+    """Rows of ``fx_final`` whose target is known, oldest first."""
     known = final[final[TARGET].notna()].sort_values("date").reset_index(drop=True)
     return known.astype({TARGET: int})
 
@@ -51,7 +51,7 @@ def known_rows(final: pd.DataFrame) -> pd.DataFrame:
 def split_train_test(
     final: pd.DataFrame, *, test_days: int, gap_days: int, min_train: int
 ) -> Split:
-    """Split ``eur_usd_final`` rows into train and test (see the module docstring)."""
+    """Split ``fx_final`` rows into train and test (see the module docstring)."""
     if test_days < 1:
         raise ValueError(f"test_days must be at least 1, not {test_days}")
     if gap_days < 0:
