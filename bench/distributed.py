@@ -33,7 +33,7 @@ import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
-from tempfile import TemporaryDirectory
+from tempfile import mkdtemp
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -170,6 +170,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--server", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--pairs", type=int, default=7, help="the first N of the seven majors")
+    parser.add_argument(
+        "--skip-in-process", action="store_true", help="time the workers only (no Celery cost)"
+    )
     parser.add_argument("--start", type=date.fromisoformat, default=date(2015, 1, 1))
     parser.add_argument("--end", type=date.fromisoformat, default=date(2025, 9, 30))
     args = parser.parse_args()
@@ -181,11 +184,14 @@ def main() -> None:
         raise SystemExit("two workers pinned to two cores need two cores")
     dbs = Databases(args.server)
     try:
-        with TemporaryDirectory(prefix="fx-bench-distributed-") as tmp:
-            base = Path(tmp)
+        # Kept after the run (its path is printed): a failed run's logs are the evidence.
+        base = Path(mkdtemp(prefix="fx-bench-distributed-"))
+        print(f"runs and logs in {base}", flush=True)
+        inproc = float("nan")
+        if not args.skip_in_process:
             inproc, _ = scenario(dbs, base / "in_process", args.start, args.end, None)
-            one, steps = scenario(dbs, base / "one", args.start, args.end, 1)
-            two, _ = scenario(dbs, base / "two", args.start, args.end, 2)
+        one, steps = scenario(dbs, base / "one", args.start, args.end, 1)
+        two, _ = scenario(dbs, base / "two", args.start, args.end, 2)
     finally:
         dbs.drop()
     print(f"training of {len(PAIRS)} pairs, {args.start} to {args.end}, {steps} steps")
