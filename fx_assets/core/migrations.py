@@ -66,10 +66,7 @@ def _seed_views(engine: Engine) -> None:
             f"CREATE VIEW {quote_name(seed)} AS SELECT {listed} FROM {name}"
             f" WHERE {quote_name(PAIR)} = '{DEFAULT_PAIR}'"
         )
-    if statements:
-        with engine.begin() as conn:
-            for statement in statements:
-                conn.execute(sa.text(statement))
+    _execute(engine, statements)
 
 
 def _add_new_columns(engine: Engine) -> None:
@@ -91,7 +88,12 @@ def _add_new_columns(engine: Engine) -> None:
                 f"ALTER TABLE {quote_name(table.name)} ADD COLUMN {quote_name(column.name)}"
                 f" {column.type.compile(dialect=engine.dialect)}"
             )
-    if added:
+    _execute(engine, added)
+
+
+def _execute(engine: Engine, statements: list[str]) -> None:
+    """``statements`` in one transaction: a migration step lands whole or not at all."""
+    if statements:
         with engine.begin() as conn:
-            for statement in added:
+            for statement in statements:
                 conn.execute(sa.text(statement))
