@@ -78,6 +78,12 @@ def empty_figure(message: str) -> Figure:
     }
 
 
+def _per(label: str) -> str:
+    """``EUR/USD`` -> ``USD per EUR``: what the price axis counts."""
+    base, _, quote = label.partition("/")
+    return f"{quote} per {base}" if quote else label
+
+
 def price_figure(
     prices: pd.DataFrame, predictions: pd.DataFrame | None = None, label: str = "EUR/USD"
 ) -> Figure:
@@ -121,7 +127,8 @@ def price_figure(
         "data": data,
         "layout": layout(
             xaxis=axis(type="date", rangeslider={"visible": False}),
-            yaxis=axis(title={"text": "USD per EUR"}, tickformat=".4f"),
+            # EUR/USD is priced in dollars per euro: the quote per one of the base.
+            yaxis=axis(title={"text": _per(label)}, tickformat=".4f"),
             uirevision="prices",
         ),
     }

@@ -61,6 +61,15 @@ def test_close_only_source_draws_a_labelled_close_line() -> None:
     assert len(fig["data"][0]["y"]) == 30
 
 
+def test_the_price_axis_counts_the_quote_per_one_of_the_pairs_base() -> None:
+    prices = bars(30, ohlc=False)
+    assert price_figure(prices)["layout"]["yaxis"]["title"]["text"] == "USD per EUR"
+    gbp = price_figure(prices, label="GBP/USD")
+    assert gbp["layout"]["yaxis"]["title"]["text"] == "USD per GBP"
+    jpy = price_figure(prices, label="USD/JPY")
+    assert jpy["layout"]["yaxis"]["title"]["text"] == "JPY per USD"
+
+
 def test_ohlc_source_draws_candlesticks() -> None:
     prices = bars(30, ohlc=True)
     fig = price_figure(prices)

@@ -111,7 +111,7 @@ def equity_figure(curves: pd.DataFrame) -> Figure:
             {
                 "type": "scatter",
                 "mode": "lines",
-                "name": "buy and hold EUR",
+                "name": "buy and hold the pair",
                 "x": x,
                 "y": [round(float(v), 4) for v in curves["buy_and_hold"]],
                 "line": {"color": BASELINE, "width": 1.5, "dash": "dot"},
