@@ -107,7 +107,7 @@ class RawReport(StepReport):
             for f in r.findings
         ]
         quality = "; ".join(
-            f"{pair}: {r.data_quality}" for pair, r in reports.items() if r.data_quality
+            f"{pair}: {r.data_quality}" for pair, r in reports.items() if r.has_findings
         )
         return cls(
             window_start=min(r.window_start for r in every),
