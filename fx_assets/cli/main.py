@@ -7,7 +7,8 @@ import os
 import sys
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 
 from fx_assets.cli.errors import CliError, PipelineError
 from fx_assets.cli.mlflow_users import cmd_mlflow_users
@@ -50,16 +51,30 @@ def ignore_import_warnings() -> None:
     warnings.filterwarnings("ignore", message=".*_create_mlflow_run_hook.*")
 
 
-def quiet_libraries() -> None:
+@contextmanager
+def quiet_libraries() -> Iterator[None]:
     """Library chatter (MLflow's migrations and progress bars, our own warnings) is repeated
-    as run output where it matters; --verbose shows it as it happens. Called in ``fx run``
-    and in each of its per-pair processes."""
+    as run output where it matters; --verbose shows it as it happens. Used by ``fx run`` and
+    by each of its per-pair processes. Everything it changes is put back on exit: ``fx run``
+    called in a process that goes on (a test, a notebook) must not leave the package's own
+    warnings switched off behind it."""
     import logging
 
-    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    for name in ("mlflow", "fx_assets", "alembic"):
-        logging.getLogger(name).setLevel(logging.ERROR)
+    env = {"MLFLOW_LOGGING_LEVEL": "WARNING", "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false"}
+    set_env = [k for k in env if k not in os.environ]
+    loggers = [logging.getLogger(name) for name in ("mlflow", "fx_assets", "alembic")]
+    levels = [logger.level for logger in loggers]
+    for key in set_env:
+        os.environ[key] = env[key]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+        for key in set_env:
+            os.environ.pop(key, None)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -69,10 +84,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     log_level = "DEBUG" if args.verbose else settings.log_level
-    if log_level is None:
-        quiet_libraries()
+    quiet = quiet_libraries() if log_level is None else nullcontext()
     try:
-        with home_lock(settings.home, wait=args.wait):
+        with quiet, home_lock(settings.home, wait=args.wait):
             ensure_tracking_store(
                 settings.mlflow_tracking_uri, settings.mlflow_artifact_root, lock_dir=settings.home
             )

@@ -14,6 +14,7 @@ import os
 import sys
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -57,11 +58,10 @@ def run_pair(
     from fx_assets.cli.results import read_report
     from fx_assets.cli.run import execute
 
-    if log_level is None:
-        quiet_libraries()
-
+    quiet = quiet_libraries() if log_level is None else nullcontext()
     try:
-        result = execute(job_name, partition_key=pair, log_level=log_level)
+        with quiet:
+            result = execute(job_name, partition_key=pair, log_level=log_level)
     except PipelineError as exc:
         return PairRun(pair, error=str(exc))
     finally:

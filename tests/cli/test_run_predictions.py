@@ -48,3 +48,18 @@ def test_run_predictions_prints_the_forecast(home: Path, definitions_here: None)
     assert "forecast for 2024-10-01 (features of 2024-09-30)" in forecast
     assert f"eur_usd_direction v{version}" in forecast
     assert ("UP" in forecast) == (row["direction"] == 1)
+
+
+def test_a_run_in_this_process_leaves_the_package_warnings_on(
+    home: Path, definitions_here: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One pair runs in the calling process, quietly: afterwards the package's own warnings
+    reach the caller's logging again (they once stayed at ERROR for the rest of a test session,
+    and five tests of the sources' retry warnings failed after this module)."""
+    import logging
+
+    run_predictions(lambda _line: None)
+
+    caplog.set_level(logging.WARNING)
+    logging.getLogger("fx_assets.core.ingestion.twelvedata").warning("a retry, say")
+    assert [r.getMessage() for r in caplog.records] == ["a retry, say"]
