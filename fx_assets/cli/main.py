@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import sys
 import time
@@ -51,6 +52,13 @@ def ignore_import_warnings() -> None:
     warnings.filterwarnings("ignore", message=".*_create_mlflow_run_hook.*")
 
 
+class _Discard(io.TextIOBase):
+    """A text stream that keeps nothing."""
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+
 @contextmanager
 def quiet_libraries() -> Iterator[None]:
     """Library chatter (MLflow's migrations and progress bars, our own warnings) is repeated
@@ -60,6 +68,13 @@ def quiet_libraries() -> Iterator[None]:
     warnings switched off behind it."""
     import logging
 
+    # MLflow prints some lines itself ("Successfully registered model ..."): ``eprint`` to
+    # the module's MLFLOW_LOGGING_STREAM, not through logging. Its own switch
+    # (``disable_logging``) is switched back on by MLflow's internal contexts, so the
+    # stream eprint looks up is swapped for one that keeps nothing, and put back after.
+    from mlflow.utils import logging_utils
+
+    stream = logging_utils.MLFLOW_LOGGING_STREAM
     env = {"MLFLOW_LOGGING_LEVEL": "WARNING", "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false"}
     set_env = [k for k in env if k not in os.environ]
     loggers = [logging.getLogger(name) for name in ("mlflow", "fx_assets", "alembic")]
@@ -68,9 +83,11 @@ def quiet_libraries() -> Iterator[None]:
         os.environ[key] = env[key]
     for logger in loggers:
         logger.setLevel(logging.ERROR)
+    logging_utils.MLFLOW_LOGGING_STREAM = _Discard()
     try:
         yield
     finally:
+        logging_utils.MLFLOW_LOGGING_STREAM = stream
         for logger, level in zip(loggers, levels, strict=True):
             logger.setLevel(level)
         for key in set_env:

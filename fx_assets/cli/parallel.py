@@ -43,8 +43,15 @@ class PairRun:
 
 def _share(parallel: int) -> None:
     """In a pool process: this process's share of FX_MAX_PARALLEL, for the processes its
-    backtests use (``fx run`` already runs pairs side by side on the cores)."""
+    backtests use and for its BLAS and OpenMP thread pools (``fx run`` already runs pairs
+    side by side on the cores: two pairs whose linear algebra each wanted every core made
+    a logistic fit several times slower)."""
+    from threadpoolctl import threadpool_limits
+
     os.environ["FX_MAX_PARALLEL"] = str(parallel)
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[name] = str(parallel)  # libraries not loaded yet read these
+    threadpool_limits(limits=parallel)  # and those already loaded are told now
 
 
 def run_pair(

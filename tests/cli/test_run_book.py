@@ -80,6 +80,7 @@ def test_fx_run_runs_the_book_and_a_failed_pair_stops_alone(tmp_path: Path) -> N
     # The end names the failed pair and its step, in a few lines, with no traceback.
     errors = err.strip().splitlines()
     at = next(i for i, line in enumerate(errors) if line.startswith("fx run: error:"))
+    assert at == 0, err  # and nothing before it (MLflow once printed "Successfully registered")
     assert errors[at] == "fx run: error: 1 of 3 pairs failed: USDJPY"
     assert errors[at + 1] == "training_job failed at step fx_split for USDJPY"
     assert "Traceback" not in err
