@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 MAJORS = ["EURUSD", "GBPUSD", "USDJPY", "USDCHF", "AUDUSD", "USDCAD", "NZDUSD"]
 MORE_USD = ["USDSEK", "USDNOK", "USDDKK", "USDPLN", "USDSGD", "USDHKD", "USDMXN"]
@@ -64,7 +65,40 @@ def dagster_counts(dagster_home: Path) -> tuple[int, int]:
         return len(runs), sum(len(instance.all_logs(r.run_id)) for r in runs)
 
 
-def run_book(pairs: list[str], start: str, extra: dict[str, str]) -> dict[str, float]:
+def training_costs(dagster_home: Path) -> dict[str, dict[str, float]]:
+    """Per pair, the seconds of its training run's main steps (from the event log)."""
+    from dagster import DagsterEventType, DagsterInstance
+    from dagster._core.instance.ref import InstanceRef
+
+    steps = ("model_candidates", "challenger_model", "fx_backtest")
+    costs: dict[str, dict[str, float]] = {}
+    with DagsterInstance.from_ref(InstanceRef.from_dir(str(dagster_home))) as instance:
+        for run in instance.get_runs():
+            if run.job_name != "training_job":
+                continue
+            began: dict[str, float] = {}
+            took: dict[str, float] = {}
+            for event in instance.all_logs(run.run_id):
+                kind = event.dagster_event_type
+                if kind == DagsterEventType.STEP_START:
+                    began[str(event.step_key)] = event.timestamp
+                elif kind == DagsterEventType.STEP_SUCCESS and event.step_key in steps:
+                    took[event.step_key] = event.timestamp - began[event.step_key]
+            costs[run.tags.get("dagster/partition", "?")] = took
+    return costs
+
+
+def winners(out: str, pairs: list[str]) -> dict[str, str]:
+    """Each pair's winning family, from fx run's training lines ("  EURUSD  pooled v1 ...")."""
+    found = {}
+    for line in out.splitlines():
+        words = line.split()
+        if len(words) > 2 and words[0] in pairs and words[2].startswith("v"):
+            found.setdefault(words[0], words[1])
+    return found
+
+
+def run_book(pairs: list[str], start: str, extra: dict[str, str]) -> dict[str, Any]:
     home = Path(tempfile.mkdtemp(prefix=f"fx-book-{len(pairs)}-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FX_", "MLFLOW_", "DAGSTER"))}
     env.update({"FX_HOME": str(home), "FX_PAIRS": ",".join(pairs), "FX_START_DATE": start})
@@ -87,7 +121,15 @@ def run_book(pairs: list[str], start: str, extra: dict[str, str]) -> dict[str, f
         raise SystemExit(f"fx run on {len(pairs)} pairs failed:\n{out[-3000:]}")
     runs, events = dagster_counts(home / "dagster")
     book_line = next((line for line in out.splitlines() if line.startswith("book:")), "")
-    return {"wall": wall, "peak": peak / 2**30, "runs": runs, "events": events, "book": book_line}
+    return {
+        "wall": wall,
+        "peak": peak / 2**30,
+        "runs": runs,
+        "events": events,
+        "book": book_line,
+        "costs": training_costs(home / "dagster"),
+        "winners": winners(out, pairs),
+    }
 
 
 def main() -> None:
@@ -115,6 +157,18 @@ def main() -> None:
               f"peak {results[7]['peak']:.2f} GiB (target <= 2)")  # fmt: skip
         if results[7]["book"]:
             print(f"  {results[7]['book']}")
+    for n in sizes:
+        # Where each pair's training time goes: the walk-forward backtest refits the
+        # winning family every FX_BACKTEST_REFIT_DAYS rows, so a tree model's pair costs
+        # several times a linear one's.
+        print(f"{n} pair(s): training steps per pair (s)")
+        print(f"  {'pair':7} {'winner':20} {'candidates':>10} {'challenger':>10} {'backtest':>9}")
+        for pair, took in results[n]["costs"].items():
+            family = results[n]["winners"].get(pair, "?")
+            print(
+                f"  {pair:7} {family:20} {took.get('model_candidates', 0):10.1f}"
+                f" {took.get('challenger_model', 0):10.1f} {took.get('fx_backtest', 0):9.1f}"
+            )
 
 
 if __name__ == "__main__":
