@@ -269,6 +269,10 @@ def stack(image: Image, tmp_path_factory: pytest.TempPathFactory) -> Iterator[St
                     host.mkdir(parents=True, exist_ok=True)
                     os.chown(host, RUN_AS, RUN_AS)
                     mounts.append(f"{host}:{target}")
+                # Compose's tmpfs mounts, as host folders: writes there are allowed on the
+                # read-only root (see test_no_service_writes_to_its_read_only_root).
+                for entry in spec.get("tmpfs", []):
+                    mounts.append(_tmpfs_folder(entry, tmp / "tmpfs" / name))
                 service = Service.from_compose(image.b, name, spec, net, mounts)
                 services[name] = service
                 service.create(logs)
@@ -298,6 +302,19 @@ def stack(image: Image, tmp_path_factory: pytest.TempPathFactory) -> Iterator[St
         dbs.drop()
         shutil.rmtree(volumes, ignore_errors=True)
         assert not leftovers, f"processes that outlived SIGTERM (killed by pid): {leftovers}"
+
+
+def _tmpfs_folder(entry: str, under: Path) -> str:
+    """A host folder standing in for one of compose's ``tmpfs`` entries (``/path:opts``),
+    with the mode and owner Docker gives a tmpfs (1777, or ``uid``/``gid``); a volume spec."""
+    target, _, options = entry.partition(":")
+    opts = dict(o.split("=", 1) for o in options.split(",") if "=" in o)
+    host = under / target.strip("/").replace("/", "__")
+    host.mkdir(parents=True)
+    host.chmod(0o1777)
+    if "uid" in opts:
+        os.chown(host, int(opts["uid"]), int(opts.get("gid", opts["uid"])))
+    return f"{host}:{target}"
 
 
 def test_every_compose_service_answers_its_healthcheck_from_the_image(stack: Stack) -> None:
@@ -465,3 +482,18 @@ def test_the_compose_prometheus_scrapes_the_model_service(stack: Stack, tmp_path
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_no_service_writes_to_its_read_only_root(stack: Stack) -> None:
+    """Compose gives every container a read-only root (`read_only: true`) with its volumes
+    and tmpfs mounts the only writable places. Last in this module, after the services have
+    started, answered, run the ETL and training and served a champion: nothing any of them
+    did wrote to its root, so none of it would have failed on a read-only one
+    (tests/deploy/test_compose_hardening.py checks that compose sets it for each)."""
+    writes = {name: s.root_writes() for name, s in stack.services.items()}
+    assert not any(writes.values()), {n: w[:10] for n, w in writes.items() if w}
+    # The check sees a write: a file the service's user may write on a writable root.
+    service = stack.services["model-service"]
+    done = service.exec(["sh", "-c", "echo x > /var/tmp/fx-probe"])
+    assert done.returncode == 0, done.stderr
+    assert "/var/tmp/fx-probe" in service.root_writes()  # and its folder, copied up

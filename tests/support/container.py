@@ -61,6 +61,11 @@ def require_tools() -> None:
         pytest.skip(message)
 
 
+# What `buildah run` itself writes into a container's root at each run (its generated
+# resolver, hosts and container-marker files), not the service.
+RUNTIME_FILES = frozenset({"/etc/hosts", "/etc/resolv.conf", "/etc/hostname", "/run/.containerenv"})
+
+
 @dataclass
 class Buildah:
     """buildah on its own image store under ``CACHE``."""
@@ -370,8 +375,8 @@ class Service:
 
     def run_args(self) -> list[str]:
         env = [f"--env={k}={v}" for k, v in self.environment.items()]
-        # Compose's `cap_drop: [ALL]`. Its read-only root has no `buildah run` equivalent;
-        # tests/deploy/test_compose_hardening.py checks the file sets it.
+        # Compose's `cap_drop: [ALL]`. Its read-only root has no `buildah run` equivalent:
+        # ``root_writes`` shows afterwards that nothing was written there.
         hardened = ["--cap-drop=ALL"]
         volumes = (f"--volume={v}" for v in self.volumes)
         return ["run", "--isolation=chroot", *hardened, *env, *volumes]
@@ -454,6 +459,27 @@ class Service:
             if _is_buildah(pid) is False:
                 out[pid] = int(re.search(r"^Uid:\s+(\d+)", status, flags=re.M)[1])  # type: ignore[index]
         return out
+
+    def root_writes(self) -> list[str]:
+        """What the service wrote to its own root: every path in the container's writable
+        layer (overlay's upper directory) that its runtime did not make. Compose runs the
+        service on a read-only root (`read_only: true`) with only its volumes and tmpfs
+        mounts writable; `buildah run` has no read-only root, so the proof is afterwards:
+        a service that wrote nothing here would have run on a read-only one.
+
+        The runtime's own: the directories it makes as mount points (a volume's or a tmpfs'
+        target and their parents) and the files ``RUNTIME_FILES`` names, with theirs."""
+        merged = Path(self.b.run("mount", self.container).strip())
+        try:
+            upper = merged.parent / "diff"
+            if not upper.is_dir():
+                raise AssertionError(f"no overlay upper layer at {upper}: use the overlay driver")
+            written = ["/" + str(p.relative_to(upper)) for p in upper.rglob("*")]
+        finally:
+            self.b.run("umount", self.container)
+        made = {Path(v.split(":")[1]) for v in self.volumes} | {Path(f) for f in RUNTIME_FILES}
+        runtime = {str(p) for path in made for p in (path, *path.parents)}
+        return sorted(p for p in written if p not in runtime)
 
     def remove(self) -> None:
         if self.container:

@@ -137,7 +137,9 @@ def mlflow_server(backend_uri: str, folder: Path) -> Iterator[str]:
         "--artifacts-destination", (folder / "artifacts").as_uri(), "--serve-artifacts",
     ]  # fmt: skip
     folder.mkdir(parents=True, exist_ok=True)
-    server = Tracked.start(cmd, base_env(), folder / "mlflow.log", cwd=folder)
+    # As compose runs it: no job runner (several huey consumer processes, unused here).
+    env = base_env() | {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    server = Tracked.start(cmd, env, folder / "mlflow.log", cwd=folder)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
