@@ -9,7 +9,8 @@ from pathlib import Path
 import mlflow
 import numpy as np
 import pandas as pd
-from dagster import materialize
+import pytest
+from dagster import ExecuteInProcessResult, materialize
 
 from fx_assets.core.contracts import BACKTEST, BACKTEST_SUMMARY, RAW
 from fx_assets.core.contracts.book import BACKTEST_BOOK
@@ -62,28 +63,40 @@ def _pair_tables(
     return backtest, summarize(backtest, resamples=500), raw
 
 
-def test_the_book_is_judged_adjusted_and_logged(fx_home: Path) -> None:
-    url = sqlite_url(fx_home / "warehouse.db")
-    tracking = sqlite_url(fx_home / "mlflow.db")
-    wh = Warehouse(url)
+def _backtested(fx_home: Path, pairs: tuple[str, ...]) -> Warehouse:
+    """A warehouse with each pair's backtest, summary and closes; GBP/USD's model is right
+    on 62 % of days (found after adjustment), the others guess."""
+    wh = Warehouse(sqlite_url(fx_home / "warehouse.db"))
     rng = np.random.default_rng(7)
-    for pair in PAIRS:
-        # GBP/USD's model is right on 62 % of days: found after adjustment.
+    for pair in pairs:
         backtest, summary, raw = _pair_tables(pair, rng, 0.62 if pair == "GBPUSD" else None)
         scoped = wh.for_pair(pair)
         scoped.replace_all(BACKTEST, backtest)
         scoped.replace_all(BACKTEST_SUMMARY, summary)
         scoped.replace_all(RAW, raw)
+    return wh
 
-    result = materialize(
+
+def _judge(fx_home: Path) -> ExecuteInProcessResult:
+    return materialize(
         [fx_backtest_book],
         resources={
-            "warehouse": WarehouseResource(url=url),
+            "warehouse": WarehouseResource(url=sqlite_url(fx_home / "warehouse.db")),
             "evaluation": EvaluationResource(),
-            "tracking_store": MlflowResource(tracking_uri=tracking),
+            "tracking_store": MlflowResource(tracking_uri=sqlite_url(fx_home / "mlflow.db")),
         },
         run_config=QUIET,
     )
+
+
+def test_the_book_is_judged_adjusted_and_logged(
+    fx_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FX_PAIRS", ",".join(PAIRS))
+    tracking = sqlite_url(fx_home / "mlflow.db")
+    wh = _backtested(fx_home, PAIRS)
+
+    result = _judge(fx_home)
 
     assert result.success
     table = wh.read(BACKTEST_BOOK).set_index("pair")
@@ -102,3 +115,22 @@ def test_the_book_is_judged_adjusted_and_logged(fx_home: Path) -> None:
     assert run.data.tags[TAG_RUN_KIND] == "book"
     assert run.data.tags["verdict"] == report.headline
     assert run.data.metrics["skilful_holm"] == 1
+
+
+def test_a_pair_taken_out_of_fx_pairs_is_not_counted(
+    fx_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """USD/JPY was backtested, then removed from FX_PAIRS: its rows stay, but the verdict is
+    over the three pairs of the book, and the report names the one left out."""
+    wh = _backtested(fx_home, PAIRS)
+    monkeypatch.setenv("FX_PAIRS", "EURUSD,GBPUSD,AUDUSD")
+
+    result = _judge(fx_home)
+
+    assert result.success
+    assert sorted(wh.read(BACKTEST_BOOK)["pair"]) == ["AUDUSD", "EURUSD", "GBPUSD"]
+    (event,) = result.asset_materializations_for_node("fx_backtest_book")
+    metadata = {k: v.value for k, v in event.metadata.items()}
+    assert BookReport.from_metadata(metadata).pairs == 3
+    assert metadata["left_out"] == "USDJPY"
+    assert not wh.for_pair("USDJPY").read(BACKTEST_SUMMARY).empty  # its rows are kept

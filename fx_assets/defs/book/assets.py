@@ -12,6 +12,7 @@ from fx_assets.core.evaluation.crosssection import DEFAULT_K, cross_section
 from fx_assets.core.markdown import markdown_table
 from fx_assets.core.models.registry import configure_mlflow
 from fx_assets.core.reports import BookReport
+from fx_assets.core.settings import load_settings
 from fx_assets.defs.contracts import asset_metadata, fail, validated
 from fx_assets.defs.resources import EvaluationResource, MlflowResource, WarehouseResource
 
@@ -30,11 +31,20 @@ _ALL = AllPartitionMapping()
 def fx_backtest_book(
     warehouse: WarehouseResource, evaluation: EvaluationResource, tracking_store: MlflowResource
 ) -> MaterializeResult:
-    """Each pair's skill against always-up, adjusted for testing many (Holm; BH beside it)."""
+    """Each pair's skill against always-up, adjusted for testing many (Holm; BH beside it).
+
+    The book is FX_PAIRS, as the bootstrap sensor registers it: a pair taken out of the
+    setting keeps its rows but is no longer one of the pairs tested, nor counted."""
     wh = warehouse.get()
+    book = set(load_settings().book)
     summary = wh.read(BACKTEST_SUMMARY)
+    left_out = sorted(set(summary["pair"]) - book)
+    summary = summary[summary["pair"].isin(book)].reset_index(drop=True)
     if summary.empty:
-        raise fail(f"{BACKTEST_SUMMARY.name} is empty: backtest the pairs first (training job)")
+        raise fail(
+            f"{BACKTEST_SUMMARY.name} has no row for FX_PAIRS ({', '.join(sorted(book))}):"
+            " backtest the pairs first (training job)"
+        )
     try:
         verdict = judge(skill_from_summary(summary))
     except ValueError as exc:
@@ -45,8 +55,11 @@ def fx_backtest_book(
     if verdict.pairs >= 2 * DEFAULT_K:
         closes = wh.read(RAW, columns=["pair", "date", "close"])
         try:
+            backtests = wh.read(BACKTEST)
             cross = cross_section(
-                wh.read(BACKTEST), closes, cost_pips=evaluation.cost_pips
+                backtests[backtests["pair"].isin(book)],
+                closes[closes["pair"].isin(book)],
+                cost_pips=evaluation.cost_pips,
             ).figures()
         except ValueError as exc:
             cross = {"illustration": f"not computed: {exc}"}
@@ -58,6 +71,8 @@ def fx_backtest_book(
         metadata={
             "dagster/row_count": len(table),
             "pairs": MetadataValue.md(markdown_table(shown)),
+            # Pairs with a backtest that FX_PAIRS no longer holds: not tested, not counted.
+            "left_out": ", ".join(left_out) or "none",
             **report.to_metadata(),
         }
     )
