@@ -45,6 +45,9 @@ from fx_assets.core.training.modeling import (
 )
 
 POOLED = "pooled"
+# ONE_THREAD: pooled fits run with one BLAS thread. On the book's ~50k rows OpenBLAS'
+# default (a thread per core) made a logistic fit 8 times slower (0.59 s against 0.075 s
+# on two cores), the more so beside another pair's work or on a worker given one core.
 # The denominator: the pair's daily volatility over 60 bars, steadier than 5 or 20.
 VOLATILITY = "vol_60"
 # Features in units of a daily return: divided by VOLATILITY. vol_5 and vol_20 become
@@ -68,9 +71,6 @@ SCALED = (
 # days per pair) it scored test PR-AUC 0.725 against XGBoost's 0.687 as the pooled learner
 # and the best per-pair family's 0.659, and it refits the whole book at every backtest
 # block in a fraction of XGBoost's time.
-# ONE_THREAD: pooled fits run with one BLAS thread. On the book's ~50k rows OpenBLAS'
-# default (a thread per core) made a logistic fit 8 times slower (0.59 s against 0.075 s
-# on two cores), the more so beside another pair's work or on a worker given one core.
 DEFAULT_POOLED_PARAMS: dict[str, Any] = {
     "learner": "logistic_regression",
     **DEFAULT_PARAMS["logistic_regression"],
