@@ -77,7 +77,8 @@ def performance_verdict(row: Mapping[str, Any], alpha: float = ALPHA) -> str:
         return "not judged: no resolved forecast yet"
     span = f"the last {n}" if str(row["window"]) != "all" else f"all {n} resolved"
     accuracy = f"accuracy {row['accuracy']:.1%} vs always-up {row['baseline_accuracy']:.1%}"
-    test = f"worse than always-up: p={row['p_value']:.3f}"
+    # The one-sided test's question, not a claim: 45% vs 40% once read "worse than always-up".
+    test = f"test for worse than always-up: p={row['p_value']:.3f}"
     brier = f"Brier {row['brier']:.4f}"
     constant = row.get("constant_brier")
     constant_text = "" if _nan(constant) else f" vs the constant forecast's {constant:.4f}"

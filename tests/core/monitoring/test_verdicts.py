@@ -53,7 +53,7 @@ def test_a_worse_brier_decays_by_the_brier_rule_and_says_the_binomial_did_not() 
     assert f"the constant forecast's {row['constant_brier']:.4f}" in text
     # The figures beside it do not contradict it: the binomial p is printed as not significant.
     assert "accuracy 66.7% vs always-up 50.0%" in text
-    assert "worse than always-up: p=" in text and "not significant" in text
+    assert "test for worse than always-up: p=" in text and "not significant" in text
     assert _p(text) > verdicts.ALPHA
 
 
