@@ -267,10 +267,12 @@ def _env_or_value(settings: Settings, field: str) -> Any:
 
 
 def _from_settings(
-    resource: type[ConfigurableResource], settings: Settings, prefix: str = ""
+    resource: type[ConfigurableResource], settings: Settings, prefix: str = "", **given: Any
 ) -> Any:
-    """A resource whose every field is the setting of the same name, after ``prefix``."""
-    return resource(**{name: getattr(settings, prefix + name) for name in resource.model_fields})
+    """A resource whose every field is the setting of the same name, after ``prefix``, but
+    for the fields ``given``."""
+    read = {n: getattr(settings, prefix + n) for n in resource.model_fields if n not in given}
+    return resource(**read, **given)
 
 
 def build_resources(settings: Settings) -> dict[str, Any]:
@@ -291,13 +293,8 @@ def build_resources(settings: Settings) -> dict[str, Any]:
         ),
         "training": _from_settings(TrainingResource, settings),
         "monitoring": _from_settings(MonitoringResource, settings),
-        "evaluation": EvaluationResource(
-            jobs=settings.max_parallel,
-            **{
-                name: getattr(settings, _EVALUATION_PREFIX + name)
-                for name in EvaluationResource.model_fields
-                if name != "jobs"
-            },
+        "evaluation": _from_settings(
+            EvaluationResource, settings, _EVALUATION_PREFIX, jobs=settings.max_parallel
         ),
         "alerts": AlertsResource.from_settings(settings),
         "tracking_store": MlflowResource(tracking_uri=tracking_uri),
