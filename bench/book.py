@@ -58,36 +58,32 @@ def tree_rss(pid: int) -> int:
     return total
 
 
-def dagster_counts(dagster_home: Path) -> tuple[int, int]:
-    from dagster import DagsterInstance
-    from dagster._core.instance.ref import InstanceRef
-
-    with DagsterInstance.from_ref(InstanceRef.from_dir(str(dagster_home))) as instance:
-        runs = instance.get_runs()
-        return len(runs), sum(len(instance.all_logs(r.run_id)) for r in runs)
-
-
-def training_costs(dagster_home: Path) -> dict[str, dict[str, float]]:
-    """Per pair, the seconds of its training run's main steps (from the event log)."""
+def dagster_figures(dagster_home: Path) -> tuple[int, int, dict[str, dict[str, float]]]:
+    """The runs and events the instance recorded, and per pair the seconds of its training
+    run's main steps, from one read of each run's event log."""
     from dagster import DagsterEventType, DagsterInstance
     from dagster._core.instance.ref import InstanceRef
 
     steps = ("model_candidates", "challenger_model", "fx_backtest")
+    events = 0
     costs: dict[str, dict[str, float]] = {}
     with DagsterInstance.from_ref(InstanceRef.from_dir(str(dagster_home))) as instance:
-        for run in instance.get_runs():
+        runs = instance.get_runs()
+        for run in runs:
+            log = instance.all_logs(run.run_id)
+            events += len(log)
             if run.job_name != "training_job":
                 continue
             began: dict[str, float] = {}
             took: dict[str, float] = {}
-            for event in instance.all_logs(run.run_id):
+            for event in log:
                 kind = event.dagster_event_type
                 if kind == DagsterEventType.STEP_START:
                     began[str(event.step_key)] = event.timestamp
                 elif kind == DagsterEventType.STEP_SUCCESS and event.step_key in steps:
                     took[event.step_key] = event.timestamp - began[event.step_key]
             costs[run.tags.get("dagster/partition", "?")] = took
-    return costs
+    return len(runs), events, costs
 
 
 def winners(out: str, pairs: list[str]) -> dict[str, str]:
@@ -121,7 +117,7 @@ def run_book(pairs: list[str], start: str, extra: dict[str, str]) -> dict[str, A
     out = proc.stdout.read() if proc.stdout else ""
     if proc.returncode != 0:
         raise SystemExit(f"fx run on {len(pairs)} pairs failed:\n{out[-3000:]}")
-    runs, events = dagster_counts(home / "dagster")
+    runs, events, costs = dagster_figures(home / "dagster")
     book_line = next((line for line in out.splitlines() if line.startswith("book:")), "")
     return {
         "wall": wall,
@@ -129,7 +125,7 @@ def run_book(pairs: list[str], start: str, extra: dict[str, str]) -> dict[str, A
         "runs": runs,
         "events": events,
         "book": book_line,
-        "costs": training_costs(home / "dagster"),
+        "costs": costs,
         "winners": winners(out, pairs),
     }
 
