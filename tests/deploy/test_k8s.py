@@ -174,6 +174,15 @@ def test_helm_values_repeat_the_instance_settings_of_dagster_yaml() -> None:
         == (instance["run_coordinator"]["config"]["dequeue_interval_seconds"])
     )
     assert queued["tagConcurrencyLimits"] == expected["tag_concurrency_limits"]
+    # The pools' limits too: without them a whole-book backfill on the cluster would run
+    # every pair's training and backtest at once.
+    pools = values()["concurrency"]
+    assert pools["enabled"]
+    assert pools["pools"] == {
+        "defaultLimit": instance["concurrency"]["pools"]["default_limit"],
+        "granularity": instance["concurrency"]["pools"]["granularity"],
+    }
+    assert "runs" not in pools, "the chart takes the run queue's limits in one place only"
     retries = instance["run_retries"]
     assert daemon["runRetries"] == {
         "enabled": retries["enabled"],
