@@ -5,15 +5,16 @@ from its table's contract (``fx_assets.core.contracts``), so the UI, the writer 
 check can never disagree about a table.
 """
 
-from __future__ import annotations
-
 import pandas as pd
 from dagster import (
+    AssetCheckExecutionContext,
     AssetCheckResult,
     AssetChecksDefinition,
     AssetCheckSeverity,
+    AssetCheckSpec,
     Failure,
     MetadataValue,
+    MultiPartitionKey,
     TableColumn,
     TableColumnConstraints,
     TableSchema,
@@ -71,11 +72,37 @@ def validated(contract: TableContract, df: pd.DataFrame) -> pd.DataFrame:
         raise fail(str(exc)) from None
 
 
-def check_stored(warehouse: WarehouseResource, contract: TableContract) -> AssetCheckResult:
+def run_pair(context: AssetCheckExecutionContext) -> str | None:
+    """The pair a run is for: its partition key (or the key's ``pair`` dimension), None
+    for a run of a range (the ETL's) or of no partition."""
+    if not context.has_partition_key:
+        return None
+    key = context.partition_key
+    if isinstance(key, MultiPartitionKey):
+        return key.keys_by_dimension.get("pair")
+    return key
+
+
+def check_stored(
+    warehouse: WarehouseResource,
+    contract: TableContract,
+    pair: str | None = None,
+    *,
+    named: bool = False,
+) -> AssetCheckResult:
     """The stored table against its contract, each pair's rows on their own (the rules
-    are a series' rules: sorted dates, moves): a failure blocks every consumer."""
+    are a series' rules: sorted dates, moves): a failure blocks every consumer.
+
+    ``pair``: that pair's rows only, as a pair's run checks what it wrote; each pair's run
+    checks its own, so a book's checks read each pair once, not once per pair's run.
+    ``named``: the result says which check it is (``schema_spec``'s), as a step of several
+    checks must.
+    """
     wh = warehouse.get()
-    pairs = wh.pairs(contract) if contract.by_pair else [None]
+    if not contract.by_pair:
+        pairs: list[str | None] = [None]
+    else:
+        pairs = [pair] if pair is not None else list(wh.pairs(contract))
     rows, problems = 0, []
     for pair in pairs:
         df = wh.read(contract, pair=pair)
@@ -84,15 +111,31 @@ def check_stored(warehouse: WarehouseResource, contract: TableContract) -> Asset
             contract.validate(df)
         except DataValidationError as exc:
             problems.append(f"{pair}: {exc}" if pair else str(exc))
-    metadata = {"rows": rows, "pairs": len(pairs)} if contract.by_pair else {"rows": rows}
+    metadata: dict[str, object] = {"rows": rows}
+    if contract.by_pair:
+        metadata |= {"pair": pair} if pair is not None else {"pairs": len(pairs)}
+    which = {"asset_key": contract.name, "check_name": schema_name(contract)} if named else {}
     if problems:
         return AssetCheckResult(
             passed=False,
             severity=AssetCheckSeverity.ERROR,
             description="; ".join(problems),
             metadata=metadata,
+            **which,
         )
-    return AssetCheckResult(passed=True, metadata=metadata)
+    return AssetCheckResult(passed=True, metadata=metadata, **which)
+
+
+def schema_name(contract: TableContract) -> str:
+    return f"{contract.name}_schema"
+
+
+def schema_spec(contract: TableContract, description: str) -> AssetCheckSpec:
+    """The blocking ``<table>_schema`` check of ``contract``'s table, for a step that runs
+    several checks of one asset step's tables (``check_stored(..., named=True)``)."""
+    return AssetCheckSpec(
+        schema_name(contract), asset=contract.name, blocking=True, description=description
+    )
 
 
 def contract_check(contract: TableContract, description: str) -> AssetChecksDefinition:
@@ -100,11 +143,13 @@ def contract_check(contract: TableContract, description: str) -> AssetChecksDefi
 
     @asset_check(
         asset=contract.name,
-        name=f"{contract.name}_schema",
+        name=schema_name(contract),
         blocking=True,
         description=description,
     )
-    def _check(warehouse: WarehouseResource) -> AssetCheckResult:
-        return check_stored(warehouse, contract)
+    def _check(
+        context: AssetCheckExecutionContext, warehouse: WarehouseResource
+    ) -> AssetCheckResult:
+        return check_stored(warehouse, contract, run_pair(context))
 
     return _check

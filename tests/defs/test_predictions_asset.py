@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 from dagster import DagsterInstance, materialize
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -25,6 +26,7 @@ from fx_assets.core.models.inference import (
 from fx_assets.core.models.ranges import caution, from_column
 from fx_assets.core.pairs import DEFAULT_PAIR
 from fx_assets.core.warehouse import Warehouse
+from fx_assets.defs.contracts import check_stored
 from fx_assets.defs.inference.assets import fx_predictions
 from fx_assets.defs.inference.checks import fx_predictions_schema
 from fx_assets.defs.resources import MlflowResource, ModelServiceResource, WarehouseResource
@@ -247,3 +249,29 @@ def test_a_second_pair_is_forecast_by_its_own_champion_and_never_touches_the_fir
     assert run(warehouse_url).success
     pd.testing.assert_frame_equal(stored(warehouse_url, "GBPUSD"), theirs)
     assert set(Warehouse(warehouse_url).pairs(PREDICTIONS)) == {"EURUSD", "GBPUSD"}
+
+
+def test_a_pairs_run_checks_its_own_rows_and_a_book_wide_check_every_pair(
+    home: Path, warehouse_url: str
+) -> None:
+    final = fill_warehouse(warehouse_url, START, END)
+    register_champion(final, CUTOFF)
+    assert run(warehouse_url).success
+    # Another pair's rows, broken behind the writer's back (P(up) 1.5).
+    foreign = stored(warehouse_url).head(3).assign(pair="GBPUSD", probability_up=1.5)
+    table = PREDICTIONS.table
+    rows = [
+        {k: v.date() if isinstance(table.c[k].type, sa.Date) else v for k, v in r.items()}
+        for r in foreign.to_dict("records")
+    ]
+    with Warehouse(warehouse_url).engine.begin() as conn:
+        conn.execute(table.insert(), rows)
+
+    # EUR/USD's run checks what it wrote, EUR/USD's rows: GBP/USD's run would see its own.
+    again = run(warehouse_url)
+    (evaluation,) = again.get_asset_check_evaluations()
+    assert evaluation.passed
+    assert evaluation.metadata["pair"].value == DEFAULT_PAIR
+    # A check of no pair in particular (the ETL's range run) reads every pair's rows.
+    book = check_stored(WarehouseResource(url=warehouse_url), PREDICTIONS)
+    assert not book.passed and book.description.startswith("GBPUSD: ")
