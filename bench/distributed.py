@@ -29,6 +29,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from datetime import date
@@ -122,6 +123,70 @@ def book_runs(env: dict[str, str], folder: Path, log: str, cpu: int | None) -> N
             raise SystemExit(f"{pair}'s training run failed; see {folder / pair / log}")
 
 
+# Where a round's CPU goes, by process: the first word that matches its command line.
+KINDS = (
+    ("celery", "worker"),  # dagster-celery workers and their pool processes
+    ("job execute", "orchestrator"),  # a run's `dagster job execute`
+    ("postgres", "postgresql"),
+    ("beam", "rabbitmq"),
+    ("mlflow", "mlflow"),
+    ("gunicorn", "mlflow"),
+    ("uvicorn", "mlflow"),
+    ("moto", "s3"),
+)
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_of_all() -> dict[int, tuple[str, float]]:
+    """pid -> (kind, CPU seconds so far) of every process of a kind in KINDS."""
+    found = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            cmd = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        kind = next((k for word, k in KINDS if word in cmd), None)
+        if kind is not None:
+            found[int(stat.parent.name)] = (kind, (int(fields[11]) + int(fields[12])) / TICK)
+    return found
+
+
+class CpuSampler:
+    """CPU seconds by kind of process during a ``with`` block, sampled every 0.2 s (a
+    process that ends between samples loses at most its last 0.2 s)."""
+
+    def __init__(self) -> None:
+        self.first: dict[int, tuple[str, float]] = {}
+        self.last: dict[int, tuple[str, float]] = {}
+        self._stop = threading.Event()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(0.2):
+            for pid, seen in _cpu_of_all().items():
+                self.first.setdefault(pid, (seen[0], 0.0))
+                self.last[pid] = seen
+
+    def __enter__(self) -> CpuSampler:
+        self.first = _cpu_of_all()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def by_kind(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for pid, (kind, cpu) in self.last.items():
+            out[kind] = out.get(kind, 0.0) + cpu - self.first.get(pid, (kind, 0.0))[1]
+        return dict(sorted(out.items(), key=lambda kv: -kv[1]))
+
+
+CPU: dict[str, dict[str, float]] = {}
+
+
 def timed_run(env: dict[str, str], folder: Path, cpu: int | None = None) -> float:
     """The book's second round of training runs: the first loads the code location into
     each worker process (10 to 15 s each, once in a worker's life) and promotes the first
@@ -132,8 +197,10 @@ def timed_run(env: dict[str, str], folder: Path, cpu: int | None = None) -> floa
     seconds = 0.0
     for attempt in ("warm-up", "timed"):
         began = time.perf_counter()
-        book_runs(env, folder, f"{attempt}.log", cpu)
+        with CpuSampler() as sampler:
+            book_runs(env, folder, f"{attempt}.log", cpu)
         seconds = time.perf_counter() - began
+    CPU[folder.parent.name] = sampler.by_kind()
     return seconds
 
 
@@ -201,6 +268,9 @@ def main() -> None:
     print(f"| celery, 2 workers on 1 core each | {two:.1f} |")
     print(f"two workers / one worker: {two / one:.2f} (target at most 0.60 with a book)")
     print(f"Celery cost per step against in process: {(one - inproc) / max(steps, 1):.2f} s")
+    print("CPU seconds of the timed round, by process:")
+    for name, kinds in CPU.items():
+        print(f"  {name}: " + ", ".join(f"{k} {v:.1f}" for k, v in kinds.items()))
 
 
 if __name__ == "__main__":
