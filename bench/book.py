@@ -3,8 +3,9 @@
 Each size runs ``fx run`` as a user does, in a fresh FX_HOME, and reports its wall time,
 the peak memory of the whole process tree (``fx run`` and its per-pair workers, sampled
 every 0.1 s), the number of Dagster runs and events it recorded (the per-partition event
-cost that set yearly partitions), and the ratio to the one-pair run. The issue's targets:
-the seven majors in at most 4 times EUR/USD's wall time, at most 2 GiB.
+cost that set yearly partitions), the asset materializations among them and the instance's
+size on disk (its SQLite files and step logs), and the ratio to the one-pair run. The
+issue's targets: the seven majors in at most 4 times EUR/USD's wall time, at most 2 GiB.
 
     python bench/book.py [--sizes 1,3,7,14,28] [--start 1999-01-04] [--parallel N]
 """
@@ -58,20 +59,23 @@ def tree_rss(pid: int) -> int:
     return total
 
 
-def dagster_figures(dagster_home: Path) -> tuple[int, int, dict[str, dict[str, float]]]:
-    """The runs and events the instance recorded, and per pair the seconds of its training
-    run's main steps, from one read of each run's event log."""
+def dagster_figures(dagster_home: Path) -> tuple[int, int, int, dict[str, dict[str, float]]]:
+    """The runs, events and materializations the instance recorded, and per pair the
+    seconds of its training run's main steps, from one read of each run's event log."""
     from dagster import DagsterEventType, DagsterInstance
     from dagster._core.instance.ref import InstanceRef
 
     steps = ("model_candidates", "challenger_model", "fx_backtest")
-    events = 0
+    events = materializations = 0
     costs: dict[str, dict[str, float]] = {}
     with DagsterInstance.from_ref(InstanceRef.from_dir(str(dagster_home))) as instance:
         runs = instance.get_runs()
         for run in runs:
             log = instance.all_logs(run.run_id)
             events += len(log)
+            materializations += sum(
+                e.dagster_event_type == DagsterEventType.ASSET_MATERIALIZATION for e in log
+            )
             if run.job_name != "training_job":
                 continue
             began: dict[str, float] = {}
@@ -83,7 +87,11 @@ def dagster_figures(dagster_home: Path) -> tuple[int, int, dict[str, dict[str, f
                 elif kind == DagsterEventType.STEP_SUCCESS and event.step_key in steps:
                     took[event.step_key] = event.timestamp - began[event.step_key]
             costs[run.tags.get("dagster/partition", "?")] = took
-    return len(runs), events, costs
+    return len(runs), events, materializations, costs
+
+
+def size_on_disk(folder: Path) -> int:
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
 
 
 def winners(out: str, pairs: list[str]) -> dict[str, str]:
@@ -117,13 +125,15 @@ def run_book(pairs: list[str], start: str, extra: dict[str, str]) -> dict[str, A
     out = proc.stdout.read() if proc.stdout else ""
     if proc.returncode != 0:
         raise SystemExit(f"fx run on {len(pairs)} pairs failed:\n{out[-3000:]}")
-    runs, events, costs = dagster_figures(home / "dagster")
+    runs, events, materializations, costs = dagster_figures(home / "dagster")
     book_line = next((line for line in out.splitlines() if line.startswith("book:")), "")
     return {
         "wall": wall,
         "peak": peak / 2**30,
         "runs": runs,
         "events": events,
+        "materializations": materializations,
+        "instance_mb": size_on_disk(home / "dagster") / 2**20,
         "book": book_line,
         "costs": costs,
         "winners": winners(out, pairs),
@@ -141,7 +151,10 @@ def main() -> None:
     extra = {} if args.parallel is None else {"FX_MAX_PARALLEL": str(args.parallel)}
     sizes = [int(s) for s in args.sizes.split(",")]
     print(f"bench/book.py: fx run from {args.start}, {os.cpu_count()} cores, ECB file offline")
-    print(f"{'pairs':>5} {'wall s':>8} {'x 1 pair':>8} {'peak GiB':>9} {'runs':>5} {'events':>7}")
+    print(
+        f"{'pairs':>5} {'wall s':>8} {'x 1 pair':>8} {'peak GiB':>9} {'runs':>5} {'events':>7}"
+        f" {'mat.':>6} {'instance MiB':>12}"
+    )
     base = None
     results = {}
     for n in sizes:
@@ -150,7 +163,8 @@ def main() -> None:
         base = base or (r["wall"] if n == 1 else None)
         ratio = f"{r['wall'] / base:8.2f}" if base else f"{'':>8}"
         print(
-            f"{n:>5} {r['wall']:8.1f} {ratio} {r['peak']:9.2f} {r['runs']:>5} {r['events']:>7}",
+            f"{n:>5} {r['wall']:8.1f} {ratio} {r['peak']:9.2f} {r['runs']:>5} {r['events']:>7}"
+            f" {r['materializations']:>6} {r['instance_mb']:12.1f}",
             flush=True,
         )
     if 1 in results and 7 in results:
