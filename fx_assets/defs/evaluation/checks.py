@@ -45,9 +45,9 @@ def fx_backtest_checks(
     context: AssetCheckExecutionContext, warehouse: WarehouseResource, training: TrainingResource
 ) -> Iterator[AssetCheckResult]:
     """The backtest's contract on the run's pair, then no look-ahead."""
-    pair = run_pair(context)
+    pair = context.partition_key  # the pair's run (pair-partitioned assets)
     yield check_stored(warehouse, BACKTEST, pair, named=True)
-    yield backtest_never_looks_ahead(str(pair), warehouse, training.gap_days)
+    yield backtest_never_looks_ahead(pair, warehouse, training.gap_days)
 
 
 @multi_asset_check(

@@ -25,7 +25,7 @@ from fx_assets.core.domain import TARGET
 from fx_assets.core.models import lifecycle
 from fx_assets.core.pairs import Pair
 from fx_assets.core.training.splits import known_rows, validate_split
-from fx_assets.defs.contracts import check_stored, run_pair, schema_spec
+from fx_assets.defs.contracts import check_stored, schema_spec
 from fx_assets.defs.resources import MlflowResource, TrainingResource, WarehouseResource
 
 DISJOINT = "train_test_disjoint_with_gap"
@@ -53,10 +53,10 @@ def fx_split_checks(
     context: AssetCheckExecutionContext, warehouse: WarehouseResource, training: TrainingResource
 ) -> Iterator[AssetCheckResult]:
     """The two tables' contracts on the run's pair, then the split's own rule."""
-    pair = run_pair(context)
+    pair = context.partition_key  # the pair's run (pair-partitioned assets)
     yield check_stored(warehouse, TRAIN, pair, named=True)
     yield check_stored(warehouse, TEST, pair, named=True)
-    yield train_test_disjoint_with_gap(str(pair), warehouse, training.gap_days)
+    yield train_test_disjoint_with_gap(pair, warehouse, training.gap_days)
 
 
 def train_test_disjoint_with_gap(
