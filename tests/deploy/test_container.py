@@ -290,7 +290,13 @@ def stack(image: Image, tmp_path_factory: pytest.TempPathFactory) -> Iterator[St
         yield stack
     finally:
         leftovers = {}
-        for service in reversed(list(services.values())):
+        # The daemon first: it launches the runs that execute in dagster-code, and its sensors
+        # may have launched one just before teardown (once in CI, after the last ETL's bars).
+        # Runs in flight are let finish before dagster-code is stopped: `docker stop` would
+        # kill them after the grace period, and this teardown checks that every service
+        # stops on SIGTERM, not how long a run takes.
+        order = sorted(reversed(list(services.values())), key=lambda s: s.name != "dagster-daemon")
+        for service in order:
             if service.process is not None:
                 # `docker stop`: SIGTERM to the service's own first process, then, after
                 # the grace period, a kill by pid of whatever is left.
@@ -298,10 +304,25 @@ def stack(image: Image, tmp_path_factory: pytest.TempPathFactory) -> Iterator[St
                 if killed:
                     leftovers[service.name] = killed
             service.remove()
+            if service.name == "dagster-daemon":
+                _wait_for_runs_in_flight(dbs)
         moto.stop()
         dbs.drop()
         shutil.rmtree(volumes, ignore_errors=True)
         assert not leftovers, f"processes that outlived SIGTERM (killed by pid): {leftovers}"
+
+
+def _wait_for_runs_in_flight(dbs: StackDatabases, timeout: float = 180) -> None:
+    """Until no run of the stack's instance is starting, started or canceling (queued ones
+    stay queued: the daemon that would dequeue them is stopped)."""
+    query = "SELECT count(*) FROM runs WHERE status IN ('STARTING', 'STARTED', 'CANCELING')"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = dbs.psql("-tAc", query, db=dbs.name("dagster")).stdout.strip()
+        if found == "0":
+            return
+        time.sleep(2)
+    raise AssertionError(f"runs still in flight {timeout:.0f} s after the daemon stopped")
 
 
 def _tmpfs_folder(entry: str, under: Path) -> str:
