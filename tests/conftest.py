@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from fx_assets.core.settings import Settings, env_name
+
+# The processes the tests stop with a signal (`dagster dev`, the containers' services) get
+# this process's ignored signals. A shell without job control starts a background command
+# (`.ci/run &`, `nohup ... &`) with SIGINT ignored, and Dagster's servers take SIGTERM's
+# disposition from SIGINT's: `dagster code-server` then ignores the SIGTERM of `docker
+# stop`. With a handler here, every process started below gets the default, as Docker,
+# Kubernetes and a terminal give theirs.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # Every variable the platform reads: a test starts with none of them set.
 FX_VARS = tuple(env_name(field) for field in Settings.model_fields)

@@ -291,10 +291,9 @@ def stack(image: Image, tmp_path_factory: pytest.TempPathFactory) -> Iterator[St
     finally:
         leftovers = {}
         # The daemon first: it launches the runs that execute in dagster-code, and its sensors
-        # may have launched one just before teardown (once in CI, after the last ETL's bars).
-        # Runs in flight are let finish before dagster-code is stopped: `docker stop` would
-        # kill them after the grace period, and this teardown checks that every service
-        # stops on SIGTERM, not how long a run takes.
+        # may launch one until it stops. Runs in flight are let finish before dagster-code
+        # is stopped: `docker stop` would kill them after the grace period, and this
+        # teardown checks that every service stops on SIGTERM, not how long a run takes.
         order = sorted(reversed(list(services.values())), key=lambda s: s.name != "dagster-daemon")
         for service in order:
             if service.process is not None:
