@@ -104,13 +104,13 @@ def check_stored(
     else:
         pairs = [pair] if pair is not None else list(wh.pairs(contract))
     rows, problems = 0, []
-    for pair in pairs:
-        df = wh.read(contract, pair=pair)
+    for each in pairs:
+        df = wh.read(contract, pair=each)
         rows += len(df)
         try:
             contract.validate(df)
         except DataValidationError as exc:
-            problems.append(f"{pair}: {exc}" if pair else str(exc))
+            problems.append(f"{each}: {exc}" if each else str(exc))
     metadata: dict[str, object] = {"rows": rows}
     if contract.by_pair:
         metadata |= {"pair": pair} if pair is not None else {"pairs": len(pairs)}
