@@ -3,10 +3,12 @@
 
 The local RabbitMQ broker, the Dagster instance on PostgreSQL (the deployment's own
 dagster.yaml), the warehouse on PostgreSQL, an MLflow server, S3 for the values between
-steps, and two workers that share none of their folders. The training runs of a book of
-three pairs (one run per pair, side by side) must spread their steps over both workers
-and give the numbers in-process runs give on the same data, to the last digit; a worker
-killed mid-step must not lose the run, and a rerun duplicates nothing.
+steps, two workers that share none of their folders, and the deployment's Dagster
+services (a code server, the webserver, the daemon). The training runs of a book of three
+pairs, launched through the webserver and started by the daemon's run queue (one run per
+pair, side by side), must spread their steps over both workers and give the numbers
+in-process runs give on the same data, to the last digit; a worker killed mid-step must
+not lose the run, and a rerun duplicates nothing.
 """
 
 from __future__ import annotations
@@ -22,11 +24,13 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from dagster import DagsterEventType
 
 from fx_assets.core.contracts import BACKTEST, BACKTEST_SUMMARY, FINAL
 from fx_assets.core.domain import FEATURES
 from fx_assets.core.warehouse import Warehouse
 from tests.support.champions import fill_warehouse
+from tests.support.dagster_api import Dagster
 from tests.support.distributed import (
     BROKER,
     KNOBS,
@@ -35,13 +39,13 @@ from tests.support.distributed import (
     base_env,
     broker_up,
     dagster_home,
+    deployment,
     execute_job,
     instance_env,
     mlflow_server,
     purge_queue,
     s3_env,
     s3_server,
-    start_job,
     start_worker,
     step_workers,
 )
@@ -118,24 +122,25 @@ class Cluster:
     warehouse_url: str
     tracking_uri: str
     workers: list[Worker]
+    api: Dagster
 
-    def run(self, log: str, pair: str = "EURUSD") -> tuple[int, str]:
-        done = execute_job("training_job", self.env, self.tmp / "orchestrator", log, pair=pair)
-        return done.returncode, done.stdout
+    def launch(self, pair: str = "EURUSD") -> str:
+        """A pair's training run, launched in the webserver as the UI launches it: queued,
+        then started by the daemon through the code server."""
+        return self.api.launch("training_job", tags={"dagster/partition": pair})
 
-    def run_book(self, prefix: str) -> dict[str, tuple[int, str]]:
+    def finish(self, run_id: str) -> tuple[str, str]:
+        """The run's final status, and its errors as the UI shows them."""
+        status = self.api.wait(run_id, timeout=900)["status"]
+        return status, self.api.errors(run_id)
+
+    def run(self, pair: str = "EURUSD") -> tuple[str, str]:
+        return self.finish(self.launch(pair))
+
+    def run_book(self) -> dict[str, tuple[str, str]]:
         """Every pair's training run at once, as the weekly schedule asks for them."""
-        started = {
-            pair: start_job(
-                "training_job", self.env, self.tmp / f"orchestrator-{pair}", f"{prefix}.log", pair
-            )
-            for pair in PAIRS
-        }
-        out = {}
-        for pair, job in started.items():
-            job.popen.wait(900)
-            out[pair] = (job.popen.returncode, job.tail())
-        return out
+        launched = {pair: self.launch(pair) for pair in PAIRS}
+        return {pair: self.finish(run_id) for pair, run_id in launched.items()}
 
     @contextlib.contextmanager
     def instance(self) -> Iterator[Any]:
@@ -188,8 +193,10 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, dbs: Databases) -> Iterato
             "FX_HOME": str(tmp / "orchestrator" / "fx"),
             "TMPDIR": str(tmp / "orchestrator"),
         }
+        env |= orchestrator
         try:
-            yield Cluster(tmp, env | orchestrator, pg, home, warehouse_url, tracking, workers)
+            with deployment(env, tmp / "orchestrator") as api:
+                yield Cluster(tmp, env, pg, home, warehouse_url, tracking, workers, api)
         finally:
             for w in workers:
                 w.process.stop()
@@ -236,14 +243,17 @@ def book(instance_env: dict[str, str], home: Path) -> None:
 def test_the_books_steps_run_on_both_workers_and_give_the_in_process_numbers(
     cluster: Cluster, reference: dict[str, Outcome]
 ) -> None:
-    for pair, (code, log) in cluster.run_book("first").items():
-        assert code == 0, f"{pair}: {log[-4000:]}"
+    for pair, (status, errors) in cluster.run_book().items():
+        assert status == "SUCCESS", f"{pair}: {errors[-4000:]}"
     runs = cluster.runs()
     assert sorted(r.tags["dagster/partition"] for r in runs) == sorted(PAIRS)
     assert all(r.status.value == "SUCCESS" for r in runs)
     placed: dict[str, list[str]] = {}
     with cluster.instance() as inst:
         for run in runs:
+            # Queued by the webserver, started by the daemon's queue (not by the test).
+            kinds = {e.dagster_event_type for e in inst.all_logs(run.run_id)}
+            assert {DagsterEventType.RUN_ENQUEUED, DagsterEventType.RUN_STARTING} <= kinds
             for step, nodes in step_workers(inst, run.run_id).items():
                 placed.setdefault(step, []).extend(nodes)
     nodes = {w.node() for w in cluster.workers}
@@ -268,18 +278,14 @@ def versions_of(cluster: Cluster, run_id: str) -> list[Any]:
     return [v for v in found if v.tags.get(registry.TAG_DAGSTER_RUN_ID) == run_id]
 
 
-def _wait_for_step(
-    cluster: Cluster, step: str, old: set[str], timeout: float = 600
-) -> tuple[str, str]:
-    """(run id, worker) once a worker has started ``step`` of a run not in ``old``."""
+def _wait_for_step(cluster: Cluster, step: str, run_id: str, timeout: float = 600) -> str:
+    """The worker, once one has started ``step`` of the run."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        runs = [r for r in cluster.runs() if r.run_id not in old]
-        if runs:
-            with cluster.instance() as inst:
-                placed = step_workers(inst, runs[0].run_id)
-            if step in placed:
-                return runs[0].run_id, placed[step][0]
+        with cluster.instance() as inst:
+            placed = step_workers(inst, run_id)
+        if step in placed:
+            return placed[step][0]
         time.sleep(0.2)
     raise AssertionError(f"no worker started {step} in {timeout:.0f} s")
 
@@ -288,26 +294,19 @@ def test_a_worker_killed_mid_step_loses_nothing_and_a_rerun_duplicates_nothing(
     cluster: Cluster, reference: dict[str, Outcome]
 ) -> None:
     want = reference["EURUSD"]
-    before = {r.run_id for r in cluster.runs()}
-    orchestrator = start_job(
-        "training_job", cluster.env, cluster.tmp / "orchestrator", "kill.log", "EURUSD"
-    )
-    try:
-        # The tuning: the longest step, seconds in; killed like a lost container, all at once.
-        run_id, node = _wait_for_step(cluster, "challenger_model", before)
-        time.sleep(1)
-        (victim,) = [w for w in cluster.workers if w.node() == node]
-        assert victim.kill(), "the worker was not running"
-        orchestrator.popen.wait(600)
-    finally:
-        orchestrator.stop()
+    run_id = cluster.launch()
+    # The tuning: the longest step, seconds in; killed like a lost container, all at once.
+    node = _wait_for_step(cluster, "challenger_model", run_id)
+    time.sleep(1)
+    (victim,) = [w for w in cluster.workers if w.node() == node]
+    assert victim.kill(), "the worker was not running"
+    status, errors = cluster.finish(run_id)
     with cluster.instance() as inst:
-        run = inst.get_run_by_id(run_id)
         placed = step_workers(inst, run_id)
         # Its broker connection gone, the worker's unacknowledged step went to the other.
         (survivor,) = [w.node() for w in cluster.workers if w.node() != node]
         assert placed["challenger_model"] == [node, survivor], placed
-        assert run.status.value == "SUCCESS", orchestrator.tail()
+        assert status == "SUCCESS", errors
         done = [
             e.step_key
             for e in inst.all_logs(run_id)
@@ -317,8 +316,8 @@ def test_a_worker_killed_mid_step_loses_nothing_and_a_rerun_duplicates_nothing(
     # The killed attempt registered nothing: the run's challenger is one model version.
     assert len(versions_of(cluster, run_id)) == 1
     # A rerun on the surviving worker: every table holds each key once, the same numbers.
-    code, log = cluster.run("rerun.log")
-    assert code == 0, log[-4000:]
+    status, errors = cluster.run()
+    assert status == "SUCCESS", errors
     got = outcome(cluster.warehouse_url, cluster.tracking_uri, cluster.tmp / "reader")
     assert not got.backtest.duplicated("feature_date").any()
     assert not got.summary.duplicated("strategy").any()
@@ -331,19 +330,13 @@ def test_a_step_whose_process_dies_fails_the_run_in_a_line_naming_it(
     cluster: Cluster, reference: dict[str, Outcome]
 ) -> None:
     want = reference["EURUSD"]
-    before = {r.run_id for r in cluster.runs()}
-    orchestrator = start_job(
-        "training_job", cluster.env, cluster.tmp / "orchestrator", "oom.log", "EURUSD"
-    )
-    try:
-        run_id, node = _wait_for_step(cluster, "challenger_model", before)
-        time.sleep(1)
-        (worker,) = [w for w in cluster.workers if w.node() == node]
-        # The step's own process, as the OOM killer would: not redelivered (it could loop).
-        assert worker.kill_pool_process(), "no step was running"
-        orchestrator.popen.wait(600)
-    finally:
-        orchestrator.stop()
+    run_id = cluster.launch()
+    node = _wait_for_step(cluster, "challenger_model", run_id)
+    time.sleep(1)
+    (worker,) = [w for w in cluster.workers if w.node() == node]
+    # The step's own process, as the OOM killer would: not redelivered (it could loop).
+    assert worker.kill_pool_process(), "no step was running"
+    status, _ = cluster.finish(run_id)
     with cluster.instance() as inst:
         run = inst.get_run_by_id(run_id)
         # What the UI shows of the failure: the errors the run's events carry.
@@ -352,13 +345,13 @@ def test_a_step_whose_process_dies_fails_the_run_in_a_line_naming_it(
             data = e.dagster_event.event_specific_data if e.is_dagster_event else None
             error = getattr(data, "error", None)
             failures.append(f"{e.message}\n{error.to_string() if error else ''}")
-    assert run.status.value == "FAILURE"
+    assert status == "FAILURE" == run.status.value
     named = {ln for f in failures for ln in f.splitlines() if ln.startswith("[challenger_model]")}
     assert len(named) == 1, "\n".join(failures)
     assert "WorkerLostError" in named.pop()
     # The worker lives on: a rerun completes and duplicates nothing.
-    code, log = cluster.run("after-oom.log")
-    assert code == 0, log[-4000:]
+    status, errors = cluster.run()
+    assert status == "SUCCESS", errors
     got = outcome(cluster.warehouse_url, cluster.tracking_uri, cluster.tmp / "reader")
     assert not got.backtest.duplicated("feature_date").any()
     pd.testing.assert_frame_equal(got.backtest, want.backtest, check_exact=True)

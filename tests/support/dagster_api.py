@@ -98,6 +98,31 @@ class Dagster:
         }
         return dict(self.query(q, p=params)["launchRun"])
 
+    def stop_automation(self) -> list[str]:
+        """Stop every running sensor and schedule of the location (as a person would in
+        the UI's Automation page), so that only what a test launches runs; their names."""
+        repo = {"repositoryLocationName": self.location, "repositoryName": "__repository__"}
+        q = """query($r: RepositorySelector!) {
+            sensorsOrError(repositorySelector: $r) { ... on Sensors { results {
+                name sensorState { id status } } } }
+            schedulesOrError(repositorySelector: $r) { ... on Schedules { results {
+                name scheduleState { id status } } } } }"""
+        found = self.query(q, r=repo)
+        stopped = []
+        for kind, state, mutation in (
+            ("sensorsOrError", "sensorState", "stopSensor"),
+            ("schedulesOrError", "scheduleState", "stopRunningSchedule"),
+        ):
+            for item in found[kind]["results"]:
+                if item[state]["status"] != "RUNNING":
+                    continue
+                m = f"""mutation($id: String!) {{ {mutation}(id: $id) {{ __typename
+                    ... on PythonError {{ message }} }} }}"""
+                result = self.query(m, id=item[state]["id"])[mutation]
+                assert result["__typename"] != "PythonError", result
+                stopped.append(item["name"])
+        return stopped
+
     def partition_keys(self, asset: str) -> list[str]:
         """The asset's partition keys as the instance knows them (dynamic ones included)."""
         q = """query($k: AssetKeyInput!) { assetNodeOrError(assetKey: $k) {

@@ -3,8 +3,10 @@
 The local RabbitMQ (127.0.0.1:5672, guest), PostgreSQL databases of their own for the
 Dagster instance, the warehouse and MLflow, an MLflow server, an S3 server standing in for
 MinIO (moto's), and ``dagster-celery`` workers, each in its own working directory with
-its own temporary folder, FX_HOME and DAGSTER_HOME. Runs are launched through the
-instance with ``dagster job execute``, as a person would from a shell.
+its own temporary folder, FX_HOME and DAGSTER_HOME. Runs are launched either through
+the deployment's own Dagster services (``deployment``: a code server, the webserver and
+the daemon, as docker-compose.yml runs them) or through the instance with ``dagster job
+execute``, as a person would from a shell.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -27,6 +30,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from tests.support import ROOT
+from tests.support.dagster_api import Dagster
 from tests.support.fullstack import Tracked, descendants, free_port, kill_pids
 
 BROKER = "pyamqp://guest:guest@127.0.0.1:5672//"
@@ -274,14 +278,6 @@ def execute_job(
     return subprocess.CompletedProcess(cmd, done.returncode, (folder / log).read_text(), "")
 
 
-def start_job(
-    job: str, env: dict[str, str], folder: Path, log: str, pair: str | None = None
-) -> Tracked:
-    """``dagster job execute`` in the background (see ``execute_job``)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    return Tracked.start(_job_command(job, pair), env, folder / log, cwd=folder)
-
-
 def step_workers(instance: object, run_id: str) -> dict[str, list[str]]:
     """step key -> the node names of the workers that started it, in order."""
     from dagster import DagsterEventType
@@ -294,3 +290,40 @@ def step_workers(instance: object, run_id: str) -> dict[str, list[str]]:
         worker = event.engine_event_data.metadata["Celery worker"].value
         out.setdefault(str(record.step_key), []).append(str(worker))
     return out
+
+
+# The webserver's and the daemon's workspace in the deployment: the code server over gRPC.
+WORKSPACE = ROOT / "deploy" / "dagster" / "workspace.yaml"
+
+
+@contextlib.contextmanager
+def deployment(env: dict[str, str], folder: Path) -> Iterator[Dagster]:
+    """The deployment's Dagster services, with deploy/Procfile's commands: a gRPC code
+    server for ``fx_assets.definitions`` (the default run launcher starts each run's
+    process there: the run's orchestrator), and the webserver and the daemon, reading
+    deploy/dagster/workspace.yaml and the instance's dagster.yaml (its run queue and
+    pools). Sensors and schedules are stopped before the daemon starts, so that the runs
+    are the caller's only. Yields the webserver's GraphQL API."""
+    folder.mkdir(parents=True, exist_ok=True)
+    bin_dir = Path(sys.executable).parent
+    code_port, web_port = free_port(), free_port()
+    env = env | {"DAGSTER_CODE_HOST": "127.0.0.1", "DAGSTER_CODE_PORT": str(code_port)}
+    started: list[Tracked] = []
+    try:
+        code = [str(bin_dir / "dagster"), "code-server", "start", "--host", "127.0.0.1"]
+        code += ["--port", str(code_port), "--module-name", "fx_assets.definitions"]
+        code += ["--location-name", "fx_assets"]
+        started.append(Tracked.start(code, env, folder / "code-server.log", cwd=folder))
+        web = [str(bin_dir / "dagster-webserver"), "--host", "127.0.0.1"]
+        web += ["--port", str(web_port), "--workspace", str(WORKSPACE)]
+        started.append(Tracked.start(web, env, folder / "webserver.log", cwd=folder))
+        api = Dagster(f"http://127.0.0.1:{web_port}")
+        api.wait_loaded()
+        api.stop_automation()
+        daemon = [str(bin_dir / "dagster-daemon"), "run", "--workspace", str(WORKSPACE)]
+        started.append(Tracked.start(daemon, env, folder / "daemon.log", cwd=folder))
+        yield api
+    finally:
+        # The daemon first: nothing new is launched while the others stop.
+        for process in reversed(started):
+            process.stop(signal.SIGTERM)

@@ -27,8 +27,8 @@ training_job = define_asset_job(
         " promote or not; then walk the champion's recipe forward over the history and"
         " judge its skill."
     ),
-    # The deployed run queue (dagster.yaml) runs one fx/pool=training run at a time: two
-    # trainings never overlap.
+    # The deployed run queue (dagster.yaml) runs at most two fx/pool=training runs at once,
+    # and one run per pair (dagster/partition): two trainings of one pair never overlap.
     tags={"fx/pool": "training"},
     # Ends dagster-mlflow's parent run when the job's last step finishes.
     hooks={end_mlflow_on_run_finished},
