@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import dagster as dg
 from dagster import ConfigurableResource, EnvVar, InitResourceContext, resource
@@ -190,12 +190,63 @@ class ModelServiceResource(LockedResource):
         return InProcessScorer(load_champion(tracking.client(), name=Pair.parse(pair).model_name))
 
 
+class _ParentRunOnFirstUse:
+    """dagster-mlflow's ``MlFlow``, made when a step first uses it.
+
+    The training job's ``end_mlflow_on_run_finished`` hook requires the ``mlflow``
+    resource of every step, so every step used to find and resume the parent MLflow run
+    (about eleven requests to the tracking server) and end it again, the split's and the
+    checks' steps too, which never log to MLflow. Made on first use, a step that does not
+    log opens nothing; the hook still ends the parent run (failed) when a step fails, and
+    finished after the job's last step.
+    """
+
+    def __init__(self, context: InitResourceContext) -> None:
+        self._context = context
+        self._tracker: MlFlow | None = None
+        self._started: Any = None
+
+    def _get(self) -> MlFlow:
+        import mlflow
+
+        if self._tracker is None:
+            registry.client(self._context.resource_config.get("mlflow_tracking_uri"))
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=".*MlFlow.*beta.*")
+                self._tracker = MlFlow(self._context)
+            # Its own ``mlflow_run_id`` stays None for a run it created: remember the active one.
+            self._started = mlflow.active_run()
+        return self._tracker
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._get(), name)
+
+    def end_run(self, *args: Any, **kwargs: Any) -> None:
+        """The hook's call: after the job's last step (no status), nothing to end in a
+        process where no step opened the parent run (a step that opens it ends it at its
+        teardown); after a failed step (status FAILED), the parent run is marked failed."""
+        if self._tracker is None and not args and not kwargs:
+            return
+        self._get().end_run(*args, **kwargs)
+
+    def close(self) -> None:
+        """End the parent run in this process if this step started it and left it active."""
+        import mlflow
+
+        if self._tracker is None:
+            return
+        active, started = mlflow.active_run(), self._started
+        if active is not None and started is not None and active.info.run_id == started.info.run_id:
+            mlflow.end_run()
+
+
 @resource(
     config_schema=CONFIG_SCHEMA,
     description="dagster-mlflow's run-scoped parent MLflow run, on this project's store.",
 )
 def mlflow_training_run(context: InitResourceContext) -> Iterator[MlFlow]:
-    """dagster-mlflow's ``mlflow_tracking``, after the store and experiment exist.
+    """dagster-mlflow's ``mlflow_tracking``, after the store and experiment exist, made
+    when the step first uses it (``_ParentRunOnFirstUse``).
 
     Wrapped because its legacy resource creates a missing experiment with MLflow's
     default artifact location (``./mlruns`` of whatever directory the run starts in);
@@ -204,22 +255,14 @@ def mlflow_training_run(context: InitResourceContext) -> Iterator[MlFlow]:
     the hook (``materialize``) or whose last step was skipped is ended at teardown, so
     it is never left active in the process for the next one.
     """
-    import mlflow
-
     # `configured` fixes its config, but a launch could still pass some: refuse it.
     refuse_run_config(context, {"mlflow_tracking_uri": "mlflow_tracking_uri"})
-    registry.client(context.resource_config.get("mlflow_tracking_uri"))
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*MlFlow.*beta.*")
-        tracker = MlFlow(context)
-    # Its own ``mlflow_run_id`` stays None for a run it created: remember the active one.
-    started = mlflow.active_run()
+    parent = _ParentRunOnFirstUse(context)
     try:
-        yield tracker
+        # It stands in for the MlFlow it makes: every attribute is the tracker's.
+        yield cast(MlFlow, parent)
     finally:
-        active = mlflow.active_run()
-        if active is not None and started is not None and active.info.run_id == started.info.run_id:
-            mlflow.end_run()
+        parent.close()
 
 
 def parent_run_id(mlflow: MlFlow) -> str:

@@ -22,6 +22,7 @@ import mlflow
 import pandas as pd
 import pytest
 from dagster import (
+    AssetKey,
     DagsterInstance,
     ExecuteInProcessResult,
     build_schedule_context,
@@ -331,6 +332,26 @@ def test_mlflow_runs_nest_under_the_dagster_run(trained: Trained) -> None:
         "gbp_usd_train",
         "gbp_usd_test",
     }
+
+
+def test_steps_that_log_nothing_to_mlflow_open_no_parent_run(trained: Trained) -> None:
+    # The training job's hook needs the `mlflow` resource in every step; the split and
+    # its checks never log to MLflow, so a run of them alone starts no parent run (on
+    # Celery workers every step used to find, resume and end it: ~11 requests a step).
+    job = load().resolve_job_def(training_job.name)
+    split = job.execute_in_process(
+        partition_key=EURUSD,
+        instance=DagsterInstance.get(),
+        run_config=QUIET,
+        asset_selection=[AssetKey(TRAIN.name), AssetKey(TEST.name)],
+    )
+    assert split.success
+    assert {e.step_key for e in split.get_step_success_events()} == {"fx_split", "fx_split_checks"}
+    client = trained.client()
+    exp = client.get_experiment_by_name(registry.EXPERIMENT_NAME)
+    assert client.search_runs([exp.experiment_id], f"tags.dagster_run_id = '{split.run_id}'") == []
+    # The whole job's parent run (the second training) is ended, finished, all the same.
+    assert _parent(client, trained.second.run_id).info.status == "FINISHED"
 
 
 def test_second_training_reproduces_the_metrics_and_does_not_promote(trained: Trained) -> None:
