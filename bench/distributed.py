@@ -44,6 +44,7 @@ from fx_assets.core.pairs import DEFAULT_BOOK  # noqa: E402
 from tests.support.champions import fill_warehouse  # noqa: E402
 from tests.support.distributed import (  # noqa: E402
     BROKER,
+    EXECUTING,
     Databases,
     base_env,
     broker_up,
@@ -93,17 +94,23 @@ def stores(dbs: Databases, tmp: Path, start: date, end: date) -> Iterator[dict[s
         )
 
 
+POOL_LIMIT: int | None = None  # --pool-limit: the pools' limit, else dagster.yaml's
+
+
 def prepare(env: dict[str, str], home: Path) -> None:
-    """The book's pairs and pools in the instance, as the bootstrap sensor makes them."""
+    """The book's pairs and pools in the instance, as the bootstrap sensor makes them (and
+    the pools' limit of --pool-limit, as `dagster instance concurrency set` sets it)."""
     from dagster import DagsterInstance
 
     from fx_assets.defs.ingestion.partitions import register_pairs
-    from fx_assets.defs.pools import ensure_pools
+    from fx_assets.defs.pools import POOLS, ensure_pools
 
     os.environ.update({k: v for k, v in env.items() if k.startswith("DAGSTER_")})
     with DagsterInstance.from_config(str(home)) as instance:
         register_pairs(instance, PAIRS)
         ensure_pools(instance)
+        for pool in POOLS if POOL_LIMIT is not None else ():
+            instance.event_log_storage.set_concurrency_slots(pool, POOL_LIMIT)
 
 
 def book_runs(env: dict[str, str], folder: Path, log: str, cpu: int | None) -> None:
@@ -196,6 +203,7 @@ def timed_run(env: dict[str, str], folder: Path, cpu: int | None = None) -> floa
     prepare(env, home)
     seconds = 0.0
     for attempt in ("warm-up", "timed"):
+        BEGAN[folder.parent.name] = time.time()
         began = time.perf_counter()
         with CpuSampler() as sampler:
             book_runs(env, folder, f"{attempt}.log", cpu)
@@ -204,14 +212,54 @@ def timed_run(env: dict[str, str], folder: Path, cpu: int | None = None) -> floa
     return seconds
 
 
+BEGAN: dict[str, float] = {}  # scenario -> when its timed round was launched (epoch s)
+SPENT: dict[str, str] = {}  # scenario -> where its timed round's wall time went
+
+
 def steps_of(env: dict[str, str], folder: Path) -> int:
+    """The timed round's steps; also fills SPENT for its scenario from the instance."""
     from dagster import DagsterEventType, DagsterInstance
 
     os.environ.update({k: v for k, v in env.items() if k.startswith("DAGSTER_PG_")})
     with DagsterInstance.from_config(str(folder / "dagster")) as instance:
         runs = instance.get_runs(limit=len(PAIRS))
-        success = DagsterEventType.STEP_SUCCESS
-        return sum(len(instance.all_logs(r.run_id, of_type=success)) for r in runs)
+        logs = [e for r in runs for e in instance.all_logs(r.run_id)]
+    name = folder.parent.name
+    SPENT[name] = time_spent(logs, BEGAN[name])
+    return sum(e.dagster_event_type == DagsterEventType.STEP_SUCCESS for e in logs)
+
+
+def time_spent(logs: list, began: float) -> str:
+    """Where a round's wall time went: launch to the first step on a worker, each
+    worker's busy seconds (its steps, from the worker taking one to its last event), and
+    the last run alone at the end."""
+    from dagster import DagsterEventType
+
+    taken: dict[tuple[str, str], tuple[str, float]] = {}
+    ended: dict[tuple[str, str], float] = {}
+    run_end: list[float] = []
+    for e in logs:
+        key = (e.run_id, str(e.step_key))
+        kind = e.dagster_event_type
+        if kind == DagsterEventType.ENGINE_EVENT and EXECUTING in (e.message or ""):
+            node = e.dagster_event.engine_event_data.metadata["Celery worker"].value
+            taken[key] = (str(node), e.timestamp)
+        elif kind in (DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE):
+            ended[key] = e.timestamp
+        elif kind in (DagsterEventType.RUN_SUCCESS, DagsterEventType.RUN_FAILURE):
+            run_end.append(e.timestamp)
+    if not taken or len(run_end) < 2:
+        return "no steps on workers"
+    busy: dict[str, float] = {}
+    for key, (node, start) in taken.items():
+        busy[node] = busy.get(node, 0.0) + ended.get(key, start) - start
+    first = min(start for _, start in taken.values())
+    run_end.sort()
+    workers = ", ".join(f"{node.split('@')[0]} {s:.1f} s" for node, s in sorted(busy.items()))
+    return (
+        f"launch to first step {first - began:.1f} s; busy in steps: {workers}; "
+        f"the last run alone {run_end[-1] - run_end[-2]:.1f} s"
+    )
 
 
 def scenario(
@@ -240,11 +288,15 @@ def main() -> None:
     parser.add_argument(
         "--skip-in-process", action="store_true", help="time the workers only (no Celery cost)"
     )
+    parser.add_argument(
+        "--pool-limit", type=int, help="the training and backtest pools' limit (default: 2)"
+    )
     parser.add_argument("--start", type=date.fromisoformat, default=date(2015, 1, 1))
     parser.add_argument("--end", type=date.fromisoformat, default=date(2025, 9, 30))
     args = parser.parse_args()
-    global PAIRS
+    global PAIRS, POOL_LIMIT
     PAIRS = DEFAULT_BOOK[: args.pairs]
+    POOL_LIMIT = args.pool_limit
     if not broker_up():
         raise SystemExit("no RabbitMQ on 127.0.0.1:5672: start rabbitmq-server (see .ci/run)")
     if (os.cpu_count() or 1) < 2:
@@ -261,7 +313,8 @@ def main() -> None:
         two, _ = scenario(dbs, base / "two", args.start, args.end, 2)
     finally:
         dbs.drop()
-    print(f"training of {len(PAIRS)} pairs, {args.start} to {args.end}, {steps} steps")
+    pools = f"pools' limit {POOL_LIMIT}" if POOL_LIMIT is not None else "dagster.yaml's pools"
+    print(f"training of {len(PAIRS)} pairs, {args.start} to {args.end}, {steps} steps, {pools}")
     print("| executor | wall time (s) |\n|---|---|")
     print(f"| in process, 1 core | {inproc:.1f} |")
     print(f"| celery, 1 worker on 1 core | {one:.1f} |")
@@ -271,6 +324,9 @@ def main() -> None:
     print("CPU seconds of the timed round, by process:")
     for name, kinds in CPU.items():
         print(f"  {name}: " + ", ".join(f"{k} {v:.1f}" for k, v in kinds.items()))
+    print("Where the timed round's wall time went:")
+    for name, spent in SPENT.items():
+        print(f"  {name}: {spent}")
 
 
 if __name__ == "__main__":
