@@ -55,7 +55,10 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     FX_HOME=/var/lib/fx \
-    DAGSTER_HOME=/opt/dagster/dagster_home
+    DAGSTER_HOME=/opt/dagster/dagster_home \
+    MLFLOW_DISABLE_TELEMETRY=true
+# MLflow's telemetry is off, as Dagster's (fx_assets/__init__.py says why); here for the
+# MLflow server too, which does not import fx_assets.
 # The instance config is read from $DAGSTER_HOME; its storage/ (compute logs) is a volume
 # shared by the code server, the webserver and the daemon.
 COPY dagster.yaml /opt/dagster/dagster_home/dagster.yaml

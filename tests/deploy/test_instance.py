@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,9 @@ import yaml
 from fx_assets.cli.up import GENERATED_MARKER, deploy_dir, instance_yaml, procfile, write_instance
 from tests.support import ROOT
 from tests.support.compose import services
+
+# What MLflow reads as "in CI or a test" (mlflow/telemetry/utils.py), telemetry off.
+CI_VARIABLES = {"CI", "PYTEST_CURRENT_TEST", "GITHUB_ACTIONS", "GITLAB_CI", "JENKINS_URL"}
 
 # --- dagster.yaml and fx up --------------------------------------------------------------
 PG_ENV = {
@@ -168,6 +173,26 @@ def test_dockerfile_is_multi_stage_slim_and_non_root() -> None:
     assert "DAGSTER_HOME=/opt/dagster/dagster_home" in runtime.replace("\\\n", " ")
     assert "dagster.yaml /opt/dagster/dagster_home/dagster.yaml" in runtime
     assert "pip install" not in runtime  # dependencies come built from the build stage
+    # MLflow's telemetry off in every container, the MLflow server's too.
+    assert "MLFLOW_DISABLE_TELEMETRY=true" in runtime.replace("\\\n", " ")
+
+
+def test_mlflow_telemetry_is_off_wherever_the_code_location_loads() -> None:
+    # As a deployment's process has it: no CI variable (MLflow turns telemetry off in CI
+    # by itself), nothing set by a person. Its telemetry thread, failing to reach its
+    # server, removed a variable under the training's own MLflow requests (a KeyError).
+    env = {k: v for k, v in os.environ.items() if k not in CI_VARIABLES}
+    env.pop("MLFLOW_DISABLE_TELEMETRY", None)
+    code = (
+        "import fx_assets.definitions, mlflow\n"
+        "from mlflow.telemetry.client import get_telemetry_client\n"
+        "print(get_telemetry_client() is None, flush=True)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "True"
 
 
 # --- `dagster dev` in the repository root ------------------------------------------------
