@@ -278,27 +278,29 @@ def versions_of(cluster: Cluster, run_id: str) -> list[Any]:
     return [v for v in found if v.tags.get(registry.TAG_DAGSTER_RUN_ID) == run_id]
 
 
-def _wait_for_step(cluster: Cluster, step: str, run_id: str, timeout: float = 600) -> str:
-    """The worker, once one has started ``step`` of the run."""
+def _in_the_tuning(cluster: Cluster, timeout: float = 600) -> tuple[str, Worker]:
+    """A EUR/USD training run, launched, and the worker one second into its tuning (the
+    longest step): the run's id and that worker."""
+    run_id = cluster.launch()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with cluster.instance() as inst:
             placed = step_workers(inst, run_id)
-        if step in placed:
-            return placed[step][0]
+        if "challenger_model" in placed:
+            time.sleep(1)
+            (worker,) = [w for w in cluster.workers if w.node() == placed["challenger_model"][0]]
+            return run_id, worker
         time.sleep(0.2)
-    raise AssertionError(f"no worker started {step} in {timeout:.0f} s")
+    raise AssertionError(f"no worker started the tuning in {timeout:.0f} s")
 
 
 def test_a_worker_killed_mid_step_loses_nothing_and_a_rerun_duplicates_nothing(
     cluster: Cluster, reference: dict[str, Outcome]
 ) -> None:
     want = reference["EURUSD"]
-    run_id = cluster.launch()
-    # The tuning: the longest step, seconds in; killed like a lost container, all at once.
-    node = _wait_for_step(cluster, "challenger_model", run_id)
-    time.sleep(1)
-    (victim,) = [w for w in cluster.workers if w.node() == node]
+    run_id, victim = _in_the_tuning(cluster)
+    node = victim.node()
+    # Killed like a lost container, all at once.
     assert victim.kill(), "the worker was not running"
     status, errors = cluster.finish(run_id)
     with cluster.instance() as inst:
@@ -330,10 +332,7 @@ def test_a_step_whose_process_dies_fails_the_run_in_a_line_naming_it(
     cluster: Cluster, reference: dict[str, Outcome]
 ) -> None:
     want = reference["EURUSD"]
-    run_id = cluster.launch()
-    node = _wait_for_step(cluster, "challenger_model", run_id)
-    time.sleep(1)
-    (worker,) = [w for w in cluster.workers if w.node() == node]
+    run_id, worker = _in_the_tuning(cluster)
     # The step's own process, as the OOM killer would: not redelivered (it could loop).
     assert worker.kill_pool_process(), "no step was running"
     status, _ = cluster.finish(run_id)
