@@ -45,7 +45,6 @@ from fx_assets.core.pairs import DEFAULT_BOOK  # noqa: E402
 from tests.support.champions import fill_warehouse  # noqa: E402
 from tests.support.distributed import (  # noqa: E402
     BROKER,
-    EXECUTING,
     Databases,
     base_env,
     broker_up,
@@ -56,6 +55,7 @@ from tests.support.distributed import (  # noqa: E402
     s3_env,
     s3_server,
     start_worker,
+    worker_of,
 )
 
 SETTINGS = {
@@ -242,9 +242,9 @@ def time_spent(logs: list, began: float) -> str:
     for e in logs:
         key = (e.run_id, str(e.step_key))
         kind = e.dagster_event_type
-        if kind == DagsterEventType.ENGINE_EVENT and EXECUTING in (e.message or ""):
-            node = e.dagster_event.engine_event_data.metadata["Celery worker"].value
-            taken[key] = (str(node), e.timestamp)
+        node = worker_of(e)
+        if node is not None:
+            taken[key] = (node, e.timestamp)
         elif kind in (DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE):
             ended[key] = e.timestamp
         elif kind in (DagsterEventType.RUN_SUCCESS, DagsterEventType.RUN_FAILURE):

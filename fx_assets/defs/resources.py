@@ -197,8 +197,8 @@ class _ParentRunOnFirstUse:
     resource of every step, so every step used to find and resume the parent MLflow run
     (about eleven requests to the tracking server) and end it again, the split's and the
     checks' steps too, which never log to MLflow. Made on first use, a step that does not
-    log opens nothing; the hook still ends the parent run (failed) when a step fails, and
-    finished after the job's last step.
+    log opens nothing; a step that logs ends the parent run at its teardown, and the hook
+    still marks it failed when a step fails.
     """
 
     def __init__(self, context: InitResourceContext) -> None:

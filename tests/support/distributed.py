@@ -24,6 +24,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import sqlalchemy as sa
@@ -278,50 +279,62 @@ def execute_job(
     return subprocess.CompletedProcess(cmd, done.returncode, (folder / log).read_text(), "")
 
 
+def worker_of(record: Any) -> str | None:
+    """The node name of the worker that took the record's step, if the record is the
+    engine event a worker writes when it starts a step; else None."""
+    event = record.dagster_event
+    if event is None or not event.is_engine_event or EXECUTING not in (event.message or ""):
+        return None
+    return str(event.engine_event_data.metadata["Celery worker"].value)
+
+
 def step_workers(instance: object, run_id: str) -> dict[str, list[str]]:
     """step key -> the node names of the workers that started it, in order."""
     from dagster import DagsterEventType
 
     out: dict[str, list[str]] = {}
     for record in instance.all_logs(run_id, of_type=DagsterEventType.ENGINE_EVENT):  # type: ignore[attr-defined]
-        event = record.dagster_event
-        if event is None or EXECUTING not in (event.message or ""):
-            continue
-        worker = event.engine_event_data.metadata["Celery worker"].value
-        out.setdefault(str(record.step_key), []).append(str(worker))
+        worker = worker_of(record)
+        if worker is not None:
+            out.setdefault(str(record.step_key), []).append(worker)
     return out
-
-
-# The webserver's and the daemon's workspace in the deployment: the code server over gRPC.
-WORKSPACE = ROOT / "deploy" / "dagster" / "workspace.yaml"
 
 
 @contextlib.contextmanager
 def deployment(env: dict[str, str], folder: Path) -> Iterator[Dagster]:
-    """The deployment's Dagster services, with deploy/Procfile's commands: a gRPC code
-    server for ``fx_assets.definitions`` (the default run launcher starts each run's
-    process there: the run's orchestrator), and the webserver and the daemon, reading
+    """The deployment's Dagster services, each started with its own line of
+    deploy/Procfile (what `fx up` runs, one line per compose service): the gRPC code server
+    of ``fx_assets.definitions`` (the default run launcher starts each run's process
+    there: the run's orchestrator), then the webserver and the daemon, reading
     deploy/dagster/workspace.yaml and the instance's dagster.yaml (its run queue and
     pools). Sensors and schedules are stopped before the daemon starts, so that the runs
     are the caller's only. Yields the webserver's GraphQL API."""
+    from fx_assets.cli.up import procfile
+
     folder.mkdir(parents=True, exist_ok=True)
-    bin_dir = Path(sys.executable).parent
-    code_port, web_port = free_port(), free_port()
-    env = env | {"DAGSTER_CODE_HOST": "127.0.0.1", "DAGSTER_CODE_PORT": str(code_port)}
+    lines = procfile(ROOT / "deploy")
+    web_port = free_port()
+    env = env | {
+        "FX_UP_HOST": "127.0.0.1",
+        "FX_UP_WORKSPACE": str(ROOT / "deploy" / "dagster" / "workspace.yaml"),
+        "FX_UP_MLFLOW_USERS_READY": "",  # no MLflow users to wait for
+        "DAGSTER_CODE_HOST": "127.0.0.1",
+        "DAGSTER_CODE_PORT": str(free_port()),
+        "DAGSTER_WEBSERVER_PORT": str(web_port),
+    }
     started: list[Tracked] = []
+
+    def start(service: str) -> None:
+        cmd = ["sh", "-c", lines[service]]
+        started.append(Tracked.start(cmd, env, folder / f"{service}.log", cwd=folder))
+
     try:
-        code = [str(bin_dir / "dagster"), "code-server", "start", "--host", "127.0.0.1"]
-        code += ["--port", str(code_port), "--module-name", "fx_assets.definitions"]
-        code += ["--location-name", "fx_assets"]
-        started.append(Tracked.start(code, env, folder / "code-server.log", cwd=folder))
-        web = [str(bin_dir / "dagster-webserver"), "--host", "127.0.0.1"]
-        web += ["--port", str(web_port), "--workspace", str(WORKSPACE)]
-        started.append(Tracked.start(web, env, folder / "webserver.log", cwd=folder))
+        start("dagster-code")
+        start("dagster-webserver")
         api = Dagster(f"http://127.0.0.1:{web_port}")
         api.wait_loaded()
         api.stop_automation()
-        daemon = [str(bin_dir / "dagster-daemon"), "run", "--workspace", str(WORKSPACE)]
-        started.append(Tracked.start(daemon, env, folder / "daemon.log", cwd=folder))
+        start("dagster-daemon")
         yield api
     finally:
         # The daemon first: nothing new is launched while the others stop.
